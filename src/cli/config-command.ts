@@ -1,0 +1,50 @@
+// `oro-websocket-gateway config`: the effective configuration, each value with where it came
+// from, secrets masked. What an operator runs first when the gateway does not do what they expect.
+import { settingNames, settingSchema, type SettingName } from '../config/schema.js'
+import { originLabel, type LoadedConfig } from '../config/load.js'
+import { formatDsnUrl } from '../config/dsn.js'
+
+export interface ConfigEntry {
+  name: SettingName
+  value: string | number | boolean | null
+  source: string
+}
+
+export function maskSecret (name: SettingName, value: string | number | boolean | undefined): string | number | boolean | null {
+  if (value === undefined) return null
+  if (settingSchema(name).secret !== true) return value
+  const text = String(value)
+  // A URL keeps its shape (which database, which host) with the password hidden.
+  const url = /^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):([^@/]*)@(.*)$/i.exec(text)
+  if (url !== null) return `${url[1]}${url[2]}:****@${url[4]}`
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text
+  return '****'
+}
+
+export function configEntries (loaded: LoadedConfig): ConfigEntry[] {
+  return settingNames.map((name) => ({
+    name,
+    value: maskSecret(name, loaded.settings[name]),
+    source: originLabel(loaded.origins[name])
+  }))
+}
+
+export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend: string, backend: string } {
+  const { server, frontend, backend } = loaded.gateway
+  return {
+    listen: server.enabled ? `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}` : 'disabled (ORO_WEBSOCKET_SERVER_DSN has no host)',
+    frontend: formatDsnUrl(frontend, frontend.scheme === 'wss' || frontend.scheme === 'https' || frontend.port === 443 ? 'wss' : 'ws', '<page host>'),
+    backend: formatDsnUrl(backend, backend.scheme, '127.0.0.1')
+  }
+}
+
+export function renderConfig (loaded: LoadedConfig, json: boolean): string {
+  const entries = configEntries(loaded)
+  const urls = effectiveUrls(loaded)
+  if (json) return JSON.stringify({ settings: entries, ...urls }, null, 2) + '\n'
+  const width = Math.max(...entries.map((e) => e.name.length))
+  const valueWidth = Math.min(48, Math.max(...entries.map((e) => String(e.value ?? '(not set)').length)))
+  const lines = entries.map((e) => `${e.name.padEnd(width)}  ${String(e.value ?? '(not set)').padEnd(valueWidth)}  ${e.source}`)
+  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`)
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,61 @@
+// Command-line options shared by the commands, parsed with node:util parseArgs. Oro's own flags
+// (--env=prod|dev, -v/-vv/-vvv, -q) keep their meaning.
+import { parseArgs } from 'node:util'
+import { ConfigError } from '../config/errors.js'
+import type { LoadOptions } from '../config/load.js'
+import type { Mode } from '../logger.js'
+
+export const COMMON_OPTIONS = {
+  env: { type: 'string', short: 'e' },
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  quiet: { type: 'boolean', short: 'q' },
+  host: { type: 'string', short: 'a' },
+  port: { type: 'string', short: 'p' },
+  'app-root': { type: 'string' },
+  parameters: { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
+  'drain-delay': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+export interface CommonOptions {
+  mode: Mode
+  verbosity: number
+  quiet: boolean
+  json: boolean
+  help: boolean
+  load: LoadOptions
+  positionals: string[]
+}
+
+export function parseCommonOptions (args: string[], env: Record<string, string | undefined>, cwd: string): CommonOptions {
+  let parsed
+  try {
+    parsed = parseArgs({ args, options: COMMON_OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new ConfigError('command line', `is not understood: ${(err as Error).message}`, 'oro-websocket-gateway serve --env=prod -v')
+  }
+  const { values, positionals } = parsed
+  const mode = values.env ?? 'prod'
+  if (mode !== 'prod' && mode !== 'dev') {
+    throw new ConfigError('--env', `= "${mode}" is not prod or dev`, '--env=prod')
+  }
+  const flags: NonNullable<LoadOptions['flags']> = {}
+  if (values['shutdown-timeout'] !== undefined) flags.ORO_WEBSOCKET_SHUTDOWN_TIMEOUT = { value: values['shutdown-timeout'], flag: '--shutdown-timeout' }
+  if (values['drain-delay'] !== undefined) flags.ORO_WEBSOCKET_DRAIN_DELAY = { value: values['drain-delay'], flag: '--drain-delay' }
+  const load: LoadOptions = { env, cwd, flags, listen: {} }
+  if (values['app-root'] !== undefined) load.appRoot = values['app-root']
+  if (values.parameters !== undefined) load.parametersFile = values.parameters
+  if (values.host !== undefined) load.listen = { ...load.listen, host: values.host }
+  if (values.port !== undefined) load.listen = { ...load.listen, port: values.port }
+  return {
+    mode,
+    verbosity: values.verbose?.length ?? 0,
+    quiet: values.quiet ?? false,
+    json: values.json ?? false,
+    help: values.help ?? false,
+    load,
+    positionals
+  }
+}

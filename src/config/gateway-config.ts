@@ -1,0 +1,83 @@
+// Turns validated settings into what the gateway runs with: parsed and checked DSNs, durations in
+// milliseconds, secrets as they are. Each DSN is checked for its role (which schemes make sense).
+import { ConfigError } from './errors.js'
+import { DsnError, parseDsn, type Dsn } from './dsn.js'
+import { settingSchema, type SettingName, type Settings } from './schema.js'
+
+export interface ListenAddress {
+  /** False when the SERVER DSN has an empty host: Oro's way of turning the server off. */
+  enabled: boolean
+  host: string
+  port: number
+}
+
+export interface GatewayConfig {
+  server: ListenAddress
+  frontend: Dsn
+  backend: Dsn
+  secret: string | undefined
+  databaseUrl: string | undefined
+  shutdownTimeoutMs: number
+  drainDelayMs: number
+}
+
+const ROLE_SCHEMES: Record<string, readonly string[]> = {
+  ORO_WEBSOCKET_SERVER_DSN: ['tcp'],
+  ORO_WEBSOCKET_FRONTEND_DSN: ['tcp', 'ws', 'wss', 'http', 'https'],
+  ORO_WEBSOCKET_BACKEND_DSN: ['tcp', 'ssl', 'tls', 'tlsv1.0', 'tlsv1.1', 'tlsv1.2', 'tlsv1.3', 'sslv3']
+}
+
+export function resolveGatewayConfig (
+  settings: Settings,
+  describe: (name: SettingName) => string,
+  listen: { host?: string, port?: string } = {}
+): GatewayConfig {
+  const dsn = (name: 'ORO_WEBSOCKET_SERVER_DSN' | 'ORO_WEBSOCKET_FRONTEND_DSN' | 'ORO_WEBSOCKET_BACKEND_DSN'): Dsn => {
+    const value = settings[name]
+    const example = `${name}=${settingSchema(name).example}`
+    let parsed: Dsn
+    try {
+      parsed = parseDsn(value)
+    } catch (err) {
+      if (err instanceof DsnError) throw new ConfigError(describe(name), `= "${value}" ${err.message}`, example)
+      throw err
+    }
+    const schemes = ROLE_SCHEMES[name] as readonly string[]
+    if (!schemes.includes(parsed.scheme)) {
+      throw new ConfigError(describe(name), `= "${value}" has scheme "${parsed.scheme}", expected ${schemes.join(', ')}`, example)
+    }
+    return parsed
+  }
+
+  const serverDsn = dsn('ORO_WEBSOCKET_SERVER_DSN')
+  const server: ListenAddress = { enabled: serverDsn.host !== '', host: serverDsn.host === '*' ? '0.0.0.0' : serverDsn.host, port: serverDsn.port }
+  if (listen.host !== undefined) {
+    if (listen.host === '' || /[\s/]/.test(listen.host)) throw new ConfigError('--host', `= "${listen.host}" is not a host name or address`, '--host 127.0.0.1')
+    server.host = listen.host
+    server.enabled = true
+  }
+  if (listen.port !== undefined) {
+    const port = Number(listen.port)
+    if (!/^\d+$/.test(listen.port) || port < 1 || port > 65535) {
+      throw new ConfigError('--port', `= "${listen.port}" is not a port number 1-65535`, '--port 8080')
+    }
+    server.port = port
+  }
+
+  const backend = dsn('ORO_WEBSOCKET_BACKEND_DSN')
+  if (backend.host === '*' || backend.host === '') backend.host = '127.0.0.1'
+
+  return {
+    server,
+    frontend: dsn('ORO_WEBSOCKET_FRONTEND_DSN'),
+    backend,
+    secret: emptyToUndefined(settings.ORO_SECRET),
+    databaseUrl: emptyToUndefined(settings.ORO_DB_URL),
+    shutdownTimeoutMs: settings.ORO_WEBSOCKET_SHUTDOWN_TIMEOUT * 1000,
+    drainDelayMs: settings.ORO_WEBSOCKET_DRAIN_DELAY * 1000
+  }
+}
+
+function emptyToUndefined (value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}

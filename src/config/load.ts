@@ -1,0 +1,143 @@
+// Gathers the settings from their sources, lowest first: defaults < .env-app < .env-app.local <
+// --parameters file < environment < command-line flags; validates them against the schema and
+// turns them into the gateway's configuration. Every problem is a ConfigError naming its source.
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parse as parseDotenv } from 'dotenv'
+import envSchema from 'env-schema'
+import { ConfigError } from './errors.js'
+import { configSchema, settingNames, settingSchema, type SettingName, type Settings } from './schema.js'
+import { readParametersFile } from './parameters-yml.js'
+import { resolveGatewayConfig, type GatewayConfig } from './gateway-config.js'
+
+export type Origin =
+  | { kind: 'default' }
+  | { kind: 'unset' }
+  | { kind: 'environment' }
+  | { kind: 'file', file: string }
+  | { kind: 'parameters', file: string, keys: string[] }
+  | { kind: 'flag', flag: string }
+
+export interface LoadOptions {
+  env: Record<string, string | undefined>
+  cwd: string
+  /** --app-root: the Oro application whose .env-app files are read. */
+  appRoot?: string
+  /** --parameters: a legacy Oro parameters.yml. */
+  parametersFile?: string
+  /** Settings given as flags (e.g. --shutdown-timeout), with the flag's name. */
+  flags?: Partial<Record<SettingName, { value: string, flag: string }>>
+  /** --host / --port: override the SERVER DSN's host and port. */
+  listen?: { host?: string, port?: string }
+}
+
+export interface LoadedConfig {
+  settings: Settings
+  /** The raw values handed to the schema (what @fastify/env validates again at boot). */
+  values: Partial<Record<SettingName, string>>
+  origins: Record<SettingName, Origin>
+  gateway: GatewayConfig
+}
+
+export const ENV_FILES = ['.env-app', '.env-app.local'] as const
+
+export function loadConfig (options: LoadOptions): LoadedConfig {
+  const values: Partial<Record<SettingName, string>> = {}
+  const origins = {} as Record<SettingName, Origin>
+  for (const name of settingNames) {
+    origins[name] = settingSchema(name).default === undefined ? { kind: 'unset' } : { kind: 'default' }
+  }
+  const set = (name: SettingName, value: string, origin: Origin): void => {
+    values[name] = value
+    origins[name] = origin
+  }
+
+  const root = resolve(options.cwd, options.appRoot ?? '.')
+  if (options.appRoot !== undefined && !existsSync(root)) {
+    throw new ConfigError(`--app-root ${options.appRoot}`, 'does not exist', '--app-root /var/www/oroapp')
+  }
+  for (const name of ENV_FILES) {
+    const file = join(root, name)
+    if (!existsSync(file)) continue
+    let parsed: Record<string, string>
+    try {
+      parsed = parseDotenv(readFileSync(file))
+    } catch (err) {
+      throw new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+    }
+    for (const setting of settingNames) {
+      const value = parsed[setting]
+      if (value !== undefined) set(setting, value, { kind: 'file', file })
+    }
+  }
+
+  if (options.parametersFile !== undefined) {
+    const legacy = readParametersFile(resolve(options.cwd, options.parametersFile))
+    for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string, keys: string[] }]>) {
+      set(setting, dsn.value, { kind: 'parameters', file: options.parametersFile, keys: dsn.keys })
+    }
+  }
+
+  for (const setting of settingNames) {
+    const value = options.env[setting]
+    if (value !== undefined) set(setting, value, { kind: 'environment' })
+  }
+
+  for (const [setting, flag] of Object.entries(options.flags ?? {}) as Array<[SettingName, { value: string, flag: string }]>) {
+    set(setting, flag.value, { kind: 'flag', flag: flag.flag })
+  }
+
+  const settings = validate(values, origins)
+  const gateway = resolveGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen)
+  return { settings, values, origins, gateway }
+}
+
+/** The schema as plain JSON Schema: our annotations (example, secret) removed for ajv's strict mode. */
+export function validationSchema (): Record<string, unknown> {
+  const properties: Record<string, unknown> = {}
+  for (const name of settingNames) {
+    const { example: _example, secret: _secret, ...rest } = settingSchema(name)
+    properties[name] = rest
+  }
+  return { type: 'object', properties, required: [...configSchema.required] }
+}
+
+function validate (values: Partial<Record<SettingName, string>>, origins: Record<SettingName, Origin>): Settings {
+  // Empty strings mean "not set" for optional settings, as in a shell `FOO=` line.
+  const data: Record<string, string> = {}
+  for (const [name, value] of Object.entries(values) as Array<[SettingName, string]>) {
+    if (value === '' && settingSchema(name).type !== 'string') continue
+    data[name] = value
+  }
+  try {
+    return envSchema({ schema: validationSchema(), data, env: false }) as unknown as Settings
+  } catch (err) {
+    const first = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors?.[0]
+    const name = (first?.instancePath.replace(/^\//, '') ?? '') as SettingName
+    if (first === undefined || !settingNames.includes(name)) throw err
+    const schema = settingSchema(name)
+    throw new ConfigError(describeOrigin(name, origins[name]), `= "${values[name] ?? ''}" ${first.message ?? 'is invalid'}`, `${name}=${schema.example}`)
+  }
+}
+
+/** "ORO_WEBSOCKET_SERVER_DSN (from .env-app.local)" and the like, for error lines. */
+export function describeOrigin (name: SettingName, origin: Origin): string {
+  switch (origin.kind) {
+    case 'environment': return name
+    case 'file': return `${name} (in ${origin.file})`
+    case 'parameters': return `${origin.file}: ${origin.keys.join(', ') || name}`
+    case 'flag': return origin.flag
+    default: return name
+  }
+}
+
+export function originLabel (origin: Origin): string {
+  switch (origin.kind) {
+    case 'default': return 'default'
+    case 'unset': return 'not set'
+    case 'environment': return 'environment'
+    case 'file': return origin.file
+    case 'parameters': return `${origin.file} (${origin.keys.join(', ')})`
+    case 'flag': return `flag ${origin.flag}`
+  }
+}

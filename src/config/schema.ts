@@ -1,0 +1,87 @@
+// The one JSON schema of the gateway's settings. @fastify/env validates it at boot, the
+// `config` command prints it, the README's configuration table is checked against it, and the
+// TypeScript type of the settings is derived from it (no hand-written copy).
+
+interface SettingSchema {
+  readonly type: 'string' | 'integer' | 'boolean'
+  readonly default?: string | number | boolean
+  readonly minimum?: number
+  readonly maximum?: number
+  readonly enum?: readonly string[]
+  /** One line for the README and the `config` command. */
+  readonly description: string
+  /** A right value, shown in error messages. */
+  readonly example: string
+  /** Masked by `config` and never logged. */
+  readonly secret?: boolean
+}
+
+export const configSchema = {
+  type: 'object',
+  properties: {
+    ORO_WEBSOCKET_SERVER_DSN: {
+      type: 'string',
+      default: '//0.0.0.0:8080',
+      description: 'Address the gateway listens on (host and port only). An empty host disables the server.',
+      example: '//0.0.0.0:8080'
+    },
+    ORO_WEBSOCKET_FRONTEND_DSN: {
+      type: 'string',
+      default: '//*:8080/ws',
+      description: 'Address browsers use; host * means the host of the page. Its path is also accepted for upgrades.',
+      example: '//*:443/ws'
+    },
+    ORO_WEBSOCKET_BACKEND_DSN: {
+      type: 'string',
+      default: 'tcp://127.0.0.1:8080',
+      description: "Address Oro's PHP backend connects to (scheme tcp, ssl or tls; host * = 127.0.0.1).",
+      example: 'tcp://127.0.0.1:8080'
+    },
+    ORO_SECRET: {
+      type: 'string',
+      description: "Oro's application secret; signs and verifies the tickets of WebSocket clients.",
+      example: 'ThisTokenIsNotSoSecretChangeIt',
+      secret: true
+    },
+    ORO_DB_URL: {
+      type: 'string',
+      description: "Oro's database (Doctrine style), used to verify the tickets of logged-in users.",
+      example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
+      secret: true
+    },
+    ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
+      type: 'integer',
+      default: 10,
+      minimum: 1,
+      maximum: 3600,
+      description: 'Seconds a graceful shutdown may take before the process exits anyway (flag --shutdown-timeout).',
+      example: '10'
+    },
+    ORO_WEBSOCKET_DRAIN_DELAY: {
+      type: 'integer',
+      default: 1,
+      minimum: 0,
+      maximum: 3600,
+      description: 'Seconds between SIGTERM (readiness turns 503) and closing the listener, so load balancers notice.',
+      example: '5'
+    }
+  },
+  required: []
+} as const satisfies { type: 'object', properties: Record<string, SettingSchema>, required: readonly string[] }
+
+export type SettingName = keyof typeof configSchema.properties
+
+type ValueOf<S> = S extends { type: 'integer' } ? number : S extends { type: 'boolean' } ? boolean : string
+
+/** Validated settings, typed from the schema: a setting without a default may be absent. */
+export type Settings = {
+  [K in SettingName]: (typeof configSchema.properties)[K] extends { default: unknown }
+    ? ValueOf<(typeof configSchema.properties)[K]>
+    : ValueOf<(typeof configSchema.properties)[K]> | undefined
+}
+
+export const settingNames = Object.keys(configSchema.properties) as SettingName[]
+
+export function settingSchema (name: SettingName): SettingSchema {
+  return configSchema.properties[name]
+}

@@ -1,0 +1,105 @@
+// The `serve` command: builds the app, listens on the SERVER DSN's address, and shuts down
+// gracefully on SIGTERM/SIGINT (readiness 503 at once, sessions dropped, in-flight requests
+// finished, exit 0 within the shutdown timeout; a second signal exits at once).
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import { loadConfig, type LoadOptions } from './config/load.js'
+import { effectiveUrls } from './cli/config-command.js'
+import { createLogger, logLevel, type GatewayLogger, type Mode } from './logger.js'
+import { ConfigError } from './config/errors.js'
+import { GW_ERR_LISTEN_FAILED } from './errors.js'
+
+export interface ServeOptions {
+  mode: Mode
+  verbosity: number
+  quiet: boolean
+  load: LoadOptions
+}
+
+export interface RunningServer {
+  app: FastifyInstance
+  logger: GatewayLogger
+  /** Resolves with the exit code once the server has shut down. */
+  done: Promise<number>
+}
+
+export async function serve (options: ServeOptions): Promise<RunningServer | number> {
+  const loaded = loadConfig(options.load)
+  const { gateway } = loaded
+  if (gateway.drainDelayMs >= gateway.shutdownTimeoutMs) {
+    throw new ConfigError('ORO_WEBSOCKET_DRAIN_DELAY', `(${gateway.drainDelayMs / 1000} s) must be shorter than the shutdown timeout (${gateway.shutdownTimeoutMs / 1000} s)`, 'ORO_WEBSOCKET_DRAIN_DELAY=1 with --shutdown-timeout 10')
+  }
+  const logger = createLogger({
+    mode: options.mode,
+    level: logLevel(options.mode, options.verbosity, options.quiet),
+    pretty: options.mode === 'dev' && process.stdout.isTTY === true
+  })
+
+  if (!gateway.server.enabled) {
+    logger.warn('WebSocket server disabled: ORO_WEBSOCKET_SERVER_DSN has an empty host; set it to e.g. //0.0.0.0:8080 to run the server')
+    await flush(logger)
+    return 0
+  }
+
+  const app = await buildApp({ loaded, mode: options.mode, logger })
+  try {
+    await app.listen({ host: gateway.server.host, port: gateway.server.port })
+  } catch (err) {
+    await app.close().catch(() => {})
+    const { code, message } = err as NodeJS.ErrnoException
+    throw new GW_ERR_LISTEN_FAILED(`${gateway.server.host}:${gateway.server.port}`, code ?? message)
+  }
+  const urls = effectiveUrls(loaded)
+  logger.notice({ listen: urls.listen, frontend: urls.frontend, backend: urls.backend, mode: options.mode },
+    `oro-websocket-gateway listening on ${urls.listen}; browsers connect to ${urls.frontend}, the backend to ${urls.backend}`)
+
+  const done = handleSignals(app, logger, gateway.shutdownTimeoutMs, gateway.drainDelayMs)
+  return { app, logger, done }
+}
+
+function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: number, drainDelayMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal during shutdown: exiting now')
+        resolve(1)
+        return
+      }
+      stopping = true
+      logger.notice({ signal, timeoutMs }, 'shutting down: readiness is now 503, new WebSocket connections are refused')
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs }, `shutdown did not finish within ${timeoutMs / 1000} s; exiting anyway`)
+        resolve(1)
+      }, timeoutMs)
+      timer.unref()
+      shutdown(app, drainDelayMs).then(() => {
+        clearTimeout(timer)
+        logger.notice('shutdown complete')
+        resolve(0)
+      }, (err: unknown) => {
+        clearTimeout(timer)
+        logger.error({ err }, 'shutdown failed')
+        resolve(1)
+      })
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+}
+
+async function shutdown (app: FastifyInstance, drainDelayMs: number): Promise<void> {
+  app.readiness.markDraining()
+  if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs))
+  await app.close()
+}
+
+export function flush (logger: GatewayLogger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve())
+    } catch {
+      resolve()
+    }
+  })
+}
