@@ -32,3 +32,58 @@ export const GW_ERR_INTERNAL = createError(
   'Internal server error; the gateway log has the details',
   500
 )
+
+// Authentication before the WebSocket upgrade (tickets and origin, oro-compat §4).
+export const GW_ERR_TICKET_MISSING = createError(
+  'GW_ERR_TICKET_MISSING',
+  'No ticket: connect with ?ticket=<the ticket from POST /sync/ticket on the Oro application>',
+  401
+)
+
+export const GW_ERR_TICKET_MALFORMED = createError(
+  'GW_ERR_TICKET_MALFORMED',
+  'Malformed ticket: %s; use the ticket exactly as Oro issues it (base64 of digest;username;nonce;created)',
+  401
+)
+
+export const GW_ERR_TICKET_EXPIRED = createError(
+  'GW_ERR_TICKET_EXPIRED',
+  'Ticket expired: created %s, more than %s s ago; fetch a new ticket',
+  401
+)
+
+export const GW_ERR_TICKET_FUTURE = createError(
+  'GW_ERR_TICKET_FUTURE',
+  'Ticket created in the future (%s, more than %s s ahead); check the clocks of the Oro application and the gateway',
+  401
+)
+
+export const GW_ERR_TICKET_INVALID = createError(
+  'GW_ERR_TICKET_INVALID',
+  'Ticket digest does not match; it was not made with this ORO_SECRET (or with this user\'s password)',
+  401
+)
+
+export const GW_ERR_USER_UNKNOWN = createError(
+  'GW_ERR_USER_UNKNOWN',
+  'Ticket names a user that does not exist in Oro\'s database',
+  401
+)
+
+export const GW_ERR_USER_DISABLED = createError(
+  'GW_ERR_USER_DISABLED',
+  'Ticket names a disabled user',
+  401
+)
+
+export const GW_ERR_DATABASE_UNAVAILABLE = createError(
+  'GW_ERR_DATABASE_UNAVAILABLE',
+  'Oro\'s database cannot be reached to verify the ticket; retry later (check ORO_DB_URL and the database)',
+  503
+)
+
+export const GW_ERR_ORIGIN_FORBIDDEN = createError(
+  'GW_ERR_ORIGIN_FORBIDDEN',
+  'Origin %s is not allowed; add its host to ORO_WEBSOCKET_ALLOWED_ORIGINS',
+  403
+)
