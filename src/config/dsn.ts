@@ -163,7 +163,10 @@ function assign (target: QueryObject, path: string[], value: string, key: string
     if (last) { node[part] = value; return }
     const wantList = path[i + 1] === ''
     let child: QueryValue | undefined = node[part]
-    if (child === undefined || typeof child === 'string' || Array.isArray(child) !== wantList) {
+    if (child !== undefined && typeof child !== 'string' && Array.isArray(child) !== wantList) {
+      throw new DsnError(`has a query key "${key}" that mixes list and named entries`)
+    }
+    if (child === undefined || typeof child === 'string') {
       child = wantList ? [] : {}
       node[part] = child
     }

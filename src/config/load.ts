@@ -72,7 +72,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   }
 
   if (options.parametersFile !== undefined) {
-    const legacy = readParametersFile(resolve(options.cwd, options.parametersFile))
+    const legacy = readParametersFile(resolve(options.cwd, options.parametersFile), options.parametersFile)
     for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string, keys: string[] }]>) {
       set(setting, dsn.value, { kind: 'parameters', file: options.parametersFile, keys: dsn.keys })
     }

@@ -19,10 +19,11 @@ export interface LegacyDsns {
 
 type Scalar = string | number | boolean | null
 
-export function readParametersFile (file: string): LegacyDsns {
+/** `path` is read; `file` (what the user typed) names it in errors. */
+export function readParametersFile (path: string, file = path): LegacyDsns {
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new ConfigError(`--parameters ${file}`, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'config/parameters.yml')
   }
