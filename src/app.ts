@@ -4,6 +4,9 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import configPlugin from '../plugins/config.js'
 import readinessPlugin from '../plugins/readiness.js'
 import healthRoutes from '../routes/health.js'
+import brokerPlugin from '../plugins/broker.js'
+import websocketPlugin from '../plugins/websocket.js'
+import websocketRoutes from '../routes/websocket.js'
 import { GW_ERR_INTERNAL, GW_ERR_NOT_FOUND } from './errors.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
@@ -53,6 +56,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(configPlugin, { loaded: options.loaded, mode: options.mode })
   await app.register(readinessPlugin)
+  await app.register(brokerPlugin)
+  await app.register(websocketPlugin)
   await app.register(healthRoutes)
+  await app.register(websocketRoutes)
   return app
 }

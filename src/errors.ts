@@ -87,3 +87,10 @@ export const GW_ERR_ORIGIN_FORBIDDEN = createError(
   'Origin %s is not allowed; add its host to ORO_WEBSOCKET_ALLOWED_ORIGINS',
   403
 )
+
+// WebSocket endpoint.
+export const GW_ERR_UPGRADE_REQUIRED = createError(
+  'GW_ERR_UPGRADE_REQUIRED',
+  'This is the WebSocket endpoint: connect with a WebSocket client (subprotocol wamp), e.g. ws://host:8080/ws',
+  426
+)

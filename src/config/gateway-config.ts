@@ -19,6 +19,16 @@ export interface GatewayConfig {
   databaseUrl: string | undefined
   shutdownTimeoutMs: number
   drainDelayMs: number
+  websocket: WebSocketLimits
+}
+
+export interface WebSocketLimits {
+  maxFrameBytes: number
+  maxTopicLength: number
+  maxSubscriptions: number
+  maxBufferedBytes: number
+  pingIntervalMs: number
+  keepaliveIntervalMs: number
 }
 
 const ROLE_SCHEMES: Record<string, readonly string[]> = {
@@ -74,7 +84,15 @@ export function resolveGatewayConfig (
     secret: emptyToUndefined(settings.ORO_SECRET),
     databaseUrl: emptyToUndefined(settings.ORO_DB_URL),
     shutdownTimeoutMs: settings.ORO_WEBSOCKET_SHUTDOWN_TIMEOUT * 1000,
-    drainDelayMs: settings.ORO_WEBSOCKET_DRAIN_DELAY * 1000
+    drainDelayMs: settings.ORO_WEBSOCKET_DRAIN_DELAY * 1000,
+    websocket: {
+      maxFrameBytes: settings.ORO_WEBSOCKET_MAX_FRAME_BYTES,
+      maxTopicLength: settings.ORO_WEBSOCKET_MAX_TOPIC_LENGTH,
+      maxSubscriptions: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS,
+      maxBufferedBytes: settings.ORO_WEBSOCKET_MAX_BUFFERED_BYTES,
+      pingIntervalMs: settings.ORO_WEBSOCKET_PING_INTERVAL * 1000,
+      keepaliveIntervalMs: settings.ORO_WEBSOCKET_KEEPALIVE_INTERVAL * 1000
+    }
   }
 }
 

@@ -49,6 +49,54 @@ export const configSchema = {
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
       secret: true
     },
+    ORO_WEBSOCKET_MAX_FRAME_BYTES: {
+      type: 'integer',
+      default: 65536,
+      minimum: 1024,
+      maximum: 16777216,
+      description: 'Largest frame a client may send; a bigger one closes the session with 1009.',
+      example: '65536'
+    },
+    ORO_WEBSOCKET_MAX_TOPIC_LENGTH: {
+      type: 'integer',
+      default: 512,
+      minimum: 16,
+      maximum: 65536,
+      description: 'Longest topic URI a session may subscribe to; a longer SUBSCRIBE is refused (the session stays open).',
+      example: '512'
+    },
+    ORO_WEBSOCKET_MAX_SUBSCRIPTIONS: {
+      type: 'integer',
+      default: 256,
+      minimum: 1,
+      maximum: 100000,
+      description: 'Most topics one session may subscribe to; SUBSCRIBEs past it are refused (the session stays open).',
+      example: '256'
+    },
+    ORO_WEBSOCKET_MAX_BUFFERED_BYTES: {
+      type: 'integer',
+      default: 1048576,
+      minimum: 1024,
+      maximum: 1073741824,
+      description: 'Unsent bytes a session may have queued; a slower client is dropped (TCP closed, so it reconnects).',
+      example: '1048576'
+    },
+    ORO_WEBSOCKET_PING_INTERVAL: {
+      type: 'integer',
+      default: 30,
+      minimum: 0,
+      maximum: 86400,
+      description: 'Seconds between server pings; a session that answered pings and then misses two is dropped. 0 = no pings.',
+      example: '30'
+    },
+    ORO_WEBSOCKET_KEEPALIVE_INTERVAL: {
+      type: 'integer',
+      default: 50,
+      minimum: 0,
+      maximum: 86400,
+      description: 'Seconds between "Connection keep alive" events on oro/ping while it has subscribers. 0 = never.',
+      example: '50'
+    },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
       type: 'integer',
       default: 10,

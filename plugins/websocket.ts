@@ -1,0 +1,143 @@
+// WebSocket sessions on the instance: @fastify/websocket (ws) set up for WAMP v1, the set of open
+// sessions, their keep-alive, and what happens to them when the gateway drains: WAMP v1 sessions
+// are dropped without a close handshake so Oro's browser code reconnects (oro-compat §6).
+import fp from 'fastify-plugin'
+import fastifyWebsocket from '@fastify/websocket'
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { WebSocket, RawData } from 'ws'
+import { ANONYMOUS, WampSession, type Identity, type SessionContext, type SessionPolicy } from '../src/wamp/session.js'
+import { KeepAlive } from '../src/wamp/keepalive.js'
+import { welcomeFrame } from '../src/wamp/welcome.js'
+import { counters } from '../src/metrics.js'
+import type { GatewayLogger } from '../src/logger.js'
+
+const require = createRequire(import.meta.url)
+const { version } = require('../../package.json') as { version: string }
+export const SERVER_IDENT = `oro-websocket-gateway/${version}`
+
+export interface UpgradeDecision {
+  identity: Identity
+  canPublish: boolean
+  address: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: Set<WampSession>
+    /** Replaced by the auth plugin: who may subscribe and publish where. */
+    sessionPolicy: SessionPolicy
+    acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession
+  }
+}
+
+const kSession = Symbol('wampSession')
+type SessionSocket = WebSocket & { [kSession]: WampSession }
+
+const openPolicy: SessionPolicy = { subscribe: () => null, publish: () => null }
+
+// Shared listeners (`this` is the WebSocket): no closure per connection.
+function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
+  const session = (this as SessionSocket)[kSession]
+  if (isBinary) {
+    session.protocolError('binary frames are not WAMP v1; send JSON text frames')
+    return
+  }
+  session.handleText(data.toString())
+}
+
+function onPong (this: WebSocket): void {
+  KeepAlive.pong((this as SessionSocket)[kSession])
+}
+
+export function newSessionId (): string {
+  // 144 random bits, URL-safe, 24 characters: unique across every node of a cluster.
+  return randomBytes(18).toString('base64url')
+}
+
+async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
+  const limits = fastify.gateway.websocket
+  const sessions = new Set<WampSession>()
+  const log = fastify.log as unknown as GatewayLogger
+
+  await fastify.register(fastifyWebsocket, {
+    options: {
+      maxPayload: limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // Select `wamp` when offered (autobahn 0.8 closes otherwise); accept clients offering none.
+      handleProtocols: (protocols: Set<string>) => protocols.has('wamp') ? 'wamp' : false
+    },
+    // Shutdown: drop, do not close (see above).
+    preClose: (done: () => void) => {
+      for (const session of sessions) session.drop()
+      done()
+    }
+  })
+
+  // The 101 and the WELCOME must leave in one write (Oro's PHP client reads once): hold the
+  // socket's writes from the moment ws writes the 101 until the WELCOME is queued behind it.
+  fastify.websocketServer.on('headers', (_headers: string[], request: { socket: Socket }) => {
+    request.socket.cork()
+  })
+
+  const ctx: SessionContext = {
+    hub: fastify.hub,
+    broker: fastify.broker,
+    get policy () { return fastify.sessionPolicy },
+    limits,
+    log
+  }
+  fastify.decorate('sessionPolicy', openPolicy)
+  fastify.decorate('sessions', sessions)
+
+  function onError (this: WebSocket, err: Error & { code?: string }): void {
+    const session = (this as SessionSocket)[kSession]
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      counters.oversizeFrames++
+      log.info({ sessionId: session.id, user: session.user, limit: limits.maxFrameBytes }, 'closing session with 1009: frame over ORO_WEBSOCKET_MAX_FRAME_BYTES')
+    } else {
+      log.info({ sessionId: session.id, user: session.user, err: err.message, code: err.code }, 'session error')
+    }
+  }
+
+  function onClose (this: WebSocket, code: number): void {
+    const session = (this as SessionSocket)[kSession]
+    sessions.delete(session)
+    session.closed()
+    counters.connectionsClosed++
+    log.info({ sessionId: session.id, code }, `${session.user} disconnected`)
+  }
+
+  fastify.decorate('acceptWamp', function acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession {
+    const id = newSessionId()
+    const session = new WampSession(id, ws, socket, ctx, decision.identity ?? ANONYMOUS, decision.canPublish, decision.address)
+    const sock = ws as SessionSocket
+    sock[kSession] = session
+    // @fastify/websocket's error listener holds the request and reply for the socket's life;
+    // ours keeps nothing per connection.
+    sock.removeAllListeners('error')
+    sock.on('error', onError)
+    sock.on('message', onMessage)
+    sock.on('pong', onPong)
+    sock.on('close', onClose)
+    socket.write(welcomeFrame(id, SERVER_IDENT))
+    socket.uncork() // the cork taken when ws wrote the 101
+    sessions.add(session)
+    fastify.hub.addClient(session)
+    counters.connectionsOpened++
+    log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
+    return session
+  })
+
+  const keepAlive = new KeepAlive(sessions, fastify.hub, { ...limits, log })
+  keepAlive.start()
+  fastify.readiness.onDrain(() => {
+    for (const session of sessions) session.drop()
+  })
+  fastify.addHook('onClose', async () => { keepAlive.stop() })
+}
+
+export default fp(websocketPlugin, { name: 'websocket', fastify: '5.x', dependencies: ['config', 'readiness', 'broker'] })

@@ -1,0 +1,35 @@
+// WebSocket upgrades, where Ratchet accepted them: on / (what nginx forwards with either
+// proxy_pass form), on the FRONTEND DSN's path (direct connections) and on any other path that is
+// not one of our HTTP routes. A plain HTTP GET on these paths gets a JSON answer instead.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
+import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED } from '../src/errors.js'
+import { ANONYMOUS } from '../src/wamp/session.js'
+import { counters } from '../src/metrics.js'
+
+function sendError (reply: FastifyReply, error: { code: string, message: string, statusCode?: number }): FastifyReply {
+  return reply.code(error.statusCode ?? 500).send({ code: error.code, message: error.message })
+}
+
+export default async function websocketRoutes (fastify: FastifyInstance): Promise<void> {
+  // Refuse upgrades while draining: the client retries, reaching another node or this one restarted.
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.ws && fastify.readiness.draining) {
+      counters.upgradesRejected++
+      return sendError(reply, new GW_ERR_SHUTTING_DOWN())
+    }
+  })
+
+  const wsHandler = function (ws: WebSocket, request: FastifyRequest): void {
+    fastify.acceptWamp(ws, request.raw.socket, { identity: ANONYMOUS, canPublish: true, address: request.ip })
+  }
+  const upgradeRequired = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => sendError(reply, new GW_ERR_UPGRADE_REQUIRED())
+  const notFound = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
+    sendError(reply, new GW_ERR_NOT_FOUND(request.method, request.url.split('?')[0]))
+
+  const hide = { hide: true } as Record<string, unknown>
+  fastify.route({ method: 'GET', url: '/', schema: hide, handler: upgradeRequired, wsHandler })
+  const path = fastify.gateway.frontend.path
+  if (path !== '') fastify.route({ method: 'GET', url: `/${path}`, schema: hide, handler: upgradeRequired, wsHandler })
+  fastify.route({ method: 'GET', url: '/*', schema: hide, handler: notFound, wsHandler })
+}
