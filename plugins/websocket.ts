@@ -4,7 +4,6 @@
 import fp from 'fastify-plugin'
 import fastifyWebsocket from '@fastify/websocket'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { WebSocket, RawData } from 'ws'
@@ -13,10 +12,8 @@ import { KeepAlive } from '../src/wamp/keepalive.js'
 import { welcomeFrame } from '../src/wamp/welcome.js'
 import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
+import { SERVER_IDENT } from '../src/version.js'
 
-const require = createRequire(import.meta.url)
-const { version } = require('../../package.json') as { version: string }
-export const SERVER_IDENT = `oro-websocket-gateway/${version}`
 
 export interface UpgradeDecision {
   identity: Identity

@@ -1,15 +1,13 @@
 #!/usr/bin/env node
 // oro-websocket-gateway <command>: serve (the WebSocket server), config (the effective settings),
 // help. Configuration errors print one line on stderr and exit 1 before anything listens.
-import { createRequire } from 'node:module'
 import { parseCommonOptions } from './cli/options.js'
 import { renderConfig } from './cli/config-command.js'
 import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
 import { flush, serve } from './server.js'
+import { version } from './version.js'
 
-const require = createRequire(import.meta.url)
-const { version } = require('../../package.json') as { version: string }
 
 const HELP = `oro-websocket-gateway ${version}: a drop-in WebSocket server for Oro applications
 
