@@ -7,6 +7,7 @@ import healthRoutes from '../routes/health.js'
 import brokerPlugin from '../plugins/broker.js'
 import websocketPlugin from '../plugins/websocket.js'
 import websocketRoutes from '../routes/websocket.js'
+import metricsRoutes from '../routes/metrics.js'
 import { GW_ERR_INTERNAL, GW_ERR_NOT_FOUND } from './errors.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
@@ -59,6 +60,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(brokerPlugin)
   await app.register(websocketPlugin)
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(websocketRoutes)
   return app
 }
