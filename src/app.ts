@@ -1,6 +1,6 @@
 // Builds the Fastify application: plugins (config, readiness, ...) and routes, plus the JSON
 // error answers every route shares ({code, message} with a GW_ERR_* code; 5xx details hidden).
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import configPlugin from '../plugins/config.js'
 import readinessPlugin from '../plugins/readiness.js'
 import healthRoutes from '../routes/health.js'
@@ -8,7 +8,12 @@ import brokerPlugin from '../plugins/broker.js'
 import websocketPlugin from '../plugins/websocket.js'
 import websocketRoutes from '../routes/websocket.js'
 import metricsRoutes from '../routes/metrics.js'
-import { GW_ERR_INTERNAL, GW_ERR_NOT_FOUND } from './errors.js'
+import errorsPlugin from '../plugins/errors.js'
+import openapiPlugin from '../plugins/openapi.js'
+import publishRoutes from '../routes/publish.js'
+import { createPublishKeys } from './publish/keys.js'
+import { createMemoryIdempotencyStore } from './publish/idempotency.js'
+import { OPEN_PUBLISH_POLICY, type PublishTopicPolicy } from './publish/policy.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
 
@@ -18,8 +23,15 @@ export interface AppOptions {
   logger: GatewayLogger
 }
 
-export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Replaced by the topics plugin: which topics the publish API accepts, and their shapes. */
+    publishPolicy: PublishTopicPolicy
+  }
+}
+
+function createFastify (options: AppOptions): FastifyInstance {
+  return Fastify({
     loggerInstance: options.logger,
     // Health probes must keep answering while the gateway drains; draining is ours to report.
     return503OnClosing: false,
@@ -28,39 +40,54 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
     bodyLimit: 1024 * 1024,
+    // A body that fails a schema is an error, never silently coerced or trimmed.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Requests are logged once, at debug, by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true })
   }) as unknown as FastifyInstance
+}
 
-  app.setErrorHandler(function (error: FastifyError, request, reply) {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed')
-      if (error.code?.startsWith('GW_ERR_') !== true) {
-        const internal = new GW_ERR_INTERNAL()
-        return reply.code(500).send({ code: internal.code, message: internal.message })
-      }
-    } else {
-      request.log.info({ code: error.code, status }, error.message)
-    }
-    return reply.code(status).send({ code: error.code ?? 'GW_ERR_BAD_REQUEST', message: error.message })
-  })
-
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const app = createFastify(options)
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
   })
 
-  app.setNotFoundHandler(function (request, reply) {
-    const error = new GW_ERR_NOT_FOUND(request.method, request.url.split('?')[0])
-    return reply.code(404).send({ code: error.code, message: error.message })
-  })
-
+  await app.register(errorsPlugin)
+  await app.register(openapiPlugin)
   await app.register(configPlugin, { loaded: options.loaded, mode: options.mode })
   await app.register(readinessPlugin)
   await app.register(brokerPlugin)
   await app.register(websocketPlugin)
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
+  app.decorate('publishPolicy', OPEN_PUBLISH_POLICY)
+  const publish = publishOptions(app)
+  if (options.loaded.gateway.publish.listen === null) await app.register(publishRoutes, publish)
   await app.register(websocketRoutes)
+  return app
+}
+
+function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>[1] {
+  const settings = app.gateway.publish
+  return {
+    broker: app.broker,
+    keys: createPublishKeys(settings.keys),
+    settings,
+    policy: () => app.publishPolicy,
+    idempotency: createMemoryIdempotencyStore()
+  }
+}
+
+/**
+ * The separate listener for POST /publish (ORO_WEBSOCKET_PUBLISH_LISTEN): its own small app that
+ * publishes through the main app's broker, with its own /healthz and /openapi.json.
+ */
+export async function buildPublishApp (main: FastifyInstance, options: AppOptions): Promise<FastifyInstance> {
+  const app = createFastify(options)
+  await app.register(errorsPlugin)
+  await app.register(openapiPlugin)
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  await app.register(publishRoutes, publishOptions(main))
   return app
 }

@@ -7,6 +7,7 @@ import { loadConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
 import { flush, serve } from './server.js'
 import { version } from './version.js'
+import { CommandError, publishCommand } from './cli/publish-command.js'
 
 
 const HELP = `oro-websocket-gateway ${version}: a drop-in WebSocket server for Oro applications
@@ -16,6 +17,8 @@ Usage: oro-websocket-gateway <command> [options]
 Commands:
   serve     run the gateway (replaces: php bin/console gos:websocket:server)
   config    print the effective configuration and where each value comes from
+  publish TOPIC [DATA] [--url URL] [--key KEY] [--exclude ID]... [--eligible ID]... [--idempotency-key K]
+            POST one event to a running gateway (DATA is JSON, or read from stdin)
   help      print this text
 
 Options:
@@ -43,6 +46,15 @@ async function main (argv: string[]): Promise<number> {
   }
   const command = argv[0] === undefined || argv[0].startsWith('-') ? 'help' : argv[0]
   const rest = argv.slice(command === argv[0] ? 1 : 0)
+  if (command === 'publish' && !rest.includes('--help') && !rest.includes('-h')) {
+    process.stdout.write(await publishCommand(rest, {
+      env: process.env,
+      cwd: process.cwd(),
+      stdinIsTTY: process.stdin.isTTY === true,
+      readStdin: async () => { let text = ''; for await (const chunk of process.stdin) text += String(chunk); return text }
+    }))
+    return 0
+  }
   const options = parseCommonOptions(rest, process.env, process.cwd())
   if (options.help || command === 'help') {
     process.stdout.write(HELP)
@@ -88,6 +100,8 @@ main(process.argv.slice(2)).then((code) => {
 }, (err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(err.line() + '\n')
+  } else if (err instanceof CommandError) {
+    process.stderr.write(`${err.code}: ${err.message}\n`)
   } else if (typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('GW_ERR_')) {
     process.stderr.write(`${(err as { code: string }).code}: ${(err as Error).message}\n`)
   } else {

@@ -94,3 +94,65 @@ export const GW_ERR_UPGRADE_REQUIRED = createError(
   'This is the WebSocket endpoint: connect with a WebSocket client (subprotocol wamp), e.g. ws://host:8080/ws',
   426
 )
+
+// HTTP publish API (POST /publish).
+export const GW_ERR_BODY_INVALID = createError(
+  'GW_ERR_BODY_INVALID',
+  'Invalid request body: %s',
+  400
+)
+
+export const GW_ERR_PAYLOAD_SHAPE = createError(
+  'GW_ERR_PAYLOAD_SHAPE',
+  'Invalid data for %s: %s; Oro\'s browser code expects %s',
+  400
+)
+
+export const GW_ERR_UNAUTHORIZED = createError(
+  'GW_ERR_UNAUTHORIZED',
+  'Missing or wrong publish key: send "Authorization: Bearer <key>" with a key from ORO_WEBSOCKET_PUBLISH_KEYS',
+  401
+)
+
+export const GW_ERR_TOPIC_FORBIDDEN = createError(
+  'GW_ERR_TOPIC_FORBIDDEN',
+  'Topic %s cannot be published to: %s',
+  403
+)
+
+export const GW_ERR_TOPIC_NOT_ROUTED = createError(
+  'GW_ERR_TOPIC_NOT_ROUTED',
+  'No routing rule matches topic %s; add a rule (ORO_WEBSOCKET_TOPICS) or fix the topic',
+  404
+)
+
+export const GW_ERR_BODY_TOO_LARGE = createError(
+  'GW_ERR_BODY_TOO_LARGE',
+  'Request body is over %s bytes (ORO_WEBSOCKET_PUBLISH_MAX_BYTES); send smaller batches',
+  413
+)
+
+export const GW_ERR_UNSUPPORTED_MEDIA_TYPE = createError(
+  'GW_ERR_UNSUPPORTED_MEDIA_TYPE',
+  'Content-Type %s is not supported; send JSON with "Content-Type: application/json"',
+  415
+)
+
+export const GW_ERR_RATE_LIMITED = createError(
+  'GW_ERR_RATE_LIMITED',
+  'Over the publish rate limit of %s requests per second for this key (ORO_WEBSOCKET_PUBLISH_RATE_LIMIT); retry after %s s',
+  429
+)
+
+export const GW_ERR_BROKER_UNAVAILABLE = createError(
+  'GW_ERR_BROKER_UNAVAILABLE',
+  'The broker cannot take publications now (%s); nothing was delivered, retry later',
+  503
+)
+
+// The `publish` command.
+export const GW_ERR_GATEWAY_UNREACHABLE = createError(
+  'GW_ERR_GATEWAY_UNREACHABLE',
+  'Cannot reach the gateway at %s (%s); is it running? Give its address with --url',
+  503
+)

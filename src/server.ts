@@ -2,7 +2,9 @@
 // gracefully on SIGTERM/SIGINT (readiness 503 at once, sessions dropped, in-flight requests
 // finished, exit 0 within the shutdown timeout; a second signal exits at once).
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from './app.js'
+import { buildApp, buildPublishApp } from './app.js'
+import { generateKey } from './publish/keys.js'
+import { removeDevKey, saveDevKey } from './publish/dev-key.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
 import { effectiveUrls } from './cli/config-command.js'
 import { createLogger, logLevel, type GatewayLogger, type Mode } from './logger.js'
@@ -41,23 +43,52 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     return 0
   }
 
-  const app = await buildApp({ loaded, mode: options.mode, logger })
-  try {
-    await app.listen({ host: gateway.server.host, port: gateway.server.port })
-  } catch (err) {
-    await app.close().catch(() => {})
-    const { code, message } = err as NodeJS.ErrnoException
-    throw new GW_ERR_LISTEN_FAILED(`${gateway.server.host}:${gateway.server.port}`, code ?? message)
+  let devKey: string | undefined
+  if (gateway.publish.keys.length === 0) {
+    if (options.mode === 'prod') {
+      throw new ConfigError('ORO_WEBSOCKET_PUBLISH_KEYS', 'is not set; --env=prod needs at least one key for POST /publish', 'ORO_WEBSOCKET_PUBLISH_KEYS=$(openssl rand -base64 24)')
+    }
+    devKey = generateKey()
+    gateway.publish.keys = [devKey]
+  }
+
+  const appOptions = { loaded, mode: options.mode, logger }
+  const app = await buildApp(appOptions)
+  const publishApp = gateway.publish.listen === null ? null : await buildPublishApp(app, appOptions)
+  // What else to close after the main app, in order.
+  const cleanups: Array<() => Promise<void> | void> = []
+  await listen(app, gateway.server)
+  if (publishApp !== null && gateway.publish.listen !== null) {
+    await listen(publishApp, gateway.publish.listen, app)
+    cleanups.push(() => publishApp.close())
+  }
+  if (devKey !== undefined) {
+    const port = gateway.publish.listen?.port ?? gateway.server.port
+    const file = saveDevKey(port, devKey)
+    cleanups.push(() => removeDevKey(port))
+    // Printed once, on stderr, never logged.
+    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; also in ${file}):\n  ${devKey}\n`)
   }
   const urls = effectiveUrls(loaded)
   logger.notice({ listen: urls.listen, frontend: urls.frontend, backend: urls.backend, mode: options.mode },
     `oro-websocket-gateway listening on ${urls.listen}; browsers connect to ${urls.frontend}, the backend to ${urls.backend}`)
 
-  const done = handleSignals(app, logger, gateway.shutdownTimeoutMs, gateway.drainDelayMs)
+  const done = handleSignals(app, logger, gateway.shutdownTimeoutMs, gateway.drainDelayMs, cleanups)
   return { app, logger, done }
 }
 
-function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: number, drainDelayMs: number): Promise<number> {
+async function listen (app: FastifyInstance, address: { host: string, port: number }, alsoClose?: FastifyInstance): Promise<void> {
+  try {
+    await app.listen({ host: address.host, port: address.port })
+  } catch (err) {
+    await app.close().catch(() => {})
+    await alsoClose?.close().catch(() => {})
+    const { code, message } = err as NodeJS.ErrnoException
+    throw new GW_ERR_LISTEN_FAILED(`${address.host}:${address.port}`, code ?? message)
+  }
+}
+
+function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: number, drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -73,7 +104,7 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
         resolve(1)
       }, timeoutMs)
       timer.unref()
-      shutdown(app, drainDelayMs).then(() => {
+      shutdown(app, drainDelayMs, cleanups).then(() => {
         clearTimeout(timer)
         logger.notice('shutdown complete')
         resolve(0)
@@ -88,10 +119,11 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
   })
 }
 
-async function shutdown (app: FastifyInstance, drainDelayMs: number): Promise<void> {
+async function shutdown (app: FastifyInstance, drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<void> {
   app.readiness.markDraining()
   if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs))
   await app.close()
+  for (const cleanup of cleanups) await cleanup()
 }
 
 export function flush (logger: GatewayLogger): Promise<void> {

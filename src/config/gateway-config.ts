@@ -3,6 +3,7 @@
 import { ConfigError } from './errors.js'
 import { DsnError, parseDsn, type Dsn } from './dsn.js'
 import { settingSchema, type SettingName, type Settings } from './schema.js'
+import { parseKeyList } from '../publish/keys.js'
 
 export interface ListenAddress {
   /** False when the SERVER DSN has an empty host: Oro's way of turning the server off. */
@@ -20,6 +21,16 @@ export interface GatewayConfig {
   shutdownTimeoutMs: number
   drainDelayMs: number
   websocket: WebSocketLimits
+  publish: PublishSettings
+}
+
+export interface PublishSettings {
+  keys: string[]
+  maxBytes: number
+  maxBatch: number
+  ratePerSecond: number
+  /** A separate listener for POST /publish, or null to serve it with the WebSockets. */
+  listen: { host: string, port: number } | null
 }
 
 export interface WebSocketLimits {
@@ -92,8 +103,30 @@ export function resolveGatewayConfig (
       maxBufferedBytes: settings.ORO_WEBSOCKET_MAX_BUFFERED_BYTES,
       pingIntervalMs: settings.ORO_WEBSOCKET_PING_INTERVAL * 1000,
       keepaliveIntervalMs: settings.ORO_WEBSOCKET_KEEPALIVE_INTERVAL * 1000
+    },
+    publish: {
+      keys: parseKeyList(settings.ORO_WEBSOCKET_PUBLISH_KEYS),
+      maxBytes: settings.ORO_WEBSOCKET_PUBLISH_MAX_BYTES,
+      maxBatch: settings.ORO_WEBSOCKET_PUBLISH_MAX_BATCH,
+      ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
+      listen: publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN'))
     }
   }
+}
+
+function publishListen (value: string | undefined, setting: string): { host: string, port: number } | null {
+  if (value === undefined || value === '') return null
+  let dsn: Dsn
+  try {
+    dsn = parseDsn(value.includes('//') ? value : '//' + value)
+  } catch (err) {
+    if (err instanceof DsnError) throw new ConfigError(setting, `= "${value}" ${err.message}`, 'ORO_WEBSOCKET_PUBLISH_LISTEN=127.0.0.1:8081')
+    throw err
+  }
+  if (dsn.host === '' || !/:\d+$/.test(value.replace(/\/$/, ''))) {
+    throw new ConfigError(setting, `= "${value}" needs a host and a port`, 'ORO_WEBSOCKET_PUBLISH_LISTEN=127.0.0.1:8081')
+  }
+  return { host: dsn.host, port: dsn.port }
 }
 
 function emptyToUndefined (value: string | undefined): string | undefined {

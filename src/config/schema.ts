@@ -97,6 +97,41 @@ export const configSchema = {
       description: 'Seconds between "Connection keep alive" events on oro/ping while it has subscribers. 0 = never.',
       example: '50'
     },
+    ORO_WEBSOCKET_PUBLISH_KEYS: {
+      type: 'string',
+      description: 'Comma-separated keys for POST /publish (Authorization: Bearer KEY); several allow rotation. Required in prod.',
+      example: 'k3y-0ne,k3y-tw0',
+      secret: true
+    },
+    ORO_WEBSOCKET_PUBLISH_MAX_BYTES: {
+      type: 'integer',
+      default: 1048576,
+      minimum: 1024,
+      maximum: 67108864,
+      description: 'Largest POST /publish body; a bigger one is answered 413.',
+      example: '1048576'
+    },
+    ORO_WEBSOCKET_PUBLISH_MAX_BATCH: {
+      type: 'integer',
+      default: 100,
+      minimum: 1,
+      maximum: 10000,
+      description: 'Most publications in one POST /publish request.',
+      example: '100'
+    },
+    ORO_WEBSOCKET_PUBLISH_RATE_LIMIT: {
+      type: 'integer',
+      default: 0,
+      minimum: 0,
+      maximum: 1000000,
+      description: 'POST /publish requests per second allowed per key (burst: one second\'s worth); 0 = no limit.',
+      example: '200'
+    },
+    ORO_WEBSOCKET_PUBLISH_LISTEN: {
+      type: 'string',
+      description: 'Serve POST /publish on this separate address (host:port) instead of the WebSocket listener.',
+      example: '127.0.0.1:8081'
+    },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
       type: 'integer',
       default: 10,

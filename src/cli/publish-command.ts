@@ -1,0 +1,89 @@
+// `oro-websocket-gateway publish TOPIC [DATA]`: one POST /publish from the command line, for
+// operators and scripts. DATA is JSON (or read from stdin); the key and URL default from the
+// gateway's own configuration (or the development key file). Prints the receipt.
+import { parseArgs } from 'node:util'
+import { ConfigError } from '../config/errors.js'
+import { loadConfig } from '../config/load.js'
+import { readDevKey } from '../publish/dev-key.js'
+import { GW_ERR_GATEWAY_UNREACHABLE } from '../errors.js'
+
+export const PUBLISH_OPTIONS = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  exclude: { type: 'string', multiple: true },
+  eligible: { type: 'string', multiple: true },
+  'idempotency-key': { type: 'string' },
+  'app-root': { type: 'string' },
+  parameters: { type: 'string' }
+} as const
+
+export class CommandError extends Error {
+  constructor (readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+export interface PublishIo {
+  env: Record<string, string | undefined>
+  cwd: string
+  readStdin: () => Promise<string>
+  stdinIsTTY: boolean
+}
+
+export async function publishCommand (args: string[], io: PublishIo): Promise<string> {
+  let parsed
+  try {
+    parsed = parseArgs({ args, options: PUBLISH_OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new ConfigError('command line', `is not understood: ${(err as Error).message}`, "oro-websocket-gateway publish oro/data/update '[{\"username\":null,\"tagname\":\"X\"}]'")
+  }
+  const { values, positionals } = parsed
+  const [topic, dataText, ...extra] = positionals
+  if (topic === undefined || extra.length > 0) {
+    throw new ConfigError('command line', 'needs a TOPIC and at most one DATA argument', "oro-websocket-gateway publish oro/maintenance '{\"isOn\":true,\"userId\":null}'")
+  }
+  let text = dataText
+  if (text === undefined) {
+    if (io.stdinIsTTY) throw new ConfigError('DATA', 'is missing: give it as an argument or on stdin', `echo '"hello"' | oro-websocket-gateway publish ${topic}`)
+    text = await io.readStdin()
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    throw new CommandError('GW_ERR_BODY_INVALID', `DATA is not JSON (${(err as Error).message}); for example '[{"username":null,"tagname":"X"}]'`)
+  }
+
+  const needConfig = values.url === undefined || values.key === undefined
+  const gateway = needConfig
+    ? loadConfig({ env: io.env, cwd: io.cwd, ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}), ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {}) }).gateway
+    : undefined
+  const address = gateway?.publish.listen ?? gateway?.server
+  const host = address === undefined || ['0.0.0.0', '::', '*', ''].includes(address.host) ? '127.0.0.1' : address.host
+  const url = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${address?.port ?? 8080}/publish`
+  const key = values.key ?? gateway?.publish.keys[0] ?? readDevKey(Number(new URL(url).port || 80))
+  if (key === undefined) {
+    throw new ConfigError('--key', 'is missing and ORO_WEBSOCKET_PUBLISH_KEYS is not set', '--key "$ORO_WEBSOCKET_PUBLISH_KEY"')
+  }
+
+  const publication: Record<string, unknown> = { topic, data }
+  if (values.exclude !== undefined) publication.exclude = values.exclude
+  if (values.eligible !== undefined) publication.eligible = values.eligible
+  const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${key}` }
+  if (values['idempotency-key'] !== undefined) headers['idempotency-key'] = values['idempotency-key']
+  let response: Response
+  try {
+    response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(publication) })
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string, message?: string } }).cause
+    const error = new GW_ERR_GATEWAY_UNREACHABLE(url, cause?.code ?? cause?.message ?? (err as Error).message)
+    throw new CommandError(error.code, error.message)
+  }
+  const body = await response.text()
+  if (response.status !== 202) {
+    let parsedBody: { code?: string, message?: string } = {}
+    try { parsedBody = JSON.parse(body) as typeof parsedBody } catch { /* not JSON */ }
+    throw new CommandError(parsedBody.code ?? `HTTP_${response.status}`, parsedBody.message ?? body)
+  }
+  return body + '\n'
+}
