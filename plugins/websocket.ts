@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { WebSocket, RawData } from 'ws'
-import { ANONYMOUS, WampSession, type Identity, type SessionContext, type SessionPolicy } from '../src/wamp/session.js'
+import { ANONYMOUS, WampSession, type Identity, type SessionContext } from '../src/wamp/session.js'
 import { KeepAlive } from '../src/wamp/keepalive.js'
 import { welcomeFrame } from '../src/wamp/welcome.js'
 import { counters } from '../src/metrics.js'
@@ -24,16 +24,12 @@ export interface UpgradeDecision {
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: Set<WampSession>
-    /** Replaced by the auth plugin: who may subscribe and publish where. */
-    sessionPolicy: SessionPolicy
     acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession
   }
 }
 
 const kSession = Symbol('wampSession')
 type SessionSocket = WebSocket & { [kSession]: WampSession }
-
-const openPolicy: SessionPolicy = { subscribe: () => null, publish: () => null }
 
 // Shared listeners (`this` is the WebSocket): no closure per connection.
 function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
@@ -83,11 +79,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   const ctx: SessionContext = {
     hub: fastify.hub,
     broker: fastify.broker,
-    get policy () { return fastify.sessionPolicy },
+    policy: fastify.sessionPolicy,
     limits,
     log
   }
-  fastify.decorate('sessionPolicy', openPolicy)
   fastify.decorate('sessions', sessions)
 
   function onError (this: WebSocket, err: Error & { code?: string }): void {
@@ -137,4 +132,4 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   fastify.addHook('onClose', async () => { keepAlive.stop() })
 }
 
-export default fp(websocketPlugin, { name: 'websocket', fastify: '5.x', dependencies: ['config', 'readiness', 'broker'] })
+export default fp(websocketPlugin, { name: 'websocket', fastify: '5.x', dependencies: ['config', 'readiness', 'broker', 'topics'] })

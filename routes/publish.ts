@@ -19,8 +19,7 @@ export interface PublishRouteOptions {
   broker: Broker
   keys: PublishKeys
   settings: PublishSettings
-  /** Read on every request, so the topic rules can be set up after the route. */
-  policy: () => PublishTopicPolicy
+  policy: PublishTopicPolicy
   idempotency: IdempotencyStore
 }
 
@@ -64,6 +63,8 @@ declare module 'fastify' {
 export default async function publishRoutes (fastify: FastifyInstance, options: PublishRouteOptions): Promise<void> {
   const { broker, keys, settings, idempotency } = options
   const rateLimiter = createRateLimiter(settings.ratePerSecond)
+  // JSON only: Fastify would otherwise parse text/plain bodies too.
+  fastify.removeContentTypeParser('text/plain')
   fastify.decorateRequest('publishKeyId', -1)
 
   const schema = {
@@ -134,7 +135,7 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
 
   async function deliver (publications: PublicationBody[]): Promise<StoredAnswer> {
     // Everything is checked before anything is delivered: a batch is all or nothing.
-    const policy = options.policy()
+    const policy = options.policy
     const payloads: string[] = []
     for (let i = 0; i < publications.length; i++) {
       const { topic, data } = publications[i] as PublicationBody

@@ -13,7 +13,7 @@ import openapiPlugin from '../plugins/openapi.js'
 import publishRoutes from '../routes/publish.js'
 import { createPublishKeys } from './publish/keys.js'
 import { createMemoryIdempotencyStore } from './publish/idempotency.js'
-import { OPEN_PUBLISH_POLICY, type PublishTopicPolicy } from './publish/policy.js'
+import topicsPlugin from '../plugins/topics.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
 
@@ -21,13 +21,6 @@ export interface AppOptions {
   loaded: LoadedConfig
   mode: Mode
   logger: GatewayLogger
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Replaced by the topics plugin: which topics the publish API accepts, and their shapes. */
-    publishPolicy: PublishTopicPolicy
-  }
 }
 
 function createFastify (options: AppOptions): FastifyInstance {
@@ -58,10 +51,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(configPlugin, { loaded: options.loaded, mode: options.mode })
   await app.register(readinessPlugin)
   await app.register(brokerPlugin)
+  await app.register(topicsPlugin, { loaded: options.loaded })
   await app.register(websocketPlugin)
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
-  app.decorate('publishPolicy', OPEN_PUBLISH_POLICY)
   const publish = publishOptions(app)
   if (options.loaded.gateway.publish.listen === null) await app.register(publishRoutes, publish)
   await app.register(websocketRoutes)
@@ -74,7 +67,7 @@ function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>
     broker: app.broker,
     keys: createPublishKeys(settings.keys),
     settings,
-    policy: () => app.publishPolicy,
+    policy: app.publishPolicy,
     idempotency: createMemoryIdempotencyStore()
   }
 }

@@ -1,19 +1,21 @@
 // One node, no transport: a publication goes straight to the local hub.
-import type { Broker, Publication, PublishReceipt } from './broker.js'
+import { BrokerUnavailableError, type Broker, type Publication, type PublishReceipt } from './broker.js'
 import type { Hub } from './hub.js'
 
 export class MemoryBroker implements Broker {
   readonly #hub: Hub
+  #closed = false
   constructor (hub: Hub) {
     this.#hub = hub
   }
 
   async publish (publication: Publication): Promise<PublishReceipt> {
+    if (this.#closed) throw new BrokerUnavailableError('the broker is closed: the gateway is shutting down')
     return { recipients: this.#hub.broadcast(publication) }
   }
 
   subscribe (_topic: string): void {}
   unsubscribe (_topic: string): void {}
-  readiness (): string { return 'ok' }
-  async close (): Promise<void> {}
+  readiness (): string { return this.#closed ? 'closed' : 'ok' }
+  async close (): Promise<void> { this.#closed = true }
 }

@@ -37,6 +37,10 @@ export interface LoadedConfig {
   values: Partial<Record<SettingName, string>>
   origins: Record<SettingName, Origin>
   gateway: GatewayConfig
+  /** Where relative paths (ORO_WEBSOCKET_TOPICS) are resolved. */
+  cwd: string
+  /** --app-root, resolved, when given. */
+  appRoot: string | undefined
 }
 
 export const ENV_FILES = ['.env-app', '.env-app.local'] as const
@@ -89,7 +93,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
 
   const settings = validate(values, origins)
   const gateway = resolveGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen)
-  return { settings, values, origins, gateway }
+  return { settings, values, origins, gateway, cwd: options.cwd, appRoot: options.appRoot === undefined ? undefined : root }
 }
 
 /** The schema as plain JSON Schema: our annotations (example, secret) removed for ajv's strict mode. */

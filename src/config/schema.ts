@@ -49,6 +49,11 @@ export const configSchema = {
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
       secret: true
     },
+    ORO_WEBSOCKET_TOPICS: {
+      type: 'string',
+      description: "A YAML or JSON file of topic rules (or an Oro websocket_routing.yml) added to Oro's own; see Topics.",
+      example: 'config/websocket-topics.yml'
+    },
     ORO_WEBSOCKET_MAX_FRAME_BYTES: {
       type: 'integer',
       default: 65536,

@@ -7,14 +7,10 @@ export interface TopicRefusal {
   message: string
 }
 
-export interface PayloadProblem {
-  expected: string
-  problem: string
-}
+export type { PayloadProblem } from '../topics/payload-shapes.js'
+import type { PayloadProblem } from '../topics/payload-shapes.js'
 
 export interface PublishTopicPolicy {
   route (topic: string): TopicRefusal | null
   shape (topic: string, data: unknown): PayloadProblem | null
 }
-
-export const OPEN_PUBLISH_POLICY: PublishTopicPolicy = { route: () => null, shape: () => null }

@@ -23,7 +23,7 @@ export async function startApp (t: Teardown, env: Record<string, string> = {}, m
       callback()
     }
   })
-  const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:8080', ...env }, cwd: process.cwd() })
+  const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:8080', ORO_WEBSOCKET_TOPICS: 'test/fixtures/open-topics.yml', ...env }, cwd: process.cwd() })
   const logger = createLogger({ mode, level, pretty: false, destination })
   const app = await buildApp({ loaded, mode, logger })
   await app.listen({ host: '127.0.0.1', port: 0 })
