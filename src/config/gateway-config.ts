@@ -4,6 +4,8 @@ import { ConfigError } from './errors.js'
 import { DsnError, parseDsn, type Dsn } from './dsn.js'
 import { settingSchema, type SettingName, type Settings } from './schema.js'
 import { parseKeyList } from '../publish/keys.js'
+import { NetworkListError, parseNetworks, type NetworkList } from '../access/networks.js'
+import { OriginListError, createOriginPolicy, defaultOrigins, type OriginPolicy } from '../access/origin.js'
 
 export interface ListenAddress {
   /** False when the SERVER DSN has an empty host: Oro's way of turning the server off. */
@@ -22,6 +24,14 @@ export interface GatewayConfig {
   drainDelayMs: number
   websocket: WebSocketLimits
   publish: PublishSettings
+  access: AccessSettings
+  tickets: { lifetimeSeconds: number, skewSeconds: number }
+}
+
+export interface AccessSettings {
+  origins: OriginPolicy
+  backendNetworks: NetworkList
+  trustedProxies: NetworkList
 }
 
 export interface PublishSettings {
@@ -88,9 +98,11 @@ export function resolveGatewayConfig (
   const backend = dsn('ORO_WEBSOCKET_BACKEND_DSN')
   if (backend.host === '*' || backend.host === '') backend.host = '127.0.0.1'
 
+  const frontend = dsn('ORO_WEBSOCKET_FRONTEND_DSN')
+  const frontendHost = frontend.host
   return {
     server,
-    frontend: dsn('ORO_WEBSOCKET_FRONTEND_DSN'),
+    frontend,
     backend,
     secret: emptyToUndefined(settings.ORO_SECRET),
     databaseUrl: emptyToUndefined(settings.ORO_DB_URL),
@@ -104,6 +116,12 @@ export function resolveGatewayConfig (
       pingIntervalMs: settings.ORO_WEBSOCKET_PING_INTERVAL * 1000,
       keepaliveIntervalMs: settings.ORO_WEBSOCKET_KEEPALIVE_INTERVAL * 1000
     },
+    access: {
+      origins: originPolicy(settings.ORO_WEBSOCKET_ALLOWED_ORIGINS, frontendHost, describe('ORO_WEBSOCKET_ALLOWED_ORIGINS')),
+      backendNetworks: networks(settings.ORO_WEBSOCKET_BACKEND_NETWORKS, describe('ORO_WEBSOCKET_BACKEND_NETWORKS')),
+      trustedProxies: networks(settings.ORO_WEBSOCKET_TRUSTED_PROXIES, describe('ORO_WEBSOCKET_TRUSTED_PROXIES'))
+    },
+    tickets: { lifetimeSeconds: settings.ORO_WEBSOCKET_TICKET_LIFETIME, skewSeconds: settings.ORO_WEBSOCKET_TICKET_SKEW },
     publish: {
       keys: parseKeyList(settings.ORO_WEBSOCKET_PUBLISH_KEYS),
       maxBytes: settings.ORO_WEBSOCKET_PUBLISH_MAX_BYTES,
@@ -111,6 +129,25 @@ export function resolveGatewayConfig (
       ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
       listen: publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN'))
     }
+  }
+}
+
+function networks (value: string, setting: string): NetworkList {
+  try {
+    return parseNetworks(value)
+  } catch (err) {
+    if (err instanceof NetworkListError) throw new ConfigError(setting, `= "${value}": ${err.message}`, '127.0.0.0/8,::1/128')
+    throw err
+  }
+}
+
+function originPolicy (value: string | undefined, frontendHost: string, setting: string): OriginPolicy {
+  const entries = value === undefined || value.trim() === '' ? defaultOrigins(frontendHost) : value.split(',').map((e) => e.trim()).filter((e) => e !== '')
+  try {
+    return createOriginPolicy(entries)
+  } catch (err) {
+    if (err instanceof OriginListError) throw new ConfigError(setting, `= "${value ?? ''}": ${err.message}`, 'shop.example.com,https://admin.example.com:8443')
+    throw err
   }
 }
 

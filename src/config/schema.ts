@@ -49,6 +49,39 @@ export const configSchema = {
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
       secret: true
     },
+    ORO_WEBSOCKET_ALLOWED_ORIGINS: {
+      type: 'string',
+      description: 'Comma-separated hosts or origins allowed to connect (* = any). Default: localhost, 127.0.0.1 and the FRONTEND DSN host.',
+      example: 'shop.example.com,https://admin.example.com:8443'
+    },
+    ORO_WEBSOCKET_BACKEND_NETWORKS: {
+      type: 'string',
+      default: '127.0.0.0/8,::1/128',
+      description: 'CIDR list: sessions from these addresses, without forwarding headers and with a valid ticket, may publish.',
+      example: '127.0.0.0/8,::1/128,10.0.5.0/24'
+    },
+    ORO_WEBSOCKET_TRUSTED_PROXIES: {
+      type: 'string',
+      default: '127.0.0.0/8,::1/128',
+      description: "CIDR list of proxies whose X-Forwarded-For / X-Real-IP give the client's address for logs.",
+      example: '127.0.0.1/32'
+    },
+    ORO_WEBSOCKET_TICKET_LIFETIME: {
+      type: 'integer',
+      default: 300,
+      minimum: 1,
+      maximum: 86400,
+      description: 'Seconds a ticket stays valid after it was created (Oro: 300).',
+      example: '300'
+    },
+    ORO_WEBSOCKET_TICKET_SKEW: {
+      type: 'integer',
+      default: 30,
+      minimum: 0,
+      maximum: 3600,
+      description: 'Seconds a ticket may be dated in the future (clock skew between Oro and the gateway).',
+      example: '30'
+    },
     ORO_WEBSOCKET_TOPICS: {
       type: 'string',
       description: "A YAML or JSON file of topic rules (or an Oro websocket_routing.yml) added to Oro's own; see Topics.",

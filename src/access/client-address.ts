@@ -1,0 +1,36 @@
+// Where a client really is, and whether it came through a proxy. The forwarding headers count
+// only when the peer is a trusted proxy; their mere presence marks a proxied (browser) client.
+import type { NetworkList } from './networks.js'
+import { normalizeAddress } from './networks.js'
+
+export type Headers = Record<string, string | string[] | undefined>
+
+function first (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Any of X-Forwarded-For, Forwarded, X-Real-IP: the request came through a proxy. */
+export function hasForwardingHeaders (headers: Headers): boolean {
+  return headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined || headers['x-real-ip'] !== undefined
+}
+
+/** The client's address for logs: from the forwarding headers when the peer is a trusted proxy. */
+export function clientAddress (peer: string | undefined, headers: Headers, trustedProxies: NetworkList): string {
+  const direct = peer === undefined ? 'unknown' : normalizeAddress(peer)
+  if (!trustedProxies.has(direct)) return direct
+  const forwardedFor = first(headers['x-forwarded-for'])
+  if (forwardedFor !== undefined) {
+    // The right-most address that is not a trusted proxy is the client.
+    const hops = forwardedFor.split(',').map((h) => h.trim()).filter((h) => h !== '')
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = normalizeAddress(hops[i] as string)
+      if (!trustedProxies.has(hop)) return hop
+    }
+    if (hops[0] !== undefined) return normalizeAddress(hops[0])
+  }
+  const realIp = first(headers['x-real-ip'])?.trim()
+  if (realIp !== undefined && realIp !== '') return normalizeAddress(realIp)
+  const forwarded = /for="?\[?([^\]";,]+)/i.exec(first(headers.forwarded) ?? '')
+  if (forwarded?.[1] !== undefined) return normalizeAddress(forwarded[1])
+  return direct
+}

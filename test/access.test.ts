@@ -1,0 +1,48 @@
+import { test } from 'tap'
+import { createOriginPolicy, defaultOrigins } from '../src/access/origin.js'
+import { parseNetworks } from '../src/access/networks.js'
+import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
+import { loadConfig } from '../src/config/load.js'
+
+test('origin check: hosts, origins with scheme or port, bare backend origins', async (t) => {
+  const policy = createOriginPolicy(defaultOrigins('shop.example.com'))
+  const cases: Array<[string | undefined, boolean]> = [
+    ['http://localhost', true], ['http://localhost:8080', true], ['https://127.0.0.1', true],
+    ['127.0.0.1', true], // Oro's PHP backend sends it bare
+    ['https://shop.example.com', true], ['http://SHOP.example.com:81', true],
+    ['https://evil.example.com', false], ['https://shop.example.com.evil.net', false],
+    [undefined, false], ['', false], ['null', false], ['file://', false]
+  ]
+  for (const [origin, allowed] of cases) t.equal(policy.allows(origin), allowed, String(origin))
+  t.same(defaultOrigins('*'), ['localhost', '127.0.0.1'])
+
+  const strict = createOriginPolicy(['https://admin.example.com:8443', 'shop.example.com', '[::1]'])
+  t.ok(strict.allows('https://admin.example.com:8443'))
+  t.notOk(strict.allows('http://admin.example.com:8443'), 'the scheme must match when the entry has one')
+  t.notOk(strict.allows('https://admin.example.com'), 'the port must match when the entry has one')
+  t.ok(strict.allows('http://[::1]:8080'))
+  t.ok(createOriginPolicy(['*']).allows(undefined), '* allows anything, even no Origin')
+  t.throws(() => createOriginPolicy(['https://x/y/z']), /not a host or origin/)
+})
+
+test('CIDR lists', async (t) => {
+  const loopback = parseNetworks('127.0.0.0/8,::1/128')
+  for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) t.ok(loopback.has(a), a)
+  for (const a of ['10.0.0.1', '::2', 'not-an-ip', undefined]) t.notOk(loopback.has(a), String(a))
+  t.ok(parseNetworks('10.0.5.7').has('10.0.5.7'), 'a single address')
+  t.throws(() => parseNetworks('10.0.0.0/33'), /prefix length/)
+  t.throws(() => parseNetworks('example.com'), /not an address/)
+  t.throws(() => loadConfig({ env: { ORO_WEBSOCKET_BACKEND_NETWORKS: '10.0.0.0/40' }, cwd: process.cwd() }), { code: 'GW_ERR_CONFIG_INVALID', message: /^ORO_WEBSOCKET_BACKEND_NETWORKS/ })
+  t.throws(() => loadConfig({ env: { ORO_WEBSOCKET_ALLOWED_ORIGINS: 'a b' }, cwd: process.cwd() }), { message: /^ORO_WEBSOCKET_ALLOWED_ORIGINS/ })
+})
+
+test('client address from forwarding headers only behind a trusted proxy', async (t) => {
+  const trusted = parseNetworks('127.0.0.0/8')
+  t.equal(clientAddress('127.0.0.1', { 'x-forwarded-for': '203.0.113.9, 127.0.0.1' }, trusted), '203.0.113.9')
+  t.equal(clientAddress('127.0.0.1', { 'x-real-ip': '203.0.113.10' }, trusted), '203.0.113.10')
+  t.equal(clientAddress('127.0.0.1', { forwarded: 'for="[2001:db8::1]";proto=https' }, trusted), '2001:db8::1')
+  t.equal(clientAddress('198.51.100.1', { 'x-forwarded-for': '203.0.113.9' }, trusted), '198.51.100.1', 'an untrusted peer cannot claim another address')
+  t.equal(clientAddress('::ffff:127.0.0.1', {}, trusted), '127.0.0.1')
+  t.ok(hasForwardingHeaders({ 'x-real-ip': '1.2.3.4' }))
+  t.notOk(hasForwardingHeaders({ origin: '127.0.0.1' }))
+})
