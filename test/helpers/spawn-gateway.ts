@@ -96,6 +96,10 @@ export async function startGateway (options: StartOptions = {}, t?: Teardown): P
     child.once('error', (e) => { err += `spawn failed: ${e.message}\n`; resolve({ code: null, signal: null }) })
   })
   const running = (): boolean => child.exitCode === null && child.signalCode === null
+  // Should the test process end first (a tap timeout), the gateway must not outlive it.
+  const orphan = (): void => { if (running()) child.kill('SIGKILL') }
+  process.once('exit', orphan)
+  void exited.then(() => process.removeListener('exit', orphan))
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
     if (running()) child.kill(signal)
     return exited
