@@ -1,26 +1,44 @@
 // The node's hub (local topic registry and fan-out) and the broker between nodes, on the
-// instance. The memory broker serves one node; the broker's readiness shows in /readyz.
+// instance. The memory broker serves one node, the Redis broker many (ORO_WEBSOCKET_BROKER_DSN);
+// the broker's readiness shows in /readyz. The Idempotency-Key store goes with the broker: in
+// memory for one node, in Redis (cluster-wide) with Redis.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Hub } from '../src/broker/hub.js'
 import { MemoryBroker } from '../src/broker/memory-broker.js'
+import { RedisBroker } from '../src/broker/redis-broker.js'
 import type { Broker } from '../src/broker/broker.js'
+import { createMemoryIdempotencyStore, type IdempotencyStore } from '../src/publish/idempotency.js'
+import { createRedisIdempotencyStore } from '../src/publish/redis-idempotency.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     hub: Hub
     broker: Broker
+    /** Idempotency-Key answers for POST /publish. */
+    idempotency: IdempotencyStore
   }
 }
 
 async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   const hub = new Hub()
-  const broker = new MemoryBroker(hub)
+  const { target, redisPrefix } = fastify.gateway.broker
+  let broker: Broker
+  let idempotency: IdempotencyStore
+  if (target.kind === 'memory') {
+    broker = new MemoryBroker(hub)
+    idempotency = createMemoryIdempotencyStore()
+  } else {
+    const redisBroker = new RedisBroker({ target, prefix: redisPrefix, deliver: (publication) => hub.broadcast(publication), log: fastify.log.child({ component: 'broker' }) })
+    broker = redisBroker
+    idempotency = createRedisIdempotencyStore(redisBroker.redis, { prefix: redisPrefix })
+  }
   hub.setInterest({ first: (topic) => broker.subscribe(topic), last: (topic) => broker.unsubscribe(topic) })
   fastify.decorate('hub', hub)
   fastify.decorate('broker', broker)
+  fastify.decorate('idempotency', idempotency)
   fastify.readiness.register('broker', () => broker.readiness())
   fastify.addHook('onClose', async () => { await broker.close() })
 }
 
-export default fp(brokerPlugin, { name: 'broker', fastify: '5.x', dependencies: ['readiness'] })
+export default fp(brokerPlugin, { name: 'broker', fastify: '5.x', dependencies: ['config', 'readiness'] })

@@ -12,7 +12,6 @@ import errorsPlugin from '../plugins/errors.js'
 import openapiPlugin from '../plugins/openapi.js'
 import publishRoutes from '../routes/publish.js'
 import { createPublishKeys } from './publish/keys.js'
-import { createMemoryIdempotencyStore } from './publish/idempotency.js'
 import topicsPlugin from '../plugins/topics.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
@@ -68,7 +67,7 @@ function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>
     keys: createPublishKeys(settings.keys),
     settings,
     policy: app.publishPolicy,
-    idempotency: createMemoryIdempotencyStore()
+    idempotency: app.idempotency
   }
 }
 

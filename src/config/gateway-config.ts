@@ -6,6 +6,7 @@ import { settingSchema, type SettingName, type Settings } from './schema.js'
 import { parseKeyList } from '../publish/keys.js'
 import { NetworkListError, parseNetworks, type NetworkList } from '../access/networks.js'
 import { OriginListError, createOriginPolicy, defaultOrigins, type OriginPolicy } from '../access/origin.js'
+import { parseBrokerDsn, type BrokerTarget } from '../broker/redis-dsn.js'
 
 export interface ListenAddress {
   /** False when the SERVER DSN has an empty host: Oro's way of turning the server off. */
@@ -25,7 +26,15 @@ export interface GatewayConfig {
   websocket: WebSocketLimits
   publish: PublishSettings
   access: AccessSettings
+  broker: BrokerSettings
   tickets: { lifetimeSeconds: number, skewSeconds: number }
+}
+
+export interface BrokerSettings {
+  /** memory (one node) or the Redis that carries events between nodes. */
+  target: BrokerTarget
+  /** Prefix of Redis channels and keys. */
+  redisPrefix: string
 }
 
 export interface AccessSettings {
@@ -128,6 +137,10 @@ export function resolveGatewayConfig (
       maxBatch: settings.ORO_WEBSOCKET_PUBLISH_MAX_BATCH,
       ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
       listen: publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN'))
+    },
+    broker: {
+      target: parseBrokerDsn(settings.ORO_WEBSOCKET_BROKER_DSN, describe('ORO_WEBSOCKET_BROKER_DSN')),
+      redisPrefix: settings.ORO_WEBSOCKET_REDIS_PREFIX
     }
   }
 }

@@ -170,6 +170,19 @@ export const configSchema = {
       description: 'Serve POST /publish on this separate address (host:port) instead of the WebSocket listener.',
       example: '127.0.0.1:8081'
     },
+    ORO_WEBSOCKET_BROKER_DSN: {
+      type: 'string',
+      default: 'memory://',
+      description: 'memory:// (one node) or Redis to run several nodes as one: redis://, rediss://, redis-sentinel://, redis-cluster:// (see docs/scale-out.md).',
+      example: 'redis://:password@10.0.0.5:6379/0',
+      secret: true
+    },
+    ORO_WEBSOCKET_REDIS_PREFIX: {
+      type: 'string',
+      default: 'oro-ws:',
+      description: 'Prefix of the Redis channels and keys, so several gateways can share one Redis.',
+      example: 'shop1:ws:'
+    },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
       type: 'integer',
       default: 10,

@@ -1,0 +1,322 @@
+// Many nodes as one, on Redis pub/sub (Centrifuge's Redis engine, simplified). Each topic is a
+// Redis channel (prefix + topic). A node SUBSCRIBEs to a channel while its hub has a local
+// subscriber of the topic and UNSUBSCRIBEs when the last one leaves. Every node, the publishing
+// one included, delivers from the Redis message: per topic and publisher the order is Redis's,
+// and each subscriber gets each event once. Redis Cluster uses sharded pub/sub (SPUBLISH,
+// SSUBSCRIBE), so a channel lives on the shard that owns its slot.
+//
+// Two connections: one publishes, one subscribes (a subscribed connection takes no other
+// commands, and a busy publisher must not delay incoming events). Nothing waits for Redis: the
+// offline queue is off and commands time out, so publish() rejects at once while Redis is down.
+// Resubscription is ours, not ioredis' (autoResubscribe off): on every (re)connect the node
+// subscribes to exactly the topics its hub has now, and is not ready until Redis confirmed them.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import { BrokerUnavailableError, type Broker, type Publication, type PublicationHandler, type PublishReceipt } from './broker.js'
+import { describeTarget, type BrokerTarget } from './redis-dsn.js'
+
+export type RedisTarget = Exclude<BrokerTarget, { kind: 'memory' }>
+
+export interface BrokerLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
+export interface RedisBrokerOptions {
+  target: RedisTarget
+  /** Channel (and key) prefix, so several gateways can share a Redis. */
+  prefix: string
+  /** Hands a publication to the node's hub; returns how many sessions it was written to. */
+  deliver: PublicationHandler
+  log: BrokerLog
+  /** A command Redis does not answer within this fails (publish rejects). */
+  commandTimeoutMs?: number
+  /** Longest wait between reconnection attempts. */
+  maxRetryDelayMs?: number
+  /**
+   * After an outage, how long the node waits once it is back before it takes publications again,
+   * so that the other nodes (retrying on their own timers) have resubscribed by then.
+   */
+  settleMs?: number
+}
+
+/** Channels per SUBSCRIBE command when resubscribing many topics. */
+const SUBSCRIBE_CHUNK = 1000
+
+type Connection = Redis | Cluster
+
+// --- the wire format -------------------------------------------------------------------------
+// One Redis message per publication, made once: a header line, '\n', then the payload's JSON text
+// as it came (never parsed or re-serialized). The header is empty when there is neither exclude
+// nor eligible, else a JSON object {"x": [...exclude], "e": [...eligible]}. JSON.stringify never
+// writes a raw newline, so the first '\n' ends the header.
+
+export function encodePublication (publication: Publication): string {
+  const { exclude, eligible } = publication
+  const hasExclude = exclude !== undefined && exclude !== null && exclude.length > 0
+  const hasEligible = eligible !== undefined && eligible !== null && eligible.length > 0
+  if (!hasExclude && !hasEligible) return '\n' + publication.payload
+  const header: { x?: readonly string[], e?: readonly string[] } = {}
+  if (hasExclude) header.x = exclude
+  if (hasEligible) header.e = eligible
+  return JSON.stringify(header) + '\n' + publication.payload
+}
+
+/** The publication in a Redis message, or null when the message is not in this format. */
+export function decodePublication (topic: string, message: string): Publication | null {
+  const newline = message.indexOf('\n')
+  if (newline === -1) return null
+  const payload = message.slice(newline + 1)
+  if (newline === 0) return { topic, payload }
+  let header: unknown
+  try {
+    header = JSON.parse(message.slice(0, newline))
+  } catch {
+    return null
+  }
+  if (header === null || typeof header !== 'object') return null
+  const { x, e } = header as { x?: unknown, e?: unknown }
+  return { topic, payload, exclude: stringList(x), eligible: stringList(e) }
+}
+
+function stringList (value: unknown): string[] | null {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : null
+}
+
+// --- the broker ------------------------------------------------------------------------------
+
+export class RedisBroker implements Broker {
+  readonly #prefix: string
+  readonly #deliver: PublicationHandler
+  readonly #log: BrokerLog
+  readonly #sharded: boolean
+  readonly #settleMs: number
+  readonly #publisher: Connection
+  readonly #subscriber: Connection
+  /** Topics the hub has local subscribers for: what this node must be subscribed to. */
+  readonly #topics = new Set<string>()
+  /** Cluster only: topics handed to the Cluster client's sharded subscribers (it keeps them). */
+  readonly #shardTopics = new Set<string>()
+  /** Redis confirmed the subscriptions of the current subscriber connection. */
+  #subscribed = false
+  /** Bumped on every subscriber (re)connect, so a late answer from an old one is ignored. */
+  #generation = 0
+  #lastError: string | null = null
+  /** Since when the node is back after an outage (settling), or 0. */
+  #backSince = 0
+  #wasDown = false
+  #everReady = false
+  #closed = false
+
+  constructor (options: RedisBrokerOptions) {
+    const { target } = options
+    this.#prefix = options.prefix
+    this.#deliver = options.deliver
+    this.#log = options.log
+    this.#sharded = target.kind === 'cluster'
+    const maxRetryDelayMs = options.maxRetryDelayMs ?? 500
+    this.#settleMs = options.settleMs ?? maxRetryDelayMs + 250
+    const common: RedisOptions = {
+      // Fail instead of queueing while disconnected; in-flight commands fail when the connection
+      // drops (no retries, no resending: the caller answers 503 and the publisher retries).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      connectTimeout: 5000,
+      retryStrategy: (times: number) => Math.min(times * 100, maxRetryDelayMs),
+      ...(target.username !== undefined ? { username: target.username } : {}),
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {})
+    }
+    if (target.kind === 'cluster') {
+      // The Cluster client sets the offline queue and retries of its node connections itself.
+      const { enableOfflineQueue: _queue, retryStrategy: _retry, ...nodeOptions } = common
+      const clusterOptions: ClusterOptions = {
+        shardedSubscribers: true,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: (times: number) => Math.min(times * 100, maxRetryDelayMs),
+        redisOptions: nodeOptions
+      }
+      // One Cluster client: it keeps a sharded subscriber per master and resubscribes them when
+      // the slots move; its own connections publish.
+      const cluster = new Cluster(target.nodes, clusterOptions)
+      this.#publisher = cluster
+      this.#subscriber = cluster
+      cluster.on('smessage', (channel: string, message: string) => this.#onMessage(channel, message))
+    } else {
+      const options: RedisOptions = target.kind === 'redis'
+        ? { ...common, host: target.host, port: target.port, db: target.db }
+        : {
+            ...common,
+            sentinels: target.sentinels,
+            name: target.name,
+            db: target.db,
+            ...(target.sentinelUsername !== undefined ? { sentinelUsername: target.sentinelUsername } : {}),
+            ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+            ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+            sentinelRetryStrategy: (times: number) => Math.min(times * 100, maxRetryDelayMs)
+          }
+      this.#publisher = new Redis({ ...options, connectionName: 'oro-ws-publisher' })
+      this.#subscriber = new Redis({ ...options, connectionName: 'oro-ws-subscriber' })
+      this.#subscriber.on('message', (channel: string, message: string) => this.#onMessage(channel, message))
+    }
+    this.#watch(this.#publisher, 'publisher')
+    if (this.#subscriber !== this.#publisher) this.#watch(this.#subscriber, 'subscriber')
+    this.#subscriber.on('ready', () => { this.#resubscribe() })
+    this.#log.info({ redis: describeTarget(target), prefix: this.#prefix }, 'broker: connecting to Redis')
+  }
+
+  /** The publisher connection, for other cluster-wide state (Idempotency-Key answers). */
+  get redis (): Connection { return this.#publisher }
+
+  async publish (publication: Publication): Promise<PublishReceipt> {
+    const readiness = this.readiness()
+    if (readiness !== 'ok') throw new BrokerUnavailableError(readiness)
+    const channel = this.#prefix + publication.topic
+    const message = encodePublication(publication)
+    try {
+      if (this.#sharded) await (this.#publisher as Cluster).spublish(channel, message)
+      else await this.#publisher.publish(channel, message)
+    } catch (err) {
+      throw new BrokerUnavailableError(`redis: ${(err as Error).message}`)
+    }
+    // Sessions on other nodes are not counted: the receipt has no `recipients` with Redis.
+    return {}
+  }
+
+  subscribe (topic: string): void {
+    if (this.#topics.has(topic)) return
+    this.#topics.add(topic)
+    // While the subscriber is not ready, the (re)connect subscribes every topic in the set.
+    if (this.#subscriber.status === 'ready') this.#command('subscribe', [topic])
+  }
+
+  unsubscribe (topic: string): void {
+    if (!this.#topics.delete(topic)) return
+    if (this.#subscriber.status === 'ready' || this.#shardTopics.has(topic)) this.#command('unsubscribe', [topic])
+  }
+
+  readiness (): string {
+    if (this.#closed) return 'closed'
+    const down = this.#connectionState(this.#publisher) ?? this.#connectionState(this.#subscriber)
+    if (down !== null) return down
+    if (!this.#subscribed) return 'redis: resubscribing'
+    if (this.#backSince !== 0) {
+      if (Date.now() - this.#backSince < this.#settleMs) return 'redis: settling after an outage'
+      this.#backSince = 0
+    }
+    return 'ok'
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const connections = this.#subscriber === this.#publisher ? [this.#publisher] : [this.#publisher, this.#subscriber]
+    await Promise.all(connections.map(async (connection) => {
+      try {
+        await connection.quit()
+      } catch {
+        connection.disconnect()
+      }
+    }))
+  }
+
+  /** Topics this node is subscribed to (or will be, once Redis is back). */
+  get topicCount (): number { return this.#topics.size }
+
+  #connectionState (connection: Connection): string | null {
+    switch (connection.status) {
+      case 'ready': return null
+      case 'wait':
+      case 'connecting':
+      case 'connect':
+        return this.#wasDown && this.#lastError !== null ? `redis: down (${this.#lastError})` : 'redis: connecting'
+      default:
+        return this.#lastError !== null ? `redis: down (${this.#lastError})` : 'redis: down'
+    }
+  }
+
+  #watch (connection: Connection, role: string): void {
+    connection.on('error', (err: Error & { code?: string }) => {
+      const reason = err.code ?? err.message
+      // One line per outage and reason, not one per reconnection attempt.
+      if (reason !== this.#lastError) this.#log.warn({ role, err: err.message, code: err.code }, `broker: Redis ${role} error: ${reason}`)
+      this.#lastError = reason
+    })
+    connection.on('close', () => {
+      if (this.#closed) return
+      if (!this.#wasDown) {
+        this.#log.error({ role }, this.#everReady
+          ? `broker: lost the Redis ${role} connection; publications are refused until it is back`
+          : `broker: cannot reach Redis (${role}); publications are refused until it answers`)
+      }
+      this.#wasDown = true
+      this.#backSince = 0
+      if (connection === this.#subscriber) this.#subscribed = false
+    })
+    connection.on('ready', () => {
+      this.#everReady = true
+      if (this.#wasDown && this.#publisher.status === 'ready' && this.#subscriber.status === 'ready') {
+        this.#log.info({ role }, 'broker: Redis is back')
+        this.#wasDown = false
+        this.#lastError = null
+        this.#backSince = Date.now()
+      }
+    })
+  }
+
+  #resubscribe (): void {
+    const generation = ++this.#generation
+    this.#subscribed = false
+    const topics = [...this.#topics]
+    if (this.#sharded) {
+      // The Cluster client resubscribes the channels it was given when shards come back or slots
+      // move; it is given here the topics that gained subscribers while it was not ready.
+      const missing = topics.filter((t) => !this.#shardTopics.has(t))
+      if (missing.length > 0) this.#command('subscribe', missing)
+      this.#subscribed = true
+      return
+    }
+    const chunks: string[][] = []
+    for (let i = 0; i < topics.length; i += SUBSCRIBE_CHUNK) chunks.push(topics.slice(i, i + SUBSCRIBE_CHUNK))
+    Promise.all(chunks.map((chunk) => this.#subscriber.subscribe(...chunk.map((t) => this.#prefix + t)))).then(() => {
+      if (generation !== this.#generation) return
+      this.#subscribed = true
+      if (topics.length > 0) this.#log.info({ topics: topics.length }, 'broker: resubscribed to every active topic')
+    }, (err: unknown) => {
+      // The connection dropped again; the next ready starts over.
+      this.#log.warn({ err: (err as Error).message }, 'broker: resubscribing failed')
+    })
+  }
+
+  #command (command: 'subscribe' | 'unsubscribe', topics: string[]): void {
+    const channels = topics.map((t) => this.#prefix + t)
+    let sent: Promise<unknown>
+    if (this.#sharded) {
+      const cluster = this.#subscriber as Cluster
+      for (const t of topics) {
+        if (command === 'subscribe') this.#shardTopics.add(t)
+        else this.#shardTopics.delete(t)
+      }
+      sent = Promise.all(channels.map((c) => command === 'subscribe' ? cluster.ssubscribe(c) : cluster.sunsubscribe(c)))
+    } else {
+      sent = command === 'subscribe' ? this.#subscriber.subscribe(...channels) : this.#subscriber.unsubscribe(...channels)
+    }
+    sent.catch((err: unknown) => {
+      // A dropped connection is repaired by resubscribing on ready; anything else is logged.
+      if (this.#subscriber.status === 'ready') this.#log.warn({ topics, err: (err as Error).message }, `broker: Redis ${command} failed`)
+    })
+  }
+
+  #onMessage (channel: string, message: string): void {
+    if (!channel.startsWith(this.#prefix)) return
+    const publication = decodePublication(channel.slice(this.#prefix.length), message)
+    if (publication === null) {
+      this.#log.warn({ channel: channel.slice(0, 200) }, 'broker: ignored a Redis message that is not a gateway publication')
+      return
+    }
+    this.#deliver(publication)
+  }
+}

@@ -1,0 +1,153 @@
+// A real redis-server for a test, on a free port, started and stopped by the test itself (so it
+// can simulate an outage), without persistence. Missing binary: skip locally, fail under CI.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import { findBinary, serviceOptions } from './services.js'
+
+export const redisBinary = findBinary('redis-server')
+
+/** tap options for a test that needs redis-server. */
+export function redisOptions (): { skip?: string } {
+  return serviceOptions(redisBinary !== undefined, 'redis-server', 'apt-get install redis-server')
+}
+
+export interface RedisServer {
+  port: number
+  dsn: string
+  /** A plain client for looking at the server (PUBSUB, keys). */
+  client: Redis
+  /** Stops the server (SIGTERM) and resolves once the process is gone. */
+  stop (): Promise<void>
+  /** Starts it again on the same port and resolves once it accepts connections. */
+  start (): Promise<void>
+  /** The channels anyone is subscribed to, sorted. */
+  channels (pattern?: string): Promise<string[]>
+  /** How many connections subscribe to a channel. */
+  subscribers (channel: string): Promise<number>
+}
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export async function startRedis (t: Teardown): Promise<RedisServer> {
+  if (redisBinary === undefined) throw new Error('redis-server is not installed')
+  const port = await freePort()
+  let child: ChildProcess | null = null
+
+  const start = (): Promise<void> => new Promise((resolve, reject) => {
+    const proc = spawn(redisBinary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = proc
+    let output = ''
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString()
+      if (output.includes('Ready to accept connections')) {
+        proc.stdout.off('data', onData)
+        proc.stdout.resume()
+        resolve()
+      }
+    }
+    proc.stdout.on('data', onData)
+    proc.stderr.resume()
+    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code ?? 'signal'}) before it was ready: ${output.slice(-500)}`)))
+  })
+
+  const stop = async (): Promise<void> => {
+    const proc = child
+    child = null
+    if (proc === null || proc.exitCode !== null) return
+    const exited = new Promise((resolve) => proc.once('exit', resolve))
+    proc.kill('SIGTERM')
+    await exited
+  }
+
+  await start()
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: null, retryStrategy: () => 50 })
+  client.on('error', () => {})
+  t.teardown(async () => {
+    client.disconnect()
+    await stop()
+  })
+  return {
+    port,
+    dsn: `redis://127.0.0.1:${port}`,
+    client,
+    stop,
+    start,
+    channels: async (pattern = '*') => ((await client.pubsub('CHANNELS', pattern)) as string[]).sort(),
+    subscribers: async (channel) => {
+      const reply = await client.pubsub('NUMSUB', channel) as Array<string | number>
+      return Number(reply[1] ?? 0)
+    }
+  }
+}
+
+/** Waits until `check` is true, trying every few ms: for state that lives in another process. */
+export async function until (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+export interface RedisClusterServers {
+  dsn: string
+  ports: number[]
+  /** A client on one master, for CLUSTER and PUBSUB SHARDCHANNELS. */
+  clientOf (port: number): Redis
+}
+
+/** Three masters, no replicas, all slots assigned (redis-cli --cluster create). */
+export async function startRedisCluster (t: Teardown, dir: string): Promise<RedisClusterServers> {
+  if (redisBinary === undefined) throw new Error('redis-server is not installed')
+  const ports = [await freePort(), await freePort(), await freePort()]
+  const procs: ChildProcess[] = []
+  const clients = new Map<number, Redis>()
+  t.teardown(async () => {
+    for (const c of clients.values()) c.disconnect()
+    await Promise.all(procs.map((p) => p.exitCode !== null ? undefined : new Promise((resolve) => { p.once('exit', resolve); p.kill('SIGTERM') })))
+  })
+  await Promise.all(ports.map((port) => new Promise<void>((resolve, reject) => {
+    const proc = spawn(redisBinary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+      '--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/nodes-${port}.conf`, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    procs.push(proc)
+    let output = ''
+    proc.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Ready to accept connections')) resolve()
+    })
+    proc.stderr.resume()
+    proc.once('exit', (code) => reject(new Error(`redis-server (cluster) exited ${code ?? 'by signal'}: ${output.slice(-500)}`)))
+  })))
+  const redisCli = findBinary('redis-cli')
+  if (redisCli === undefined) throw new Error('redis-cli is not installed')
+  await new Promise<void>((resolve, reject) => {
+    const create = spawn(redisCli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' })
+    let output = ''
+    create.stdout.on('data', (c: Buffer) => { output += c.toString() })
+    create.stderr.on('data', (c: Buffer) => { output += c.toString() })
+    create.once('exit', (code) => code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create failed: ${output}`)))
+  })
+  for (const port of ports) {
+    const client = new Redis({ port, host: '127.0.0.1' })
+    client.on('error', () => {})
+    clients.set(port, client)
+  }
+  await until(async () => {
+    const infos = await Promise.all([...clients.values()].map((c) => c.cluster('INFO')))
+    return infos.every((info) => String(info).includes('cluster_state:ok'))
+  }, 'the cluster to be ok')
+  return { dsn: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, clientOf: (port) => clients.get(port) as Redis }
+}
