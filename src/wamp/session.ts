@@ -54,14 +54,21 @@ export interface SessionContext {
 export const NO_RPC_ERROR_URI = 'http://oro-websocket-gateway/error#no-rpc'
 export const PING_TOPIC = 'oro/ping'
 
-// Sockets corked during this event-loop turn, uncorked together once it ends.
-const corked: WampSession[] = []
+// Where a session's writes are in the current event-loop turn.
+const TURN_IDLE = 0
+const TURN_WROTE = 1
+const TURN_CORKED = 2
+
+// Sessions written to during this event-loop turn. The first frame of a turn goes straight to
+// the socket (one syscall, no waiting: the fixed-rate case); a second frame in the same turn corks
+// the socket, and the rest of the turn's frames leave together when the turn ends (bursts).
+const touched: WampSession[] = []
 let flushScheduled = false
 
-function flushCorked (): void {
+function flushTouched (): void {
   flushScheduled = false
-  for (let i = 0; i < corked.length; i++) (corked[i] as WampSession).uncork()
-  corked.length = 0
+  for (let i = 0; i < touched.length; i++) (touched[i] as WampSession).endTurn()
+  touched.length = 0
 }
 
 export class WampSession implements HubClient {
@@ -81,7 +88,7 @@ export class WampSession implements HubClient {
   readonly #ctx: SessionContext
   #prefixes: Map<string, string> | null = null
   #subscriptions: Set<string> | null = null
-  #corked = false
+  #turn = TURN_IDLE
 
   constructor (id: string, ws: WebSocket, socket: Socket, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
     this.id = id
@@ -105,22 +112,30 @@ export class WampSession implements HubClient {
       this.#dropSlow(socket.writableLength)
       return false
     }
-    if (!this.#corked) {
-      this.#corked = true
-      socket.cork()
-      corked.push(this)
+    const turn = this.#turn
+    if (turn === TURN_CORKED) {
+      socket.write(frame)
+      return true
+    }
+    if (turn === TURN_IDLE) {
+      this.#turn = TURN_WROTE
+      touched.push(this)
       if (!flushScheduled) {
         flushScheduled = true
-        setImmediate(flushCorked)
+        setImmediate(flushTouched)
       }
+    } else {
+      this.#turn = TURN_CORKED
+      socket.cork()
     }
     socket.write(frame)
     return true
   }
 
-  uncork (): void {
-    this.#corked = false
-    this.#socket.uncork()
+  /** The event-loop turn ended: frames held since the second one of the turn leave now. */
+  endTurn (): void {
+    if (this.#turn === TURN_CORKED) this.#socket.uncork()
+    this.#turn = TURN_IDLE
   }
 
   /** Bytes written but not yet taken by the kernel. */
