@@ -1,0 +1,45 @@
+// Oro's user table in MySQL or MariaDB through a small mysql2 pool.
+import mysql, { type RowDataPacket } from 'mysql2/promise'
+import { ConfigError } from '../config/errors.js'
+import type { MysqlDatabaseUrl } from './database-url.js'
+import { quoteTable, toOroUser, USER_COLUMNS, type UserQueries, type UserQueriesOptions, type UserRow } from './user-queries.js'
+
+export function createMysqlQueries (url: MysqlDatabaseUrl, options: UserQueriesOptions): UserQueries {
+  const table = quoteTable(options.table, '`')
+  let pool: mysql.Pool
+  try {
+    pool = mysql.createPool({
+      host: url.host,
+      port: url.port,
+      database: url.database,
+      ...(url.user !== '' ? { user: url.user } : {}),
+      password: url.password,
+      ...(url.charset !== undefined ? { charset: url.charset } : {}),
+      ...(url.socketPath !== undefined ? { socketPath: url.socketPath } : {}),
+      connectionLimit: options.poolSize,
+      maxIdle: options.poolSize,
+      idleTimeout: 30_000,
+      connectTimeout: options.connectTimeoutMs,
+      enableKeepAlive: true
+    })
+  } catch (error) {
+    // mysql2 checks the charset name when the pool is made.
+    throw new ConfigError('ORO_DB_URL', `has options MySQL does not accept (${(error as Error).message})`, 'mysql://oro:secret@127.0.0.1:3306/oro_db?charset=utf8mb4')
+  }
+
+  // mysql2 leaves a query's timeout timer running when its connection dies under it: harmless,
+  // but it can hold a process that is exiting for up to queryTimeoutMs.
+  const one = async (sql: string, value: string): Promise<ReturnType<typeof toOroUser>> => {
+    const [rows] = await pool.query<RowDataPacket[]>({ sql, timeout: options.queryTimeoutMs }, [value])
+    return toOroUser(rows[0] as UserRow | undefined)
+  }
+  // Like Oro on MySQL, the username comparison follows the column's collation.
+  const byUsername = `SELECT ${USER_COLUMNS} FROM ${table} WHERE username = ? LIMIT 1`
+  const byEmail = `SELECT ${USER_COLUMNS} FROM ${table} WHERE LOWER(email) = LOWER(?) ORDER BY id LIMIT 1`
+  return {
+    byUsername: async (username) => await one(byUsername, username),
+    byEmail: async (email) => await one(byEmail, email),
+    ping: async () => { await pool.query({ sql: 'SELECT 1', timeout: options.queryTimeoutMs }) },
+    close: async () => { await pool.end() }
+  }
+}

@@ -1,0 +1,39 @@
+// Oro's user table in PostgreSQL through a small node-postgres pool.
+import pg from 'pg'
+import type { PgDatabaseUrl } from './database-url.js'
+import { quoteTable, toOroUser, USER_COLUMNS, type UserQueries, type UserQueriesOptions, type UserRow } from './user-queries.js'
+
+export function createPgQueries (url: PgDatabaseUrl, options: UserQueriesOptions): UserQueries {
+  const table = quoteTable(options.table, '"')
+  const pool = new pg.Pool({
+    host: url.host,
+    port: url.port,
+    database: url.database,
+    ...(url.user !== '' ? { user: url.user } : {}),
+    ...(url.password !== '' ? { password: url.password } : {}),
+    ssl: url.ssl,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    query_timeout: options.queryTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    allowExitOnIdle: true,
+    application_name: 'oro-websocket-gateway'
+  })
+  // An idle client whose server went away emits 'error' on the pool (unhandled, it would crash
+  // the process). The pool drops that client; the next query opens a new connection and the
+  // store reports the outcome.
+  pool.on('error', () => {})
+
+  const one = async (sql: string, value: string): Promise<ReturnType<typeof toOroUser>> => {
+    const result = await pool.query<UserRow>(sql, [value])
+    return toOroUser(result.rows[0])
+  }
+  const byUsername = `SELECT ${USER_COLUMNS} FROM ${table} WHERE username = $1 LIMIT 1`
+  const byEmail = `SELECT ${USER_COLUMNS} FROM ${table} WHERE lower(email) = lower($1) ORDER BY id LIMIT 1`
+  return {
+    byUsername: async (username) => await one(byUsername, username),
+    byEmail: async (email) => await one(byEmail, email),
+    ping: async () => { await pool.query('SELECT 1') },
+    close: async () => { await pool.end() }
+  }
+}

@@ -1,0 +1,127 @@
+// Verifies Oro tickets (oro-compat §4) as OroSyncBundle's TicketAuthenticationProvider does:
+// creation time, then the user, then the digest recomputed with the user's password hash (or
+// ORO_SECRET for an anonymous ticket). A verified ticket is remembered until it expires and
+// identical concurrent verifications share one digest: a reconnect storm re-sends the same tickets.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { GW_ERR_DATABASE_UNAVAILABLE, GW_ERR_TICKET_INVALID, GW_ERR_TICKET_MISSING, GW_ERR_USER_DISABLED, GW_ERR_USER_UNKNOWN } from '../errors.js'
+import { saltedInput } from './digest.js'
+import { createDigestPool, type DigestPool } from './digest-pool.js'
+import { SingleFlight } from './single-flight.js'
+import { checkCreated, parseTicket, type ParsedTicket } from './ticket-format.js'
+import { TtlCache } from './ttl-cache.js'
+import type { OroUser, UserStore } from './user-store.js'
+
+export type TicketIdentity =
+  | { anonymous: true, username: '' }
+  | { anonymous: false, userId: number, username: string }
+
+export interface TicketVerifierOptions {
+  /** ORO_SECRET. */
+  secret: string
+  /** Oldest accepted ticket, in seconds. Default 300 (Oro's ticket TTL). */
+  lifetimeSeconds?: number
+  /** How far in the future a ticket may be created (clock skew), in seconds. Default 30. */
+  skewSeconds?: number
+  /** Where user tickets find their user; without it only anonymous tickets verify. */
+  users?: UserStore
+  /** Clock in ms. Default Date.now. */
+  now?: () => number
+  /** Default: a worker pool of defaultPoolSize() threads, closed by close(). */
+  digestPool?: DigestPool
+  /** Verified tickets remembered. Default 10,000; 0 disables. */
+  cacheSize?: number
+}
+
+export interface TicketVerifierStats {
+  verified: number
+  /** Verifications answered from the cache, without a digest. */
+  cacheHits: number
+  /** Verifications that joined an identical one already running. */
+  shared: number
+  /** Digests this verifier asked for. */
+  digests: number
+}
+
+export interface TicketVerifier {
+  /** The identity the ticket proves; throws a GW_ERR_TICKET_*, GW_ERR_USER_* or GW_ERR_DATABASE_UNAVAILABLE. */
+  verify: (ticket: string | undefined) => Promise<TicketIdentity>
+  readonly stats: TicketVerifierStats
+  /** Forgets the cache and stops the digest pool it created (not one passed in). */
+  close: () => Promise<void>
+}
+
+const ANONYMOUS: TicketIdentity = Object.freeze({ anonymous: true, username: '' })
+
+// The cache answers only while the password the ticket was verified with is still the user's.
+interface Verified { identity: TicketIdentity, password: string }
+
+export function createTicketVerifier (options: TicketVerifierOptions): TicketVerifier {
+  const secret = options.secret
+  const lifetime = options.lifetimeSeconds ?? 300
+  const skew = options.skewSeconds ?? 30
+  const now = options.now ?? Date.now
+  const users = options.users
+  const ownsPool = options.digestPool === undefined
+  const pool = options.digestPool ?? createDigestPool()
+  const cache = new TtlCache<Verified>(options.cacheSize ?? 10_000)
+  const flights = new SingleFlight<TicketIdentity>()
+  const counts = { verified: 0, cacheHits: 0, digests: 0 }
+
+  async function findUser (username: string): Promise<OroUser> {
+    // Without ORO_DB_URL no user can be checked: the user is unknown to this gateway.
+    if (users === undefined) throw new GW_ERR_USER_UNKNOWN()
+    let user: OroUser | null
+    try {
+      user = await users.findUser(username)
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'GW_ERR_DATABASE_UNAVAILABLE') throw error
+      throw new GW_ERR_DATABASE_UNAVAILABLE({ cause: error })
+    }
+    if (user === null) throw new GW_ERR_USER_UNKNOWN()
+    if (!user.enabled) throw new GW_ERR_USER_DISABLED()
+    return user
+  }
+
+  async function verifyParsed (key: string, ticket: ParsedTicket): Promise<TicketIdentity> {
+    checkCreated(ticket, now(), lifetime, skew)
+    const user = ticket.username === '' ? undefined : await findUser(ticket.username)
+    const password = user?.password ?? secret
+
+    const cached = cache.get(key, now())
+    if (cached !== undefined && cached.password === password) {
+      counts.cacheHits++
+      return cached.identity
+    }
+
+    counts.digests++
+    const expected = Buffer.from(await pool.digest(saltedInput(ticket.nonce, ticket.created, password, secret)), 'base64')
+    const given = Buffer.from(ticket.digest, 'base64')
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new GW_ERR_TICKET_INVALID()
+
+    const identity: TicketIdentity = user === undefined
+      ? ANONYMOUS
+      : Object.freeze({ anonymous: false, userId: user.id, username: user.username })
+    // Kept until the ticket expires (whole seconds, like the check above).
+    cache.set(key, { identity, password }, (ticket.createdSeconds + lifetime + 1) * 1000)
+    return identity
+  }
+
+  return {
+    async verify (ticket) {
+      if (ticket === undefined || ticket === '') throw new GW_ERR_TICKET_MISSING()
+      const parsed = parseTicket(ticket)
+      // Keyed by a hash: the raw ticket is a credential and never kept.
+      const key = createHash('sha256').update(ticket).digest('base64')
+      const identity = await flights.run(key, async () => await verifyParsed(key, parsed))
+      counts.verified++
+      return identity
+    },
+    get stats () {
+      return { ...counts, shared: flights.joined }
+    },
+    async close () {
+      cache.clear()
+      if (ownsPool) await pool.close()
+    }
+  }
+}

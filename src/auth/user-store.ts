@@ -1,0 +1,137 @@
+// Finds the Oro user a ticket names, as Oro's UserLoader does: by username, then by email
+// (case-insensitive) when the login looks like one. Rows are cached a few seconds and concurrent
+// lookups of one login share a query, so a reconnect storm costs a handful of queries. Every
+// database failure is GW_ERR_DATABASE_UNAVAILABLE (503, "retry"), never a 401.
+import { GW_ERR_DATABASE_UNAVAILABLE } from '../errors.js'
+import { parseDatabaseUrl } from './database-url.js'
+import { createMysqlQueries } from './mysql-users.js'
+import { createPgQueries } from './pg-users.js'
+import { SingleFlight } from './single-flight.js'
+import { TtlCache } from './ttl-cache.js'
+import type { OroUser, UserQueries } from './user-queries.js'
+
+export type { OroUser } from './user-queries.js'
+
+export interface UserStore {
+  /** The user, null when none has this login; throws GW_ERR_DATABASE_UNAVAILABLE. */
+  findUser: (login: string) => Promise<OroUser | null>
+  /** Outcome of the last query: false after a failure, true again after a success. */
+  readonly healthy: boolean
+  close: () => Promise<void>
+}
+
+export interface UserStoreOptions {
+  /** Oro's user table, `table` or `schema.table`. Default oro_user. */
+  table?: string
+  /** How long a row (or its absence) is reused. Default 5 s; 0 disables the cache. */
+  cacheSeconds?: number
+  /** Most rows kept. Default 10,000. */
+  cacheSize?: number
+  /** Connections in the pool. Default 4. */
+  poolSize?: number
+  /** Give up connecting after this long. Default 2,000 ms. */
+  connectTimeoutMs?: number
+  /** Give up on a query after this long. Default 5,000 ms. */
+  queryTimeoutMs?: number
+  now?: () => number
+}
+
+export interface UserStoreStats {
+  /** Lookups sent to the database (an email login that is no username takes two SELECTs). */
+  queries: number
+  /** Lookups that failed (connection or query). */
+  failures: number
+  cacheHits: number
+  /** Lookups that joined one already running for the same login. */
+  shared: number
+}
+
+export interface DatabaseUserStore extends UserStore {
+  readonly stats: UserStoreStats
+  /** ORO_DB_URL without its password. */
+  readonly display: string
+  /** Runs SELECT 1 and updates `healthy`; throws GW_ERR_DATABASE_UNAVAILABLE. */
+  ping: () => Promise<void>
+}
+
+/** A store on ORO_DB_URL (PostgreSQL or MySQL/MariaDB); throws ConfigError for a bad URL. */
+export function createUserStore (url: string, options: UserStoreOptions = {}): DatabaseUserStore {
+  const parsed = parseDatabaseUrl(url)
+  const settings = {
+    table: options.table ?? 'oro_user',
+    poolSize: options.poolSize ?? 4,
+    connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+    queryTimeoutMs: options.queryTimeoutMs ?? 5000
+  }
+  const queries = parsed.driver === 'pg' ? createPgQueries(parsed, settings) : createMysqlQueries(parsed, settings)
+  return new CachedUserStore(queries, parsed.display, options)
+}
+
+interface CachedLookup { user: OroUser | null }
+
+class CachedUserStore implements DatabaseUserStore {
+  readonly display: string
+  readonly #queries: UserQueries
+  readonly #cache: TtlCache<CachedLookup>
+  readonly #flights = new SingleFlight<OroUser | null>()
+  readonly #ttlMs: number
+  readonly #now: () => number
+  #healthy = true
+  #queryCount = 0
+  #failures = 0
+  #cacheHits = 0
+  #closed: Promise<void> | undefined
+
+  constructor (queries: UserQueries, display: string, options: UserStoreOptions) {
+    this.#queries = queries
+    this.display = display
+    this.#cache = new TtlCache(options.cacheSize ?? 10_000)
+    this.#ttlMs = (options.cacheSeconds ?? 5) * 1000
+    this.#now = options.now ?? Date.now
+  }
+
+  get healthy (): boolean { return this.#healthy }
+
+  get stats (): UserStoreStats {
+    return { queries: this.#queryCount, failures: this.#failures, cacheHits: this.#cacheHits, shared: this.#flights.joined }
+  }
+
+  async findUser (login: string): Promise<OroUser | null> {
+    const cached = this.#cache.get(login, this.#now())
+    if (cached !== undefined) {
+      this.#cacheHits++
+      return cached.user
+    }
+    return await this.#flights.run(login, async () => {
+      const user = await this.#run(async () => {
+        const byName = await this.#queries.byUsername(login)
+        return byName === null && login.includes('@') ? await this.#queries.byEmail(login) : byName
+      })
+      if (this.#ttlMs > 0) this.#cache.set(login, { user }, this.#now() + this.#ttlMs)
+      return user
+    })
+  }
+
+  async ping (): Promise<void> {
+    await this.#run(async () => { await this.#queries.ping() })
+  }
+
+  async close (): Promise<void> {
+    this.#cache.clear()
+    this.#closed ??= this.#queries.close()
+    await this.#closed
+  }
+
+  async #run<T> (work: () => Promise<T>): Promise<T> {
+    this.#queryCount++
+    try {
+      const result = await work()
+      this.#healthy = true
+      return result
+    } catch (error) {
+      this.#healthy = false
+      this.#failures++
+      throw new GW_ERR_DATABASE_UNAVAILABLE({ cause: error })
+    }
+  }
+}
