@@ -4,24 +4,39 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED } from '../src/errors.js'
-import { ANONYMOUS } from '../src/wamp/session.js'
+import type { UpgradeDecision } from '../plugins/websocket.js'
 import { counters } from '../src/metrics.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    wampDecision: UpgradeDecision | null
+  }
+}
 
 function sendError (reply: FastifyReply, error: { code: string, message: string, statusCode?: number }): FastifyReply {
   return reply.code(error.statusCode ?? 500).send({ code: error.code, message: error.message })
 }
 
 export default async function websocketRoutes (fastify: FastifyInstance): Promise<void> {
-  // Refuse upgrades while draining: the client retries, reaching another node or this one restarted.
+  fastify.decorateRequest('wampDecision', null)
+  // Before the upgrade: refuse while draining (the client retries, reaching another node or this
+  // one restarted), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
+  // browser code treats as a failed connect and retries.
   fastify.addHook('onRequest', async (request, reply) => {
-    if (request.ws && fastify.readiness.draining) {
+    if (!request.ws) return
+    if (fastify.readiness.draining) {
       counters.upgradesRejected++
+      reply.header('Retry-After', '2')
       return sendError(reply, new GW_ERR_SHUTTING_DOWN())
     }
+    request.wampDecision = await fastify.admitUpgrade(request, reply)
   })
 
   const wsHandler = function (ws: WebSocket, request: FastifyRequest): void {
-    fastify.acceptWamp(ws, request.raw.socket, { identity: ANONYMOUS, canPublish: true, address: request.ip })
+    const decision = request.wampDecision
+    request.wampDecision = null
+    if (decision === null) { ws.terminate(); return }
+    fastify.acceptWamp(ws, request.raw.socket, decision)
   }
   const upgradeRequired = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => sendError(reply, new GW_ERR_UPGRADE_REQUIRED())
   const notFound = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>

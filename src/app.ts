@@ -13,6 +13,7 @@ import openapiPlugin from '../plugins/openapi.js'
 import publishRoutes from '../routes/publish.js'
 import { createPublishKeys } from './publish/keys.js'
 import topicsPlugin from '../plugins/topics.js'
+import authPlugin from '../plugins/auth.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
 
@@ -51,6 +52,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(readinessPlugin)
   await app.register(brokerPlugin)
   await app.register(topicsPlugin, { loaded: options.loaded })
+  await app.register(authPlugin)
   await app.register(websocketPlugin)
   await app.register(healthRoutes)
   await app.register(metricsRoutes)

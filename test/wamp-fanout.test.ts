@@ -1,20 +1,20 @@
 import { test } from 'tap'
 import WebSocket from 'ws'
 import { startApp } from './helpers/app.js'
-import { connectWamp } from './helpers/wamp-client.js'
+import { TEST_ORIGIN, connectWamp } from './helpers/wamp-client.js'
 
 const SUBSCRIBERS = 1000
 const EVENTS = 1000
 
 test(`${SUBSCRIBERS} subscribers on one topic each receive all ${EVENTS} events, in order`, async (t) => {
-  const { wsUrl } = await startApp(t, {}, 'prod', 'warn')
+  const { wsUrl } = await startApp(t, {}, 'dev', 'warn')
   let complete = 0
   let outOfOrder = 0
   let allDone: () => void = () => {}
   const done = new Promise<void>((resolve) => { allDone = resolve })
   const clients: WebSocket[] = []
   await Promise.all(Array.from({ length: SUBSCRIBERS }, () => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, ['wamp'], { perMessageDeflate: false })
+    const ws = new WebSocket(wsUrl, ['wamp'], { perMessageDeflate: false, origin: TEST_ORIGIN })
     clients.push(ws)
     let next = -1 // -1: waiting for WELCOME
     ws.on('error', reject)

@@ -5,7 +5,7 @@ import { connectWamp } from './helpers/wamp-client.js'
 import { connectPhpBackend, maskedTextFrame } from './helpers/php-backend-client.js'
 
 test('a client that stops reading is dropped at the cap; the others keep receiving; memory stays bounded', async (t) => {
-  const { app, wsUrl, port, logs } = await startApp(t, { ORO_WEBSOCKET_MAX_BUFFERED_BYTES: String(1024 * 1024) }, 'prod', 'info')
+  const { app, wsUrl, port, logs } = await startApp(t, { ORO_WEBSOCKET_MAX_BUFFERED_BYTES: String(1024 * 1024) }, 'dev', 'info')
   const healthy = await connectWamp(wsUrl)
   t.teardown(() => healthy.close())
   healthy.subscribe('big')

@@ -49,6 +49,12 @@ export const configSchema = {
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
       secret: true
     },
+    ORO_WEBSOCKET_USER_TABLE: {
+      type: 'string',
+      default: 'oro_user',
+      description: "Oro's user table in ORO_DB_URL (table or schema.table), where user tickets find their user.",
+      example: 'oro_user'
+    },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
       description: 'Comma-separated hosts or origins allowed to connect (* = any). Default: localhost, 127.0.0.1 and the FRONTEND DSN host.',

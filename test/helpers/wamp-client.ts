@@ -28,9 +28,13 @@ export interface WampClient {
 
 let callCounter = 0
 
+/** Browsers send an Origin; the gateway refuses upgrades without an allowed one. */
+export const TEST_ORIGIN = 'http://localhost'
+
 export function connectWamp (url: string, options: { protocols?: string[], headers?: Record<string, string>, localAddress?: string } = {}): Promise<WampClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? ['wamp'], { headers: options.headers, localAddress: options.localAddress, perMessageDeflate: false })
+    const headers = { Origin: TEST_ORIGIN, ...options.headers }
+    const ws = new WebSocket(url, options.protocols ?? ['wamp'], { headers, localAddress: options.localAddress, perMessageDeflate: false })
     const frames: Frame[] = []
     let sessionId = ''
     const waiters: Array<() => void> = []

@@ -1,0 +1,87 @@
+// Who may open a WebSocket session, decided before the upgrade: the Origin check, Oro's ticket
+// (anonymous, or a user from Oro's database), and whether the session is a backend that may
+// publish (from a backend network, straight, not through a proxy, with a valid ticket).
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createTicketVerifier, type TicketIdentity, type TicketVerifierStats } from '../src/auth/ticket.js'
+import { createUserStore, type DatabaseUserStore, type UserStoreStats } from '../src/auth/user-store.js'
+import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
+import { ConfigError } from '../src/config/errors.js'
+import { GW_ERR_ORIGIN_FORBIDDEN } from '../src/errors.js'
+import { ANONYMOUS, type Identity } from '../src/wamp/session.js'
+import type { UpgradeDecision } from './websocket.js'
+import type { GatewayLogger } from '../src/logger.js'
+import { counters } from '../src/metrics.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Checks an upgrade request; throws the GW_ERR_* answer when it is refused. */
+    admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision>
+    /** Ticket and database counters (digests computed, cache hits, queries sent). */
+    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats }
+  }
+}
+
+function toIdentity (identity: TicketIdentity): Identity {
+  return identity.anonymous ? ANONYMOUS : { anonymous: false, userId: identity.userId, username: identity.username }
+}
+
+async function authPlugin (fastify: FastifyInstance): Promise<void> {
+  const { secret, databaseUrl, access, tickets } = fastify.gateway
+  const log = fastify.log as unknown as GatewayLogger
+
+  let users: DatabaseUserStore | undefined
+  let verifier: ReturnType<typeof createTicketVerifier> | undefined
+  if (secret === undefined) {
+    if (fastify.mode === 'prod') {
+      throw new ConfigError('ORO_SECRET', 'is not set; --env=prod needs it to verify the tickets of WebSocket clients', 'ORO_SECRET=<the secret of your Oro application>')
+    }
+    log.warn('ORO_SECRET is not set: TICKETS ARE NOT CHECKED and every client connects as anonymous (development mode only; never run like this in production)')
+  } else {
+    if (databaseUrl !== undefined) {
+      users = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE })
+      fastify.readiness.register('database', () => users?.healthy === false ? 'unreachable' : 'ok')
+    } else {
+      log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
+    }
+    verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}) })
+  }
+  fastify.decorate('authStats', () => ({
+    ...(verifier !== undefined ? { tickets: { ...verifier.stats } } : {}),
+    ...(users !== undefined ? { users: { ...users.stats } } : {})
+  }))
+  fastify.addHook('onClose', async () => {
+    await verifier?.close()
+    await users?.close()
+  })
+
+  fastify.decorate('admitUpgrade', async function admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision> {
+    const headers = request.headers
+    const peer = request.raw.socket.remoteAddress
+    const address = clientAddress(peer, headers, access.trustedProxies)
+    const origin = headers.origin
+    if (!access.origins.allows(origin)) {
+      counters.upgradesRejected++
+      log.warn({ origin: origin ?? '(none)', address }, 'Client rejected, bad origin')
+      throw new GW_ERR_ORIGIN_FORBIDDEN(origin === undefined ? '(none)' : JSON.stringify(origin))
+    }
+    let identity: Identity = ANONYMOUS
+    if (verifier !== undefined) {
+      const ticket = (request.query as Record<string, unknown>).ticket
+      try {
+        identity = toIdentity(await verifier.verify(typeof ticket === 'string' ? ticket : undefined))
+      } catch (err) {
+        counters.upgradesRejected++
+        const error = err as Error & { statusCode?: number, code?: string }
+        if (error.statusCode === 503) reply.header('Retry-After', '5')
+        log.info({ address, code: error.code }, `Authentication failed: ${error.message}`)
+        throw err
+      }
+    }
+    const direct = !hasForwardingHeaders(headers)
+    const canPublish = direct && access.backendNetworks.has(peer)
+    return { identity, canPublish, address }
+  })
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['config', 'readiness'] })

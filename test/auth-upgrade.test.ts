@@ -1,0 +1,219 @@
+import { test } from 'tap'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import WebSocket from 'ws'
+import { startApp, type TestApp } from './helpers/app.js'
+import { TEST_ORIGIN, connectWamp, type WampClient } from './helpers/wamp-client.js'
+import { connectPhpBackend } from './helpers/php-backend-client.js'
+import { makeTicket, phpDate } from './helpers/tickets.js'
+import { createMysqlUsers, createPgUsers, needsMysql, needsPostgres, startTcpProxy, USERS } from './helpers/databases.js'
+import { nginxBinary, startNginx } from './helpers/nginx.js'
+import { serviceOptions } from './helpers/services.js'
+
+const SECRET = 'ThisTokenIsNotSoSecretChangeIt'
+const user = (name: string): { username: string, password: string } => {
+  const found = USERS.find((u) => u.username === name)
+  if (found === undefined) throw new Error(name)
+  return { username: found.username, password: found.password }
+}
+const ticketFor = (name?: string, created?: Date): string =>
+  makeTicket({ secret: SECRET, ...(name === undefined ? {} : user(name)), ...(created === undefined ? {} : { created }) })
+
+async function gateway (t: Tap.Test, url: string, table: string, env: Record<string, string> = {}): Promise<TestApp> {
+  return startApp(t, { ORO_SECRET: SECRET, ORO_DB_URL: url, ORO_WEBSOCKET_USER_TABLE: table, ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_WEBSOCKET_TOPICS: '', ...env }, 'prod', 'info')
+}
+
+function refusal (promise: Promise<unknown>): Promise<{ statusCode: number, body: string, headers: Record<string, string> }> {
+  return promise.then(() => { throw new Error('the upgrade was accepted') }, (err: { statusCode: number, body: string, headers: Record<string, string> }) => err)
+}
+
+const PRIVATE_AND_PUBLIC = ['oro/email_event/7/1', 'oro/email_event/7/*', 'oro/reminder_remind/7', 'oro/email_event/8/1', 'oro/reminder_remind/8', 'oro/data/update', 'oro/imap_sync_fail/*', 'oro/imap_sync_fail/7']
+
+/** Subscribes to every topic, has a backend publish one event on each, returns the topics received. */
+async function received (gw: TestApp, client: WampClient): Promise<string[]> {
+  for (const topic of PRIVATE_AND_PUBLIC) client.subscribe(topic)
+  await client.sync()
+  const backend = await connectWamp(`${gw.wsUrl}/?ticket=${encodeURIComponent(ticketFor())}`, { headers: { Origin: '127.0.0.1' } })
+  for (const topic of PRIVATE_AND_PUBLIC) backend.publish(topic, topic.startsWith('oro/email_event') ? { hasNewEmail: true } : [])
+  backend.publish('oro/data/update', 'last')
+  await client.waitForEvents(1, 'oro/data/update').then(async () => client.waitForEvents(2, 'oro/data/update'))
+  backend.close()
+  return client.frames.filter((f) => f[0] === 8).map((f) => f[1] as string).filter((topic, i, all) => all.indexOf(topic) === i)
+}
+
+test('PostgreSQL: user and anonymous tickets, private topics', async (t) => {
+  const opts = await needsPostgres()
+  if (opts.skip !== undefined) { t.skip(opts.skip); return }
+  const { url, table } = await createPgUsers(t)
+  const gw = await gateway(t, url, table)
+
+  const alice = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('alice'))}`)
+  const anonymous = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
+  const byEmail = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(makeTicket({ secret: SECRET, username: 'Dave.Smith@example.com', password: user('dave').password }))}`)
+  t.teardown(() => { alice.close(); anonymous.close(); byEmail.close() })
+  t.same(await received(gw, alice), ['oro/email_event/7/1', 'oro/email_event/7/*', 'oro/reminder_remind/7', 'oro/data/update', 'oro/imap_sync_fail/*', 'oro/imap_sync_fail/7'],
+    'user 7 gets its own private topics, not user 8\'s')
+  t.same(await received(gw, anonymous), ['oro/data/update', 'oro/imap_sync_fail/*'], 'anonymous sessions get only the public ones')
+  t.ok(byEmail.sessionId.length > 0, 'a login by e-mail (case-insensitive) works')
+  const refused = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('subscription refused'))
+  t.ok(refused.some((l) => l.reason === 'other-user' && l.level === 'notice'), 'refusals are logged at notice with the reason')
+  t.ok(refused.some((l) => l.reason === 'anonymous'))
+})
+
+test('every rejection before the upgrade: a status, a code, a log line without the ticket', async (t) => {
+  const opts = await needsPostgres()
+  if (opts.skip !== undefined) { t.skip(opts.skip); return }
+  const { url, table } = await createPgUsers(t)
+  const gw = await gateway(t, url, table)
+  const old = new Date(Date.now() - 400_000)
+  const future = new Date(Date.now() + 120_000)
+  const cases: Array<[string, number, string]> = [
+    ['', 401, 'GW_ERR_TICKET_MISSING'],
+    ['?ticket=', 401, 'GW_ERR_TICKET_MISSING'],
+    ['?ticket=%%%garbage', 401, 'GW_ERR_TICKET_MALFORMED'],
+    [`?ticket=${Buffer.from('a;b').toString('base64')}`, 401, 'GW_ERR_TICKET_MALFORMED'],
+    [`?ticket=${encodeURIComponent(ticketFor('alice', old))}`, 401, 'GW_ERR_TICKET_EXPIRED'],
+    [`?ticket=${encodeURIComponent(ticketFor('alice', future))}`, 401, 'GW_ERR_TICKET_FUTURE'],
+    [`?ticket=${encodeURIComponent(makeTicket({ secret: 'another secret' }))}`, 401, 'GW_ERR_TICKET_INVALID'],
+    [`?ticket=${encodeURIComponent(makeTicket({ secret: SECRET, username: 'alice', password: 'not her hash' }))}`, 401, 'GW_ERR_TICKET_INVALID'],
+    [`?ticket=${encodeURIComponent(makeTicket({ secret: SECRET, username: 'nobody', password: 'x' }))}`, 401, 'GW_ERR_USER_UNKNOWN'],
+    [`?ticket=${encodeURIComponent(ticketFor('carol'))}`, 401, 'GW_ERR_USER_DISABLED']
+  ]
+  for (const [query, status, code] of cases) {
+    const err = await refusal(connectWamp(`${gw.wsUrl}/ws${query}`))
+    t.equal(err.statusCode, status, `${code}: status`)
+    t.equal((JSON.parse(err.body) as { code: string }).code, code, code)
+  }
+  const failures = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Authentication failed: '))
+  t.equal(failures.length, cases.length, 'each is logged as "Authentication failed: <reason>"')
+  t.ok(failures.every((l) => l.level === 'info'))
+  const text = JSON.stringify(gw.logs)
+  t.notOk(text.includes(ticketFor('alice', old).slice(0, 40)), 'no ticket in the log')
+  t.ok(phpDate(new Date()).length > 0)
+
+  // Origin: missing or not allowed → 403 before the ticket is even looked at.
+  const noOrigin = await refusal(new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`, ['wamp'])
+    ws.on('open', resolve)
+    ws.on('unexpected-response', (_req, res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => { body += c.toString() })
+      res.on('end', () => reject(Object.assign(new Error('refused'), { statusCode: res.statusCode, body })))
+    })
+  }))
+  t.equal(noOrigin.statusCode, 403)
+  t.match(JSON.parse(noOrigin.body), { code: 'GW_ERR_ORIGIN_FORBIDDEN' })
+  const evil = await refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`, { headers: { Origin: 'https://evil.example' } }))
+  t.equal(evil.statusCode, 403)
+  t.ok(gw.logs.some((l) => l.msg === 'Client rejected, bad origin' && l.level === 'warn' && l.origin === 'https://evil.example'))
+})
+
+test('the database stopping gives 503 with Retry-After, not 401, and recovers without a restart', async (t) => {
+  const opts = await needsPostgres()
+  if (opts.skip !== undefined) { t.skip(opts.skip); return }
+  const { url, table } = await createPgUsers(t)
+  const target = new URL(url)
+  const proxy = await startTcpProxy(Number(target.port || 5432), target.hostname)
+  t.teardown(() => proxy.close())
+  target.port = String(proxy.port)
+  const gw = await gateway(t, target.toString(), table)
+
+  const first = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('alice'))}`)
+  t.teardown(() => first.close())
+  await proxy.cut()
+  const down = await refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('bob'))}`))
+  t.equal(down.statusCode, 503)
+  t.equal(down.headers['retry-after'], '5')
+  t.match(JSON.parse(down.body), { code: 'GW_ERR_DATABASE_UNAVAILABLE' })
+  const ready = await fetch(`${gw.url}/readyz`)
+  t.equal(ready.status, 503)
+  t.match(await ready.json(), { checks: { database: 'unreachable' } })
+  t.equal(first.ws.readyState, WebSocket.OPEN, 'connected sessions are not touched')
+  const anonymous = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
+  anonymous.close()
+  t.pass('anonymous tickets need no database')
+
+  await proxy.restore()
+  const back = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('bob'))}`)
+  back.close()
+  t.pass('back without a restart')
+  t.equal((await fetch(`${gw.url}/readyz`)).status, 200)
+})
+
+test('MariaDB: a user ticket verified against MySQL', async (t) => {
+  const opts = await needsMysql()
+  if (opts.skip !== undefined) { t.skip(opts.skip); return }
+  const { url, table } = await createMysqlUsers(t)
+  const gw = await gateway(t, url, table)
+  const alice = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('alice'))}`)
+  t.teardown(() => alice.close())
+  t.same(await received(gw, alice), ['oro/email_event/7/1', 'oro/email_event/7/*', 'oro/reminder_remind/7', 'oro/data/update', 'oro/imap_sync_fail/*', 'oro/imap_sync_fail/7'])
+  await t.rejects(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('carol'))}`), { statusCode: 401 })
+})
+
+test('only backend sessions publish: direct loopback with a ticket yes, through nginx no', serviceOptions(nginxBinary !== undefined, 'nginx', 'apt-get install nginx'), async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
+  const nginxPort = await startNginx(t, gw.port, 'slash')
+  const anon = encodeURIComponent(ticketFor())
+  const sub = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`)
+  const browser = await connectWamp(`ws://127.0.0.1:${nginxPort}/ws?ticket=${anon}`)
+  const forged = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers: { 'X-Forwarded-For': '203.0.113.5' } })
+  const php = await connectPhpBackend(gw.port, { ticket: ticketFor() })
+  t.teardown(() => { sub.close(); browser.close(); forged.close(); php.close() })
+  sub.subscribe('oro/data/update')
+  await sub.sync()
+  browser.publish('oro/data/update', 'from the browser')
+  forged.publish('oro/data/update', 'with a forwarding header')
+  await browser.sync(); await forged.sync()
+  php.publish('oro/data/update', 'from the backend')
+  t.same(await sub.waitForEvents(1), ['from the backend'])
+  await sub.sync()
+  t.same(sub.events(), ['from the backend'], 'nothing from the browser-like sessions')
+  const refused = gw.logs.filter((l) => l.msg === 'publish refused: only backend sessions may publish (see ORO_WEBSOCKET_BACKEND_NETWORKS)')
+  t.equal(refused.length, 2)
+  t.ok(refused.some((l) => l.address === '203.0.113.5'), 'the forged header names the client in the log (loopback is a trusted proxy)')
+  t.ok(refused.every((l) => l.level === 'notice'))
+})
+
+test('reconnect storm: 2,000 ticketed connections, few database queries, event loop reported', async (t) => {
+  const opts = await needsPostgres()
+  if (opts.skip !== undefined) { t.skip(opts.skip); return }
+  const { url, table } = await createPgUsers(t)
+  const gw = await gateway(t, url, table)
+  const watcher = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
+  t.teardown(() => watcher.close())
+  // Each browser fetched its ticket at a different moment: distinct tickets, a handful of users.
+  const names = ['alice', 'bob', 'dave', undefined]
+  const tickets = Array.from({ length: 2000 }, (_, i) => ticketFor(names[i % names.length], new Date(Date.now() - (i % 120) * 1000)))
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
+  let slowestRoundTrip = 0
+  let storming = true
+  const probe = (async () => {
+    while (storming) {
+      const started = performance.now()
+      await watcher.sync()
+      slowestRoundTrip = Math.max(slowestRoundTrip, performance.now() - started)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  const started = performance.now()
+  const clients: WebSocket[] = []
+  let accepted = 0
+  await Promise.all(tickets.map((ticket) => new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticket)}`, ['wamp'], { origin: TEST_ORIGIN, perMessageDeflate: false })
+    clients.push(ws)
+    ws.once('message', () => { accepted++; resolve() })
+    ws.once('error', reject)
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode ?? 0}`)))
+  })))
+  const elapsed = performance.now() - started
+  storming = false
+  await probe
+  delay.disable()
+  t.teardown(() => { for (const ws of clients) ws.terminate() })
+  t.equal(accepted, 2000, 'all accepted')
+  const stats = gw.app.authStats()
+  t.ok((stats.users?.queries ?? Infinity) < 100, `database queries: ${stats.users?.queries ?? '?'} for 2,000 connections`)
+  t.comment(`storm: 2,000 connections in ${Math.round(elapsed)} ms; digests ${stats.tickets?.digests ?? '?'}, ticket cache hits ${stats.tickets?.cacheHits ?? '?'}`)
+  t.comment(`event loop during the storm: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; slowest round trip of a connected session ${slowestRoundTrip.toFixed(1)} ms`)
+})

@@ -1,0 +1,147 @@
+import { test } from 'tap'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { spawn } from 'node:child_process'
+import { cliPath, freePort, startGateway, waitForHealthz } from './helpers/spawn-gateway.js'
+import { canConnect } from './helpers/services.js'
+import { connectWamp } from './helpers/wamp-client.js'
+
+const run = promisify(execFile)
+const PROD = { ORO_SECRET: 'test-secret', ORO_WEBSOCKET_PUBLISH_KEYS: 'test-key' }
+
+async function cli (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  const clean: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { env: { ...clean, ...env } })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+test('listens where ORO_WEBSOCKET_SERVER_DSN says, and -p overrides the port', async (t) => {
+  const port = await freePort()
+  const gw = await startGateway({ env: { ...PROD, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}` }, args: ['-v'] }, t)
+  t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200)
+  const start = gw.logLines().find((l) => l.level === 'notice' && typeof l.msg === 'string' && l.msg.startsWith('oro-websocket-gateway listening'))
+  t.match(start, { listen: `127.0.0.1:${port}`, frontend: 'ws://<page host>:8080/ws', backend: 'tcp://127.0.0.1:8080/' }, 'the start line says where it listens and the URLs clients use')
+
+  // -p overrides the DSN's port: the DSN names a port nobody listens on, -p another.
+  const [dsnPort, other] = [await freePort(), await freePort()]
+  const child = spawn(process.execPath, [cliPath, 'serve', '-q', '-p', String(other)], { env: { ...process.env, ...PROD, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${dsnPort}` }, stdio: 'ignore' })
+  t.teardown(() => { child.kill('SIGKILL') })
+  await waitForHealthz(`http://127.0.0.1:${other}/healthz`, 15_000)
+  t.pass('-p PORT wins')
+  t.notOk(await canConnect(dsnPort), 'nothing on the DSN\'s port')
+})
+
+test('bad configuration: exit 1 and one line naming the variable, before listening', async (t) => {
+  const cases: Array<[Record<string, string>, string[], RegExp]> = [
+    [{ ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:notaport' }, [], /^GW_ERR_CONFIG_INVALID: invalid configuration: ORO_WEBSOCKET_SERVER_DSN = "\/\/127\.0\.0\.1:notaport" has a port "notaport" that is not a number; for example ORO_WEBSOCKET_SERVER_DSN=\/\/0\.0\.0\.0:8080\n$/],
+    [{ ORO_WEBSOCKET_SERVER_DSN: '//0.0.0.0:99999' }, [], /ORO_WEBSOCKET_SERVER_DSN .*outside 1-65535/],
+    [{ ORO_WEBSOCKET_BACKEND_DSN: 'ftp://x:1' }, [], /ORO_WEBSOCKET_BACKEND_DSN .*scheme "ftp"/],
+    [{ ORO_WEBSOCKET_FRONTEND_DSN: '//*:8080/ws?context_options[verify_peer=false' }, [], /ORO_WEBSOCKET_FRONTEND_DSN .*unbalanced brackets/],
+    [{}, ['--env=staging'], /--env = "staging" is not prod or dev/],
+    [{}, ['--bogus'], /command line is not understood/],
+    [{ ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, ['--env=prod'], /ORO_SECRET is not set/],
+    [{ ORO_SECRET: 's' }, ['--env=prod'], /ORO_WEBSOCKET_PUBLISH_KEYS is not set/]
+  ]
+  for (const [env, args, line] of cases) {
+    const port = await freePort()
+    const result = await cli(['serve', ...args], { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}`, ...env })
+    t.equal(result.code, 1, `${JSON.stringify(env)} ${args.join(' ')}: exit 1`)
+    t.match(result.stderr, line)
+    t.equal(result.stderr.trim().split('\n').length, 1, 'one line')
+  }
+})
+
+test('an empty SERVER DSN host means "server disabled", not a crash', async (t) => {
+  const result = await cli(['serve'], { ORO_WEBSOCKET_SERVER_DSN: '//:8080' })
+  t.equal(result.code, 0)
+  t.match(result.stdout, /WebSocket server disabled: ORO_WEBSOCKET_SERVER_DSN has an empty host/)
+})
+
+test('SIGTERM: readiness 503 at once, sessions dropped, exit 0; a second signal exits at once', async (t) => {
+  const gw = await startGateway({ env: PROD, args: ['--drain-delay', '2'] }, t)
+  const client = await connectWamp(gw.url.replace('http', 'ws') + '/ws', {}).catch(() => null)
+  gw.child.kill('SIGTERM')
+  let status = 0
+  for (let i = 0; i < 50 && status !== 503; i++) {
+    status = (await fetch(`${gw.url}/readyz`)).status
+    if (status !== 503) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(status, 503, '/readyz answers 503 during the drain')
+  t.equal((await fetch(`${gw.url}/healthz`)).status, 200, '/healthz still answers')
+  const started = Date.now()
+  const exit = await gw.exited
+  t.equal(exit.code, 0, 'exit 0')
+  t.ok(Date.now() - started < 10_000, 'within the shutdown timeout')
+  t.equal(client, null, 'a client without a ticket was refused in prod (no ticket given)')
+
+  const gw2 = await startGateway({ env: PROD, args: ['--drain-delay', '5'] }, t)
+  gw2.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  gw2.child.kill('SIGTERM')
+  const exit2 = await gw2.exited
+  t.equal(exit2.code, 1, 'the second signal exits at once (code 1)')
+})
+
+test('-v, -vv, -vvv, -q and --env=dev give Oro\'s levels', async (t) => {
+  // Lines known to appear: "listening" (notice) and "topic rule loaded" (info) at start; every
+  // request but the probes' is logged at debug.
+  const table: Array<[string[], { notice: boolean, info: boolean, debug: boolean }]> = [
+    [['--env=prod'], { notice: false, info: false, debug: false }],
+    [['--env=prod', '-v'], { notice: true, info: false, debug: false }],
+    [['--env=prod', '-vv'], { notice: true, info: true, debug: false }],
+    [['--env=prod', '-vvv'], { notice: true, info: true, debug: true }],
+    [['--env=prod', '-q'], { notice: false, info: false, debug: false }],
+    [['--env=dev'], { notice: true, info: true, debug: false }],
+    [['--env=dev', '-v'], { notice: true, info: true, debug: true }],
+    [['--env=dev', '-q'], { notice: false, info: false, debug: false }]
+  ]
+  for (const [args, expected] of table) {
+    const gw = await startGateway({ env: PROD, args }, t)
+    await fetch(`${gw.url}/no-such-page`)
+    await gw.stop()
+    const levels = new Set(gw.logLines().map((l) => l.level))
+    const got = { notice: levels.has('notice'), info: levels.has('info'), debug: levels.has('debug') }
+    t.same(got, expected, args.join(' '))
+    if (args.includes('-q')) t.notOk([...levels].some((l) => l !== 'error' && l !== 'fatal'), '-q: errors only')
+  }
+})
+
+test('config prints every value with its source, secrets masked; exit 1 when invalid', async (t) => {
+  const ok = await cli(['config'], { ORO_SECRET: 'super-secret-value', ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:9999' })
+  t.equal(ok.code, 0)
+  t.match(ok.stdout, /ORO_WEBSOCKET_SERVER_DSN\s+\/\/127\.0\.0\.1:9999\s+environment/)
+  t.match(ok.stdout, /ORO_WEBSOCKET_FRONTEND_DSN\s+\/\/\*:8080\/ws\s+default/)
+  t.notMatch(ok.stdout, /super-secret-value/)
+  const bad = await cli(['config'], { ORO_WEBSOCKET_SERVER_DSN: '//x:y' })
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /^GW_ERR_CONFIG_INVALID: invalid configuration: ORO_WEBSOCKET_SERVER_DSN/)
+})
+
+test('npm start\'s mode, then the publish command reaches a subscriber', async (t) => {
+  const gw = await startGateway({ args: ['--env=dev', '-q'] }, t)
+  const sub = await connectWamp(gw.url.replace('http', 'ws') + '/ws')
+  t.teardown(() => sub.close())
+  sub.subscribe('oro/data/update')
+  await sub.sync()
+  const ok = await cli(['publish', 'oro/data/update', '[{"username":null,"tagname":"X"}]'], { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${gw.port}` })
+  t.equal(ok.code, 0, ok.stderr)
+  t.same(JSON.parse(ok.stdout), { published: 1, recipients: 1 })
+  t.same(await sub.waitForEvents(1), [[{ username: null, tagname: 'X' }]])
+  t.match(gw.stderr(), /Development publish key/, 'the generated key was printed once')
+
+  const bad = await cli(['publish', 'oro/maintenance', '{"isOn":"yes"}', '--url', `${gw.url}/publish`], {})
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /^GW_ERR_PAYLOAD_SHAPE: /)
+  const noData = await cli(['publish', 'oro/data/update', 'not json', '--url', `${gw.url}/publish`, '--key', 'x'])
+  t.match(noData, { code: 1, stderr: /^GW_ERR_BODY_INVALID: DATA is not JSON/ })
+  const wrongKey = await cli(['publish', 'oro/data/update', '[]', '--url', `${gw.url}/publish`, '--key', 'wrong'])
+  t.match(wrongKey, { code: 1, stderr: /^GW_ERR_UNAUTHORIZED: / })
+  const down = await cli(['publish', 'oro/data/update', '[]', '--url', `http://127.0.0.1:${await freePort()}/publish`, '--key', 'x'])
+  t.match(down, { code: 1, stderr: /^GW_ERR_GATEWAY_UNREACHABLE: .*ECONNREFUSED/ })
+})
