@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import fastifyWebsocket from '@fastify/websocket'
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
+import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { WebSocket, RawData } from 'ws'
 import { ANONYMOUS, WampSession, type Identity, type SessionContext } from '../src/wamp/session.js'
@@ -43,6 +44,15 @@ function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
 
 function onPong (this: WebSocket): void {
   KeepAlive.pong((this as SessionSocket)[kSession])
+}
+
+// @fastify/websocket hands the socket to an HTTP response for routing the upgrade; that response
+// stays on the socket for the connection's life and with it the request, its headers and raw
+// bytes, Fastify's request, reply and child logger (about 3 KB a connection). The session needs
+// none of them: detach the response so they can be collected.
+function releaseUpgrade (socket: Socket): void {
+  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (response != null) response.detachSocket(socket)
 }
 
 export function newSessionId (): string {
@@ -117,6 +127,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     sock.on('close', onClose)
     socket.write(welcomeFrame(id, SERVER_IDENT))
     socket.uncork() // the cork taken when ws wrote the 101
+    releaseUpgrade(socket)
     sessions.add(session)
     fastify.hub.addClient(session)
     counters.connectionsOpened++
