@@ -109,10 +109,34 @@ export interface RedisClusterServers {
   clientOf (port: number): Redis
 }
 
+/**
+ * Distinct free ports whose cluster bus ports (port + 10000) exist and are free too: two calls to
+ * freePort() may return the same port, and a port above 55535 has no bus port.
+ */
+async function clusterPorts (count: number): Promise<number[]> {
+  const ports: number[] = []
+  for (let tries = 0; ports.length < count && tries < 200; tries++) {
+    const port = await freePort()
+    if (port > 55535 || ports.includes(port) || ports.includes(port + 10000) || ports.includes(port - 10000)) continue
+    if (!(await canBind(port + 10000))) continue
+    ports.push(port)
+  }
+  if (ports.length < count) throw new Error('no free ports for a Redis Cluster')
+  return ports
+}
+
+function canBind (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
 /** Three masters, no replicas, all slots assigned (redis-cli --cluster create). */
 export async function startRedisCluster (t: Teardown, dir: string): Promise<RedisClusterServers> {
   if (redisBinary === undefined) throw new Error('redis-server is not installed')
-  const ports = [await freePort(), await freePort(), await freePort()]
+  const ports = await clusterPorts(3)
   const procs: ChildProcess[] = []
   const clients = new Map<number, Redis>()
   t.teardown(async () => {
