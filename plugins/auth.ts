@@ -7,7 +7,7 @@ import { createTicketVerifier, type TicketIdentity, type TicketVerifierStats } f
 import { createUserStore, type DatabaseUserStore, type UserStoreStats } from '../src/auth/user-store.js'
 import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
 import { ConfigError } from '../src/config/errors.js'
-import { GW_ERR_ORIGIN_FORBIDDEN } from '../src/errors.js'
+import { GW_ERR_AUTH_BUSY, GW_ERR_ORIGIN_FORBIDDEN } from '../src/errors.js'
 import { ANONYMOUS, type Identity } from '../src/wamp/session.js'
 import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
@@ -55,6 +55,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     await users?.close()
   })
 
+  const authQueue = fastify.config.ORO_WEBSOCKET_AUTH_QUEUE
+  let verifying = 0
   fastify.decorate('admitUpgrade', async function admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision> {
     const headers = request.headers
     const peer = request.raw.socket.remoteAddress
@@ -67,7 +69,16 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     }
     let identity: Identity = ANONYMOUS
     if (verifier !== undefined) {
+      // Each new ticket costs ~5 ms of a worker's CPU: past the queue's size, shed load with a
+      // 503 the client retries, instead of queueing without end (or letting anyone stall us).
+      if (verifying >= authQueue) {
+        counters.upgradesRejected++
+        reply.header('Retry-After', '2')
+        log.warn({ address, verifying }, 'Authentication failed: too many upgrades being verified at once (ORO_WEBSOCKET_AUTH_QUEUE)')
+        throw new GW_ERR_AUTH_BUSY()
+      }
       const ticket = (request.query as Record<string, unknown>).ticket
+      verifying++
       try {
         identity = toIdentity(await verifier.verify(typeof ticket === 'string' ? ticket : undefined))
       } catch (err) {
@@ -76,6 +87,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
         if (error.statusCode === 503) reply.header('Retry-After', '5')
         log.info({ address, code: error.code }, `Authentication failed: ${error.message}`)
         throw err
+      } finally {
+        verifying--
       }
     }
     const direct = !hasForwardingHeaders(headers)

@@ -156,3 +156,9 @@ export const GW_ERR_GATEWAY_UNREACHABLE = createError(
   'Cannot reach the gateway at %s (%s); is it running? Give its address with --url',
   503
 )
+
+export const GW_ERR_AUTH_BUSY = createError(
+  'GW_ERR_AUTH_BUSY',
+  'Too many connections are being authenticated at once (ORO_WEBSOCKET_AUTH_QUEUE); retry in a moment',
+  503
+)

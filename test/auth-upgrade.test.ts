@@ -217,3 +217,15 @@ test('reconnect storm: 2,000 ticketed connections, few database queries, event l
   t.comment(`storm: 2,000 connections in ${Math.round(elapsed)} ms; digests ${stats.tickets?.digests ?? '?'}, ticket cache hits ${stats.tickets?.cacheHits ?? '?'}`)
   t.comment(`event loop during the storm: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; slowest round trip of a connected session ${slowestRoundTrip.toFixed(1)} ms`)
 })
+
+test('too many upgrades being verified at once: 503 GW_ERR_AUTH_BUSY with Retry-After, no endless queue', async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_WEBSOCKET_AUTH_QUEUE: '2' }, 'prod', 'info')
+  const attempts = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
+    connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(makeTicket({ secret: SECRET, created: new Date(Date.now() - i * 1000) }))}`)))
+  const accepted = attempts.filter((a) => a.status === 'fulfilled')
+  const busy = attempts.flatMap((a) => a.status === 'rejected' ? [a.reason as { statusCode: number, body: string, headers: Record<string, string> }] : [])
+  for (const a of accepted) (a as PromiseFulfilledResult<WampClient>).value.close()
+  t.ok(accepted.length >= 2, `some were accepted (${accepted.length})`)
+  t.ok(busy.length > 0, `the rest were shed (${busy.length})`)
+  t.ok(busy.every((e) => e.statusCode === 503 && e.headers['retry-after'] === '2' && JSON.parse(e.body).code === 'GW_ERR_AUTH_BUSY'))
+})

@@ -55,6 +55,14 @@ export const configSchema = {
       description: "Oro's user table in ORO_DB_URL (table or schema.table), where user tickets find their user.",
       example: 'oro_user'
     },
+    ORO_WEBSOCKET_AUTH_QUEUE: {
+      type: 'integer',
+      default: 4096,
+      minimum: 1,
+      maximum: 1000000,
+      description: 'Most upgrades whose tickets are being verified at once; more get 503 with Retry-After (a ticket costs ~5 ms of CPU).',
+      example: '4096'
+    },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
       description: 'Comma-separated hosts or origins allowed to connect (* = any). Default: localhost, 127.0.0.1 and the FRONTEND DSN host.',
