@@ -1,0 +1,102 @@
+import { test } from 'tap'
+import { createServer, type Server } from 'node:http'
+import { startApp } from './helpers/app.js'
+import { makeTicket } from './helpers/tickets.js'
+import { chromiumPath, launchChromium } from './helpers/browser.js'
+import { serviceOptions } from './helpers/services.js'
+
+const SECRET = 'browser-test-secret'
+
+// What Oro's sync/wamp.js does, on the browser's own WebSocket: fetch a ticket from the
+// application (POST /sync/ticket), connect with subprotocol wamp, subscribe, and reconnect only
+// after an unclean loss (a completed close handshake means "closed on purpose").
+const PAGE = (wsUrl: string): string => `<!doctype html><meta charset="utf-8"><title>oro</title><script>
+window.results = { events: [], closes: [], welcomes: 0, ready: 0, protocols: [] }
+let socket
+async function connect () {
+  const { ticket } = await (await fetch('/sync/ticket', { method: 'POST' })).json()
+  socket = new WebSocket(${JSON.stringify(wsUrl)} + '?ticket=' + encodeURIComponent(ticket), ['wamp'])
+  socket.onmessage = (e) => {
+    const m = JSON.parse(e.data)
+    if (m[0] === 0) {
+      results.welcomes++
+      results.protocols.push(socket.protocol)
+      socket.send(JSON.stringify([5, 'oro/data/update']))
+      socket.send(JSON.stringify([2, 'ready', 'none']))
+    } else if (m[0] === 4 && m[1] === 'ready') results.ready++
+    else if (m[0] === 8) results.events.push(m[2])
+  }
+  socket.onclose = (e) => {
+    results.closes.push({ code: e.code, wasClean: e.wasClean })
+    if (!e.wasClean) setTimeout(connect, 100)
+  }
+}
+window.sendRaw = (text) => socket.send(text)
+connect()
+</script>`
+
+function servePage (wsUrl: string): Promise<{ server: Server, port: number }> {
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/sync/ticket') {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ ticket: makeTicket({ secret: SECRET }) }))
+      return
+    }
+    res.setHeader('content-type', 'text/html')
+    res.end(PAGE(wsUrl))
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const address = server.address()
+    resolve({ server, port: typeof address === 'object' && address !== null ? address.port : 0 })
+  }))
+}
+
+test('a real browser: subscribe, receive, reconnect after a drop, stay away after a clean close', serviceOptions(chromiumPath !== undefined, 'Chromium', 'apt-get install chromium'), async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
+  const { server, port } = await servePage(`${gw.wsUrl}/ws`)
+  t.teardown(() => server.close())
+  const browser = await launchChromium(t)
+  const page = await browser.newPage()
+  const publish = async (data: unknown): Promise<number> => (await fetch(`${gw.url}/publish`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body: JSON.stringify({ topic: 'oro/data/update', data })
+  })).status
+  type Results = { events: unknown[], closes: Array<{ code: number, wasClean: boolean }>, welcomes: number, ready: number, protocols: string[] }
+  const results = async (): Promise<Results> => page.evaluate(() => (window as unknown as { results: Results }).results)
+
+  await page.goto(`http://localhost:${port}/`)
+  await page.waitForFunction(() => (window as unknown as { results: Results }).results.ready === 1)
+  t.same((await results()).protocols, ['wamp'], 'the browser negotiated wamp')
+  t.equal(await publish([{ username: null, tagname: 'Tag_1' }]), 202)
+  await page.waitForFunction(() => (window as unknown as { results: Results }).results.events.length === 1)
+  t.same((await results()).events, [[{ username: null, tagname: 'Tag_1' }]], 'the event arrived as published')
+
+  // The gateway drops the session (as on shutdown or overload): an unclean loss, so the page
+  // reconnects with a new ticket and resubscribes by itself.
+  for (const session of gw.app.sessions) session.drop()
+  await page.waitForFunction(() => (window as unknown as { results: Results }).results.ready === 2)
+  t.same((await results()).closes, [{ code: 1006, wasClean: false }], 'the browser saw an unclean close (1006) and came back')
+  t.equal(await publish([{ username: 'admin', tagname: 'Tag_2' }]), 202)
+  await page.waitForFunction(() => (window as unknown as { results: Results }).results.events.length === 2)
+
+  // A protocol error closes cleanly with 1007: Oro's rule is not to come back after that.
+  await page.evaluate(() => (window as unknown as { sendRaw: (s: string) => void }).sendRaw('not json'))
+  await page.waitForFunction(() => (window as unknown as { results: Results }).results.closes.length === 2)
+  const closes = (await results()).closes
+  t.same(closes[1], { code: 1007, wasClean: true })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal((await results()).welcomes, 2, 'no reconnect after a clean close: why the gateway drops instead of closing')
+})
+
+test('a page from an origin that is not allowed cannot connect', serviceOptions(chromiumPath !== undefined, 'Chromium', 'apt-get install chromium'), async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_WEBSOCKET_ALLOWED_ORIGINS: 'shop.example.com' }, 'prod', 'info')
+  const { server, port } = await servePage(`${gw.wsUrl}/ws`)
+  t.teardown(() => server.close())
+  const browser = await launchChromium(t)
+  const page = await browser.newPage()
+  await page.goto(`http://localhost:${port}/`)
+  await page.waitForFunction(() => (window as unknown as { results: { closes: unknown[] } }).results.closes.length >= 1)
+  const results = await page.evaluate(() => (window as unknown as { results: { welcomes: number, closes: Array<{ code: number }> } }).results)
+  t.equal(results.welcomes, 0)
+  t.equal(results.closes[0]?.code, 1006, 'the upgrade was refused')
+  t.ok(gw.logs.some((l) => l.msg === 'Client rejected, bad origin' && l.origin === `http://localhost:${port}`), 'logged with the page\'s origin')
+})
