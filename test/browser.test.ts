@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { test } from 'tap'
 import { createServer, type Server } from 'node:http'
 import { startApp } from './helpers/app.js'

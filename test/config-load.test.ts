@@ -77,9 +77,9 @@ test('a bad value in a file names the file', async (t) => {
 })
 
 test('--host and --port are checked', async (t) => {
-  t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { port: '70000' } }), { setting: '--port' })
-  t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { port: 'x' } }), { setting: '--port' })
-  t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { host: '' } }), { setting: '--host' })
+  t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { port: '70000' } }), { name: 'ConfigError', setting: '--port' })
+  t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { port: 'x' } }), { name: 'ConfigError', setting: '--port' })
+  t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { host: '' } }), { name: 'ConfigError', setting: '--host' })
   t.same(loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//:8080' }, cwd: appDir({}), listen: { host: '127.0.0.1' } }).gateway.server,
     { enabled: true, host: '127.0.0.1', port: 8080 }, '--host turns a disabled server on')
 })
@@ -106,7 +106,7 @@ test('legacy parameters.yml with the websocket_host/port/path fallbacks', async 
   const tls = legacyDsns({ websocket_backend_transport: 'ssl', websocket_backend_port: 443, websocket_backend_ssl_context_options: { verify_peer: false } })
   t.equal(tls.ORO_WEBSOCKET_BACKEND_DSN?.value, 'ssl://127.0.0.1:443/?context_options[verify_peer]=false')
   t.same(legacyDsns({}), {})
-  t.throws(() => legacyDsns({ websocket_bind_port: [1] }), { setting: /websocket_bind_port/ })
+  t.throws(() => legacyDsns({ websocket_bind_port: [1] }), { name: 'ConfigError', setting: /websocket_bind_port/ })
 })
 
 test('--parameters file feeds the DSNs and names its keys as the source', async (t) => {

@@ -2,27 +2,14 @@
 // (shared/seeds), started on a free port with its own config and stopped after the test.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { canConnect, findBinary } from './services.js'
+import { canConnect, findBinary, freePort } from './services.js'
 
 export const nginxBinary = findBinary('nginx')
 
 /** The two proxy_pass forms of Oro's documents: older `.../` and newer `.../$is_args$args`. */
 export type ProxyPassVariant = 'slash' | 'is_args'
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export function nginxConfig (dir: string, port: number, upstreamPort: number, variant: ProxyPassVariant): string {
   const proxyPass = variant === 'slash' ? `http://127.0.0.1:${upstreamPort}/` : `http://127.0.0.1:${upstreamPort}/$is_args$args`

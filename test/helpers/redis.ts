@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { findBinary, serviceOptions } from './services.js'
+import { findBinary, freePort, serviceOptions } from './services.js'
 
 export const redisBinary = findBinary('redis-server')
 
@@ -28,18 +28,6 @@ export interface RedisServer {
 }
 
 interface Teardown { teardown (fn: () => unknown): void }
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export async function startRedis (t: Teardown): Promise<RedisServer> {
   if (redisBinary === undefined) throw new Error('redis-server is not installed')

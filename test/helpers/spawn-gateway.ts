@@ -2,9 +2,11 @@
 // the way a supervisor would, and captures its output. Needs `npm run build` (npm test does it).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { parseDsn } from '../../src/config/dsn.js'
+import { freePort } from './services.js'
+
+export { freePort }
 
 export const cliPath = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
@@ -36,19 +38,6 @@ export interface Gateway {
 }
 
 interface Teardown { teardown (fn: () => unknown): void }
-
-/** A port that was free a moment ago (listen on 0, close). */
-export function freePort (host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, host, () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** Polls GET url until it answers 200; rejects on timeout or when `gaveUp` settles first. */
 export async function waitForHealthz (url: string, timeoutMs: number, gaveUp?: Promise<unknown>): Promise<void> {
