@@ -70,8 +70,8 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     process.stderr.write(`Development publish key (made at start, valid until the gateway stops; also in ${file}):\n  ${devKey}\n`)
   }
   const urls = effectiveUrls(loaded)
-  logger.notice({ listen: urls.listen, frontend: urls.frontend, backend: urls.backend, mode: options.mode },
-    `oro-websocket-gateway listening on ${urls.listen}; browsers connect to ${urls.frontend}, the backend to ${urls.backend}`)
+  logger.notice({ ...urls, mode: options.mode },
+    `oro-websocket-gateway listening on ${urls.listen}; browsers connect to ${urls.frontend}, the backend to ${urls.backend}; POST ${urls.publish}`)
 
   const done = handleSignals(app, logger, gateway.shutdownTimeoutMs, gateway.drainDelayMs, cleanups)
   return { app, logger, done }

@@ -29,12 +29,18 @@ export function configEntries (loaded: LoadedConfig): ConfigEntry[] {
   }))
 }
 
-export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend: string, backend: string } {
-  const { server, frontend, backend } = loaded.gateway
+function hostPort (host: string, port: number): string {
+  const local = ['0.0.0.0', '::', '*', ''].includes(host) ? '127.0.0.1' : host
+  return `${local.includes(':') ? `[${local}]` : local}:${port}`
+}
+
+export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend: string, backend: string, publish: string } {
+  const { server, frontend, backend, publish } = loaded.gateway
   return {
     listen: server.enabled ? `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}` : 'disabled (ORO_WEBSOCKET_SERVER_DSN has no host)',
     frontend: formatDsnUrl(frontend, frontend.scheme === 'wss' || frontend.scheme === 'https' || frontend.port === 443 ? 'wss' : 'ws', '<page host>'),
-    backend: formatDsnUrl(backend, backend.scheme, '127.0.0.1')
+    backend: formatDsnUrl(backend, backend.scheme, '127.0.0.1'),
+    publish: `http://${publish.listen !== null ? hostPort(publish.listen.host, publish.listen.port) : hostPort(server.host, server.port)}/publish`
   }
 }
 
@@ -45,6 +51,6 @@ export function renderConfig (loaded: LoadedConfig, json: boolean): string {
   const width = Math.max(...entries.map((e) => e.name.length))
   const valueWidth = Math.min(48, Math.max(...entries.map((e) => String(e.value ?? '(not set)').length)))
   const lines = entries.map((e) => `${e.name.padEnd(width)}  ${String(e.value ?? '(not set)').padEnd(valueWidth)}  ${e.source}`)
-  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`)
+  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`, `publish API:    ${urls.publish}`)
   return lines.join('\n') + '\n'
 }

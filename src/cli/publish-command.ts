@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/errors.js'
 import { loadConfig } from '../config/load.js'
 import { readDevKey } from '../publish/dev-key.js'
+import { effectiveUrls } from './config-command.js'
 import { GW_ERR_GATEWAY_UNREACHABLE } from '../errors.js'
 
 export const PUBLISH_OPTIONS = {
@@ -55,13 +56,11 @@ export async function publishCommand (args: string[], io: PublishIo): Promise<st
   }
 
   const needConfig = values.url === undefined || values.key === undefined
-  const gateway = needConfig
-    ? loadConfig({ env: io.env, cwd: io.cwd, ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}), ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {}) }).gateway
+  const loaded = needConfig
+    ? loadConfig({ env: io.env, cwd: io.cwd, ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}), ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {}) })
     : undefined
-  const address = gateway?.publish.listen ?? gateway?.server
-  const host = address === undefined || ['0.0.0.0', '::', '*', ''].includes(address.host) ? '127.0.0.1' : address.host
-  const url = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${address?.port ?? 8080}/publish`
-  const key = values.key ?? gateway?.publish.keys[0] ?? readDevKey(Number(new URL(url).port || 80))
+  const url = values.url ?? (loaded !== undefined ? effectiveUrls(loaded).publish : 'http://127.0.0.1:8080/publish')
+  const key = values.key ?? loaded?.gateway.publish.keys[0] ?? readDevKey(Number(new URL(url).port || 80))
   if (key === undefined) {
     throw new ConfigError('--key', 'is missing and ORO_WEBSOCKET_PUBLISH_KEYS is not set', '--key "$ORO_WEBSOCKET_PUBLISH_KEY"')
   }
