@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import autocannon from 'autocannon'
 import { anonymousTicket } from './lib/ticket.mjs'
-import { cpuMs, memory } from './lib/proc.mjs'
+import { cpuMs, cpuSplitMs, memory } from './lib/proc.mjs'
 import { openPublisher } from './lib/publishers.mjs'
 import { renderChart } from './lib/chart.mjs'
 
@@ -35,10 +35,10 @@ const settings = {
   workers: Number(args.workers ?? 2),
   repeat: Number(args.repeat ?? (quick ? 1 : 3)),
   burst: { subscribers: 1000, events: quick ? 300 : 1000 },
-  rate: { subscribers: 1000, perSecond: Number(args.rate ?? 50), seconds: quick ? 3 : 6 },
-  wide: { subscribers: 10000, events: quick ? 30 : 100 },
-  topics: { topics: 100, perTopic: 100, events: quick ? 30 : 100 },
-  idle: { connections: 10000 },
+  rate: { subscribers: 1000, perSecond: Number(args.rate ?? 50), seconds: quick ? 3 : 5 },
+  wide: { subscribers: quick ? 4000 : 10000, events: quick ? 50 : 100 },
+  topics: { topics: quick ? 40 : 100, perTopic: 100, events: quick ? 50 : 100 },
+  idle: { connections: Number(args.idle ?? (quick ? 4000 : 10000)) },
   rps: { connections: 10, seconds: quick ? 3 : 5 },
   connectConcurrency: 64
 }
@@ -94,6 +94,8 @@ async function startServer (kind) {
     '--expose-gc', '-r', join(here, 'lib', 'preload.cjs')]
   let argv
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port) }
+  if (process.env.BENCH_MEMORY_FILE) env.BENCH_MEMORY_FILE = process.env.BENCH_MEMORY_FILE
+  if (process.env.BENCH_HEAP_SNAPSHOT) env.BENCH_HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT
   if (kind === 'gateway') {
     argv = [...node, join(root, 'dist/src/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)]
     Object.assign(env, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml') })
@@ -220,6 +222,7 @@ async function measure (server, publisher, { topics, subsPerTopic, events, perSe
   await all({ cmd: 'arm', events })
   const target = topics.length * subsPerTopic * events
   const cpu0 = cpuMs(server.pid)
+  const split0 = cpuSplitMs(server.pid)
   const t0 = nowUs()
   if (perSecond === undefined) {
     for (let seq = 0; seq < events; seq++) {
@@ -240,6 +243,7 @@ async function measure (server, publisher, { topics, subsPerTopic, events, perSe
   await publisher.pending()
   await awaitDeliveries(target, Date.now() + 120000)
   const cpu1 = cpuMs(server.pid)
+  const split1 = cpuSplitMs(server.pid)
   const report = mergeReports(await all({ cmd: 'report' }))
   const seconds = Math.max(report.lastUs - t0, 1) / 1e6
   return {
@@ -251,6 +255,7 @@ async function measure (server, publisher, { topics, subsPerTopic, events, perSe
     seconds,
     deliveriesPerSecond: report.received / seconds,
     cpuMs: cpu1 - cpu0,
+    systemShare: (split1.system - split0.system) / Math.max(1, cpu1 - cpu0),
     cpuUsPerDelivery: report.received === 0 ? null : (cpu1 - cpu0) * 1000 / report.received,
     p50Ms: report.p50Us / 1000,
     p99Ms: report.p99Us / 1000,
@@ -293,6 +298,7 @@ async function gcAndRss (server) {
   await sleep(500)
   process.kill(server.pid, 'SIGUSR2')
   await sleep(500)
+  if (process.env.BENCH_MEMORY_FILE) console.error(`  ${readFileSync(process.env.BENCH_MEMORY_FILE, 'utf8')}`)
   return memory(server.pid).rss
 }
 
@@ -307,6 +313,7 @@ async function idleScenario (serverName) {
     await sleep(1000)
     const after = await gcAndRss(server)
     const { peak } = memory(server.pid)
+    if (process.env.BENCH_HEAP_SNAPSHOT) await sleep(8000)
     return { connectMs: conn.ms, connections: conn.connected, rssBefore: before, rssAfter: after, rssPerConnection: (after - before) / conn.connected, peakRss: peak }
   } finally {
     await all({ cmd: 'closeAll' })
@@ -354,6 +361,7 @@ function summarize (scenario, result) {
     p50Ms: stat(runs.map((r) => r.p50Ms)),
     p99Ms: stat(runs.map((r) => r.p99Ms)),
     maxMs: stat(runs.map((r) => r.maxMs)),
+    systemShare: stat(runs.map((r) => r.systemShare)),
     lost: runs.reduce((a, r) => a + r.lost, 0),
     duplicates: runs.reduce((a, r) => a + r.duplicates, 0),
     publishFailures: runs.reduce((a, r) => a + r.publishFailures, 0),

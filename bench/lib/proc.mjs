@@ -17,3 +17,10 @@ export function memory (pid) {
   const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
   return { rss: kb('VmRSS'), peak: kb('VmHWM') }
 }
+
+/** { user, system } CPU time so far, in milliseconds. */
+export function cpuSplitMs (pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { user: Number(fields[11]) * TICK_MS, system: Number(fields[12]) * TICK_MS }
+}
