@@ -53,6 +53,8 @@ async function errorsPlugin (fastify: FastifyInstance): Promise<void> {
       const internal = new GW_ERR_INTERNAL()
       return reply.code(500).send({ code: internal.code, message: internal.message })
     }
+    // A 503 always says when to come back.
+    if (status === 503 && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '1')
     // Refused upgrades are logged where they are refused, with the words operators grep for.
     if (!request.ws) request.log[status >= 500 ? 'warn' : 'info']({ code: translated.code, status, url: request.url.split('?')[0] }, translated.message)
     return reply.code(status).send({ code: translated.code ?? 'GW_ERR_BODY_INVALID', message: translated.message })

@@ -102,25 +102,29 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     bodyLimit: settings.maxBytes,
     schema: schema as FastifySchema,
     config: { maxBatch: settings.maxBatch },
-    // Authenticate before the body is read or parsed.
-    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+    // Authenticate before the body is read or parsed. Callback-style hooks: no promise per request.
+    onRequest: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       const token = bearerToken(request.headers.authorization)
       const keyId = token === undefined ? -1 : keys.match(token)
       if (keyId === -1) {
         reply.header('WWW-Authenticate', 'Bearer realm="oro-websocket-gateway"')
-        throw new GW_ERR_UNAUTHORIZED()
+        done(new GW_ERR_UNAUTHORIZED())
+        return
       }
       const wait = rateLimiter.take(keyId)
       if (wait > 0) {
         reply.header('Retry-After', String(wait))
-        throw new GW_ERR_RATE_LIMITED(settings.ratePerSecond, wait)
+        done(new GW_ERR_RATE_LIMITED(settings.ratePerSecond, wait))
+        return
       }
       request.publishKeyId = keyId
+      done()
     },
     // One publication or an array of them: the schema sees an array either way.
-    preValidation: async (request: FastifyRequest) => {
+    preValidation: (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
       if (request.body !== null && typeof request.body === 'object' && !Array.isArray(request.body)) request.body = [request.body]
-      else if (!Array.isArray(request.body)) throw new GW_ERR_BODY_INVALID('send a publication object or an array of them')
+      else if (!Array.isArray(request.body)) { done(new GW_ERR_BODY_INVALID('send a publication object or an array of them')); return }
+      done()
     }
   }, async function (request: FastifyRequest, reply: FastifyReply) {
     const publications = request.body as PublicationBody[]
@@ -172,10 +176,4 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     }
     return { status: 202, body: known ? { published: publications.length, recipients } : { published: publications.length } }
   }
-
-  // Retry-After on every 503 from this route.
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    if (reply.statusCode === 503 && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '1')
-    return payload
-  })
 }
