@@ -1,5 +1,5 @@
-// Builds the Fastify application: plugins (config, readiness, ...) and routes, plus the JSON
-// error answers every route shares ({code, message} with a GW_ERR_* code; 5xx details hidden).
+// Builds the Fastify application: plugins (errors, config, readiness, broker, topics, auth,
+// websocket) and routes (health, metrics, publish, WebSocket upgrades), in dependency order.
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import configPlugin from '../plugins/config.js'
 import readinessPlugin from '../plugins/readiness.js'
@@ -35,16 +35,20 @@ function createFastify (options: AppOptions): FastifyInstance {
     bodyLimit: 1024 * 1024,
     // A body that fails a schema is an error, never silently coerced or trimmed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    // Requests are logged once, at debug, by the onResponse hook below.
+    // Requests are logged once, at debug, by the onResponse hook in buildApp.
     logController: new LogController({ disableRequestLogging: true })
   }) as unknown as FastifyInstance
 }
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = createFastify(options)
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
-  })
+  // Requests are logged at debug; the hook exists only when that level is on (it costs a promise
+  // and an object per request otherwise).
+  if (options.logger.isLevelEnabled('debug')) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
+    })
+  }
 
   await app.register(errorsPlugin)
   await app.register(openapiPlugin)
