@@ -11,7 +11,10 @@ export const nginxBinary = findBinary('nginx')
 /** The two proxy_pass forms of Oro's documents: older `.../` and newer `.../$is_args$args`. */
 export type ProxyPassVariant = 'slash' | 'is_args'
 
-export function nginxConfig (dir: string, port: number, upstreamPort: number, variant: ProxyPassVariant): string {
+/** The block the README recommends so that only /ws itself is proxied (not /wspublish, ...). */
+export const BLOCK_SUBPATHS = 'location ~ ^/ws.+ { return 404; }'
+
+export function nginxConfig (dir: string, port: number, upstreamPort: number, variant: ProxyPassVariant, blockSubpaths = false): string {
   const proxyPass = variant === 'slash' ? `http://127.0.0.1:${upstreamPort}/` : `http://127.0.0.1:${upstreamPort}/$is_args$args`
   return `
 worker_processes 1;
@@ -28,6 +31,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     server_name localhost;
+    ${blockSubpaths ? BLOCK_SUBPATHS : ''}
     # From Oro's documentation (shared/seeds), logs moved to the test's directory.
     location /ws {
       proxy_set_header Host $http_host;
@@ -57,11 +61,11 @@ http {
 `
 }
 
-export async function startNginx (t: { teardown (fn: () => unknown): void }, upstreamPort: number, variant: ProxyPassVariant): Promise<number> {
+export async function startNginx (t: { teardown (fn: () => unknown): void }, upstreamPort: number, variant: ProxyPassVariant, blockSubpaths = false): Promise<number> {
   if (nginxBinary === undefined) throw new Error('nginx is not installed')
   const dir = mkdtempSync(join(tmpdir(), 'gw-nginx-'))
   const port = await freePort()
-  writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, upstreamPort, variant))
+  writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, upstreamPort, variant, blockSubpaths))
   const child: ChildProcess = spawn(nginxBinary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off; user root;'], { stdio: ['ignore', 'inherit', 'inherit'] })
   t.teardown(() => { child.kill('SIGQUIT') })
   const end = Date.now() + 10_000
