@@ -7,7 +7,7 @@ import { createTicketVerifier, type TicketIdentity, type TicketVerifierStats } f
 import { createUserStore, type DatabaseUserStore, type UserStoreStats } from '../src/auth/user-store.js'
 import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
 import { ConfigError } from '../src/config/errors.js'
-import { GW_ERR_AUTH_BUSY, GW_ERR_ORIGIN_FORBIDDEN } from '../src/errors.js'
+import { GW_ERR_AUTH_BUSY, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
 import { ANONYMOUS, type Identity } from '../src/wamp/session.js'
 import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
@@ -81,8 +81,10 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       verifying++
       try {
         identity = toIdentity(await verifier.verify(typeof ticket === 'string' ? ticket : undefined))
-      } catch (err) {
+      } catch (caught) {
         counters.upgradesRejected++
+        // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
+        const err = users === undefined && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught
         const error = err as Error & { statusCode?: number, code?: string }
         if (error.statusCode === 503) reply.header('Retry-After', '5')
         log.info({ address, code: error.code }, `Authentication failed: ${error.message}`)

@@ -162,3 +162,9 @@ export const GW_ERR_AUTH_BUSY = createError(
   'Too many connections are being authenticated at once (ORO_WEBSOCKET_AUTH_QUEUE); retry in a moment',
   503
 )
+
+export const GW_ERR_USERS_NOT_CONFIGURED = createError(
+  'GW_ERR_USERS_NOT_CONFIGURED',
+  'Tickets of logged-in users cannot be verified: ORO_DB_URL is not set on the gateway; set it to Oro\'s database',
+  503
+)

@@ -219,3 +219,13 @@ test('too many upgrades being verified at once: 503 GW_ERR_AUTH_BUSY with Retry-
   t.ok(busy.length > 0, `the rest were shed (${busy.length})`)
   t.ok(busy.every((e) => e.statusCode === 503 && e.headers['retry-after'] === '2' && JSON.parse(e.body).code === 'GW_ERR_AUTH_BUSY'))
 })
+
+test('without ORO_DB_URL a user ticket is the gateway\'s problem (503), not the user\'s (401)', async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
+  const err = await refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('alice'))}`))
+  t.equal(err.statusCode, 503)
+  t.match(JSON.parse(err.body), { code: 'GW_ERR_USERS_NOT_CONFIGURED', message: /ORO_DB_URL/ })
+  const anonymous = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
+  anonymous.close()
+  t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
+})
