@@ -7,6 +7,16 @@ export type Mode = 'prod' | 'dev'
 export const CUSTOM_LEVELS = { notice: 35 } as const
 export type GatewayLogger = Logger<'notice'>
 
+/** What the core (src/) needs of a logger: objects first, then the message. */
+export type LogMethod = (obj: object, msg: string) => void
+export interface Log {
+  debug: LogMethod
+  info: LogMethod
+  notice: LogMethod
+  warn: LogMethod
+  error: LogMethod
+}
+
 const LEVELS: Record<Mode, readonly string[]> = {
   //      normal     -v        -vv      -vvv
   prod: ['warn', 'notice', 'info', 'debug'],

@@ -13,14 +13,11 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { BrokerUnavailableError, type Broker, type Publication, type PublicationHandler, type PublishReceipt } from './broker.js'
 import { describeTarget, type BrokerTarget } from './redis-dsn.js'
+import type { Log } from '../logger.js'
 
 export type RedisTarget = Exclude<BrokerTarget, { kind: 'memory' }>
 
-export interface BrokerLog {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-  error (obj: object, msg: string): void
-}
+export type BrokerLog = Pick<Log, 'info' | 'warn' | 'error'>
 
 export interface RedisBrokerOptions {
   target: RedisTarget

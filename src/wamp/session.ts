@@ -12,6 +12,7 @@ import { textFrame } from './frame.js'
 import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker } from '../broker/broker.js'
 import { counters } from '../metrics.js'
+import type { Log } from '../logger.js'
 
 export type Identity =
   | { anonymous: true, username: '' }
@@ -36,12 +37,7 @@ export interface SessionLimits {
   maxBufferedBytes: number
 }
 
-export interface SessionLog {
-  info (obj: object, msg: string): void
-  notice (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-  debug (obj: object, msg: string): void
-}
+export type SessionLog = Pick<Log, 'debug' | 'info' | 'notice' | 'warn'>
 
 export interface SessionContext {
   hub: Hub
