@@ -167,20 +167,15 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     }
     const readiness = broker.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
-    let recipients = 0
-    let known = true
-    for (let i = 0; i < publications.length; i++) {
-      const { topic, exclude, eligible } = publications[i] as PublicationBody
-      try {
-        const receipt = await broker.publish({ topic, payload: payloads[i] as string, exclude: exclude ?? null, eligible: eligible ?? null })
-        if (receipt.recipients === undefined) known = false
-        else recipients += receipt.recipients
-      } catch (err) {
-        if (err instanceof BrokerUnavailableError) throw new GW_ERR_BROKER_UNAVAILABLE(err.message)
-        throw err
-      }
-      counters.publishesReceived++
+    let receipt
+    try {
+      receipt = await broker.publishBatch(publications.map(({ topic, exclude, eligible }, i) =>
+        ({ topic, payload: payloads[i] as string, exclude: exclude ?? null, eligible: eligible ?? null })))
+    } catch (err) {
+      if (err instanceof BrokerUnavailableError) throw new GW_ERR_BROKER_UNAVAILABLE(err.message)
+      throw err
     }
-    return { status: 202, body: known ? { published: publications.length, recipients } : { published: publications.length } }
+    counters.publishesReceived += publications.length
+    return { status: 202, body: receipt.recipients !== undefined ? { published: publications.length, recipients: receipt.recipients } : { published: publications.length } }
   }
 }

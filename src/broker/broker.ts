@@ -17,6 +17,11 @@ export type PublicationHandler = (publication: Publication) => number
 export interface Broker {
   /** Accepts a publication for every node; resolves once the transport has taken it. */
   publish (publication: Publication): Promise<PublishReceipt>
+  /**
+   * Accepts several publications, in order, all or none where the transport allows it (memory,
+   * a single Redis: MULTI); resolves once the transport has taken them all.
+   */
+  publishBatch (publications: readonly Publication[]): Promise<PublishReceipt>
   /** This node has its first local subscriber for the topic. */
   subscribe (topic: string): void
   /** This node's last local subscriber of the topic left. */

@@ -14,6 +14,13 @@ export class MemoryBroker implements Broker {
     return { recipients: this.#hub.broadcast(publication) }
   }
 
+  async publishBatch (publications: readonly Publication[]): Promise<PublishReceipt> {
+    if (this.#closed) throw new BrokerUnavailableError('the broker is closed: the gateway is shutting down')
+    let recipients = 0
+    for (const publication of publications) recipients += this.#hub.broadcast(publication)
+    return { recipients }
+  }
+
   subscribe (_topic: string): void {}
   unsubscribe (_topic: string): void {}
   readiness (): string { return this.#closed ? 'closed' : 'ok' }

@@ -183,6 +183,30 @@ export class RedisBroker implements Broker {
     return {}
   }
 
+  async publishBatch (publications: readonly Publication[]): Promise<PublishReceipt> {
+    if (publications.length === 1) return this.publish(publications[0] as Publication)
+    // Redis Cluster: the topics' channels may live on different shards, so no MULTI; they go one
+    // after the other and a failure part-way leaves the first ones published (documented).
+    if (this.#sharded) {
+      for (const publication of publications) await this.publish(publication)
+      return {}
+    }
+    const readiness = this.readiness()
+    if (readiness !== 'ok') throw new BrokerUnavailableError(readiness)
+    // One MULTI/EXEC: Redis takes every PUBLISH of the request or none.
+    const transaction = (this.#publisher as Redis).multi()
+    for (const publication of publications) transaction.publish(this.#prefix + publication.topic, encodePublication(publication))
+    let results: Array<[Error | null, unknown]> | null
+    try {
+      results = await transaction.exec()
+    } catch (err) {
+      throw new BrokerUnavailableError(`redis: ${(err as Error).message}`)
+    }
+    const failed = results === null ? new Error('transaction aborted') : results.find(([error]) => error !== null)?.[0]
+    if (failed != null) throw new BrokerUnavailableError(`redis: ${failed.message}`)
+    return {}
+  }
+
   subscribe (topic: string): void {
     if (this.#topics.has(topic)) return
     this.#topics.add(topic)
