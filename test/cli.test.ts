@@ -145,3 +145,20 @@ test('npm start\'s mode, then the publish command reaches a subscriber', async (
   const down = await cli(['publish', 'oro/data/update', '[]', '--url', `http://127.0.0.1:${await freePort()}/publish`, '--key', 'x'])
   t.match(down, { code: 1, stderr: /^GW_ERR_GATEWAY_UNREACHABLE: .*ECONNREFUSED/ })
 })
+
+test('npm start runs the gateway in development mode', async (t) => {
+  const port = await freePort()
+  const clean: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_') && !k.startsWith('npm_')) clean[k] = v
+  // --ignore-scripts skips prestart's build: npm test has built dist/ already, and rebuilding it
+  // here would race the other tests that run it.
+  const child = spawn('npm', ['start', '--ignore-scripts', '--silent'], { env: { ...clean, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let out = ''
+  child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
+  t.teardown(() => { try { process.kill(-(child.pid as number), 'SIGKILL') } catch {} })
+  await waitForHealthz(`http://127.0.0.1:${port}/healthz`, 15_000)
+  t.pass('/healthz answers 200')
+  process.kill(-(child.pid as number), 'SIGTERM')
+  await new Promise((resolve) => child.once('exit', resolve))
+  t.match(out, /"level":"warn".*ORO_SECRET is not set/, 'dev mode says loudly that tickets are not checked')
+})
