@@ -60,6 +60,11 @@ const TURN_CORKED = 2
 // the socket, and the rest of the turn's frames leave together when the turn ends (bursts).
 const touched: WampSession[] = []
 let flushScheduled = false
+// The clock (ms) of the current turn, read once per turn. A socket that was written to in a turn
+// less than BURST_MS before is in a burst: its first frame of this turn is held too, so every
+// frame of the turn leaves in one writev (one syscall instead of two per turn).
+let turnTime = 0
+const BURST_MS = 1
 
 function flushTouched (): void {
   flushScheduled = false
@@ -85,6 +90,7 @@ export class WampSession implements HubClient {
   #prefixes: Map<string, string> | null = null
   #subscriptions: Set<string> | null = null
   #turn = TURN_IDLE
+  #lastTurnTime = -Infinity
 
   constructor (id: string, ws: WebSocket, socket: Socket, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
     this.id = id
@@ -114,11 +120,19 @@ export class WampSession implements HubClient {
       return true
     }
     if (turn === TURN_IDLE) {
-      this.#turn = TURN_WROTE
       touched.push(this)
       if (!flushScheduled) {
         flushScheduled = true
+        turnTime = Date.now()
         setImmediate(flushTouched)
+      }
+      const inBurst = turnTime - this.#lastTurnTime <= BURST_MS
+      this.#lastTurnTime = turnTime
+      if (inBurst) {
+        this.#turn = TURN_CORKED
+        socket.cork()
+      } else {
+        this.#turn = TURN_WROTE
       }
     } else {
       this.#turn = TURN_CORKED
