@@ -140,3 +140,17 @@ test('config output masks secrets and says where each value comes from', async (
   t.equal(json.backend, 'tcp://127.0.0.1:8080/')
   t.equal(maskSecret('ORO_SECRET', undefined), null)
 })
+
+test('$VAR references in the .env-app files, as Symfony resolves them', async (t) => {
+  const cwd = appDir({
+    '.env-app': 'DB_HOST=127.0.0.1\nORO_DB_URL=postgres://oro:${DB_PASSWORD:-none}@${DB_HOST}:5432/oro\nWS_PORT=8090\nORO_WEBSOCKET_SERVER_DSN=//0.0.0.0:$WS_PORT\n',
+    '.env-app.local': 'WS_PORT=8091\nORO_SECRET=pa\\$\\$word\nORO_WEBSOCKET_FRONTEND_DSN=//*:${UNDEFINED_PORT:-443}/ws\nA=$B\nB=$A\nORO_WEBSOCKET_TOPICS=${A}topics.yml\n'
+  })
+  const loaded = loadConfig({ env: { DB_PASSWORD: 'from-env' }, cwd })
+  t.equal(loaded.settings.ORO_DB_URL, 'postgres://oro:from-env@127.0.0.1:5432/oro', 'the real environment first, then the files')
+  t.equal(loaded.gateway.server.port, 8091, 'a later file\'s value is the one referenced')
+  t.equal(loaded.gateway.frontend.port, 443, '${NAME:-default}')
+  t.equal(loaded.settings.ORO_SECRET, 'pa$$word', '\\$ is a dollar')
+  t.equal(loaded.settings.ORO_WEBSOCKET_TOPICS, 'topics.yml', 'a reference loop resolves to empty instead of hanging')
+  t.same(loaded.origins.ORO_WEBSOCKET_SERVER_DSN, { kind: 'file', file: join(cwd, '.env-app') }, 'the source is the file that set the setting')
+})

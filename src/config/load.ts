@@ -8,6 +8,7 @@ import envSchema from 'env-schema'
 import { ConfigError } from './errors.js'
 import { configSchema, settingNames, settingSchema, type SettingName, type Settings } from './schema.js'
 import { readParametersFile } from './parameters-yml.js'
+import { expandReferences } from './expand.js'
 import { resolveGatewayConfig, type GatewayConfig } from './gateway-config.js'
 
 export type Origin =
@@ -60,6 +61,9 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   if (options.appRoot !== undefined && !existsSync(root)) {
     throw new ConfigError(`--app-root ${options.appRoot}`, 'does not exist', '--app-root /var/www/oroapp')
   }
+  // Both files first (the later wins), then their $VAR references, then our settings from them.
+  const fileValues: Record<string, string> = {}
+  const fileOf: Record<string, string> = {}
   for (const name of ENV_FILES) {
     const file = join(root, name)
     if (!existsSync(file)) continue
@@ -69,10 +73,15 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     } catch (err) {
       throw new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
     }
-    for (const setting of settingNames) {
-      const value = parsed[setting]
-      if (value !== undefined) set(setting, value, { kind: 'file', file })
+    for (const [key, value] of Object.entries(parsed)) {
+      fileValues[key] = value
+      fileOf[key] = file
     }
+  }
+  const expanded = expandReferences(fileValues, options.env)
+  for (const setting of settingNames) {
+    const value = expanded[setting]
+    if (value !== undefined) set(setting, value, { kind: 'file', file: fileOf[setting] as string })
   }
 
   if (options.parametersFile !== undefined) {
