@@ -35,6 +35,12 @@ export interface RedisBrokerOptions {
    * so that the other nodes (retrying on their own timers) have resubscribed by then.
    */
   settleMs?: number
+  /**
+   * How often each connection is PINGed (ms; 0 = never). A connection that does not answer within
+   * the command timeout is dropped and reconnected: a silently broken TCP connection (a NAT or
+   * firewall that forgot it, a frozen Redis) would otherwise look "ready" for minutes.
+   */
+  heartbeatMs?: number
 }
 
 /** Channels per SUBSCRIBE command when resubscribing many topics. */
@@ -104,6 +110,7 @@ export class RedisBroker implements Broker {
   #wasDown = false
   #everReady = false
   #closed = false
+  #heartbeat: NodeJS.Timeout | null = null
 
   constructor (options: RedisBrokerOptions) {
     const { target } = options
@@ -162,7 +169,25 @@ export class RedisBroker implements Broker {
     this.#watch(this.#publisher, 'publisher')
     if (this.#subscriber !== this.#publisher) this.#watch(this.#subscriber, 'subscriber')
     this.#subscriber.on('ready', () => { this.#resubscribe() })
+    const heartbeatMs = options.heartbeatMs ?? 5000
+    if (heartbeatMs > 0 && !this.#sharded) {
+      this.#heartbeat = setInterval(() => { this.#beat() }, heartbeatMs)
+      this.#heartbeat.unref()
+    }
     this.#log.info({ redis: describeTarget(target), prefix: this.#prefix }, 'broker: connecting to Redis')
+  }
+
+  /** PING both connections (PING is allowed in subscriber mode); drop one that does not answer. */
+  #beat (): void {
+    const connections = this.#subscriber === this.#publisher ? [this.#publisher] : [this.#publisher, this.#subscriber]
+    for (const connection of connections) {
+      if (connection.status !== 'ready') continue
+      (connection as Redis).ping().catch((err: Error) => {
+        if (this.#closed || connection.status !== 'ready') return
+        this.#log.warn({ err: err.message }, 'broker: Redis did not answer a PING; reconnecting')
+        connection.disconnect(true)
+      })
+    }
   }
 
   /** The publisher connection, for other cluster-wide state (Idempotency-Key answers). */
@@ -234,6 +259,7 @@ export class RedisBroker implements Broker {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
     const connections = this.#subscriber === this.#publisher ? [this.#publisher] : [this.#publisher, this.#subscriber]
     await Promise.all(connections.map(async (connection) => {
       try {

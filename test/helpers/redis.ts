@@ -1,7 +1,7 @@
 // A real redis-server for a test, on a free port, started and stopped by the test itself (so it
 // can simulate an outage), without persistence. Missing binary: skip locally, fail under CI.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { findBinary, freePort, serviceOptions } from './services.js'
 
@@ -162,4 +162,51 @@ export async function startRedisCluster (t: Teardown, dir: string): Promise<Redi
     return infos.every((info) => String(info).includes('cluster_state:ok'))
   }, 'the cluster to be ok')
   return { dsn: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, clientOf: (port) => clients.get(port) as Redis }
+}
+
+export interface FreezableProxy {
+  port: number
+  /** Stops relaying without closing anything: a silently broken connection (NAT, firewall). */
+  freeze (): void
+  /** Drops what froze (as the network would, eventually) and relays new connections again. */
+  thaw (): void
+  close (): Promise<void>
+}
+
+/** A TCP relay to Redis that can freeze: connections stay open but nothing passes. */
+export async function startFreezableProxy (targetPort: number): Promise<FreezableProxy> {
+  let frozen = false
+  const sockets = new Set<Socket>()
+  const track = (socket: Socket): void => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+  }
+  const server = createServer((client) => {
+    track(client)
+    if (frozen) return // accepted, never answered
+    const upstream = connect(targetPort, '127.0.0.1')
+    track(upstream)
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const address = server.address()
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    freeze () {
+      frozen = true
+      for (const socket of sockets) { socket.unpipe(); socket.pause() }
+    },
+    thaw () {
+      frozen = false
+      for (const socket of sockets) socket.destroy()
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy()
+      server.close(() => resolve())
+    })
+  }
 }
