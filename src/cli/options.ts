@@ -1,6 +1,6 @@
 // Command-line options shared by the commands, parsed with node:util parseArgs. Oro's own flags
 // (--env=prod|dev, -v/-vv/-vvv, -q) keep their meaning.
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError } from '../config/errors.js'
 import type { LoadOptions } from '../config/load.js'
 import type { Mode } from '../logger.js'
@@ -29,14 +29,19 @@ export interface CommonOptions {
   positionals: string[]
 }
 
-export function parseCommonOptions (args: string[], env: Record<string, string | undefined>, cwd: string): CommonOptions {
-  let parsed
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** parseArgs, with an unknown or malformed option told as a ConfigError with a right example. */
+export function parseCommandLine<T extends Options> (args: string[], options: T, example: string): ReturnType<typeof parseArgs<{ args: string[], options: T, allowPositionals: true, strict: true }>> {
   try {
-    parsed = parseArgs({ args, options: COMMON_OPTIONS, allowPositionals: true, strict: true })
+    return parseArgs({ args, options, allowPositionals: true, strict: true })
   } catch (err) {
-    throw new ConfigError('command line', `is not understood: ${(err as Error).message}`, 'oro-websocket-gateway serve --env=prod -v')
+    throw new ConfigError('command line', `is not understood: ${(err as Error).message}`, example)
   }
-  const { values, positionals } = parsed
+}
+
+export function parseCommonOptions (args: string[], env: Record<string, string | undefined>, cwd: string): CommonOptions {
+  const { values, positionals } = parseCommandLine(args, COMMON_OPTIONS, 'oro-websocket-gateway serve --env=prod -v')
   const mode = values.env ?? 'prod'
   if (mode !== 'prod' && mode !== 'dev') {
     throw new ConfigError('--env', `= "${mode}" is not prod or dev`, '--env=prod')

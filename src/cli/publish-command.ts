@@ -1,11 +1,11 @@
 // `oro-websocket-gateway publish TOPIC [DATA]`: one POST /publish from the command line, for
 // operators and scripts. DATA is JSON (or read from stdin); the key and URL default from the
 // gateway's own configuration (or the development key file). Prints the receipt.
-import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/errors.js'
 import { loadConfig } from '../config/load.js'
 import { readDevKey } from '../publish/dev-key.js'
 import { effectiveUrls } from './config-command.js'
+import { parseCommandLine } from './options.js'
 import { GW_ERR_GATEWAY_UNREACHABLE } from '../errors.js'
 
 export const PUBLISH_OPTIONS = {
@@ -32,13 +32,7 @@ export interface PublishIo {
 }
 
 export async function publishCommand (args: string[], io: PublishIo): Promise<string> {
-  let parsed
-  try {
-    parsed = parseArgs({ args, options: PUBLISH_OPTIONS, allowPositionals: true, strict: true })
-  } catch (err) {
-    throw new ConfigError('command line', `is not understood: ${(err as Error).message}`, "oro-websocket-gateway publish oro/data/update '[{\"username\":null,\"tagname\":\"X\"}]'")
-  }
-  const { values, positionals } = parsed
+  const { values, positionals } = parseCommandLine(args, PUBLISH_OPTIONS, "oro-websocket-gateway publish oro/data/update '[{\"username\":null,\"tagname\":\"X\"}]'")
   const [topic, dataText, ...extra] = positionals
   if (topic === undefined || extra.length > 0) {
     throw new ConfigError('command line', 'needs a TOPIC and at most one DATA argument', "oro-websocket-gateway publish oro/maintenance '{\"isOn\":true,\"userId\":null}'")
@@ -62,7 +56,7 @@ export async function publishCommand (args: string[], io: PublishIo): Promise<st
   const url = values.url ?? (loaded !== undefined ? effectiveUrls(loaded).publish : 'http://127.0.0.1:8080/publish')
   const key = values.key ?? loaded?.gateway.publish.keys[0] ?? readDevKey(Number(new URL(url).port || 80))
   if (key === undefined) {
-    throw new ConfigError('--key', 'is missing and ORO_WEBSOCKET_PUBLISH_KEYS is not set', '--key "$ORO_WEBSOCKET_PUBLISH_KEY"')
+    throw new ConfigError('--key', 'is missing and ORO_WEBSOCKET_PUBLISH_KEYS is not set', '--key <one of the gateway\'s ORO_WEBSOCKET_PUBLISH_KEYS>')
   }
 
   const publication: Record<string, unknown> = { topic, data }
