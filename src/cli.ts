@@ -8,6 +8,7 @@ import { ConfigError } from './config/errors.js'
 import { flush, serve } from './server.js'
 import { version } from './version.js'
 import { CommandError, publishCommand } from './cli/publish-command.js'
+import { nginxCommand } from './cli/nginx-command.js'
 
 
 const HELP = `oro-websocket-gateway ${version}: a drop-in WebSocket server for Oro applications
@@ -19,6 +20,8 @@ Commands:
   config    print the effective configuration and where each value comes from
   publish TOPIC [DATA] [--url URL] [--key KEY] [--exclude ID]... [--eligible ID]... [--idempotency-key K]
             POST one event to a running gateway (DATA is JSON, or read from stdin)
+  nginx [--tls] [--upstream N] [--server-name NAME] [--ssl-certificate F] [--ssl-certificate-key F]
+            print the nginx blocks (location, upstream, TLS server) for the effective DSNs
   help      print this text
 
 Options:
@@ -53,6 +56,10 @@ async function main (argv: string[]): Promise<number> {
       stdinIsTTY: process.stdin.isTTY === true,
       readStdin: async () => { let text = ''; for await (const chunk of process.stdin) text += String(chunk); return text }
     }))
+    return 0
+  }
+  if (command === 'nginx' && !rest.includes('--help') && !rest.includes('-h')) {
+    process.stdout.write(nginxCommand(rest, process.env, process.cwd()))
     return 0
   }
   const options = parseCommonOptions(rest, process.env, process.cwd())
