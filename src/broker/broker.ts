@@ -10,10 +10,18 @@ export interface Publication {
   exclude?: readonly string[] | null
   /** When non-empty, only these session ids may receive it. */
   eligible?: readonly string[] | null
+  /**
+   * Set for a publication made under an Idempotency-Key: nodes drop a second message with the
+   * same id (within the idempotency window), so a retry after an unknown outcome is safe.
+   */
+  id?: string
 }
 
 export type PublicationHandler = (publication: Publication) => number
 
+// Failures: publish and publishBatch reject with GW_ERR_BROKER_UNAVAILABLE only when nothing was
+// delivered for certain (the broker was down or closed, the command was never sent, Redis refused
+// it), and with GW_ERR_PUBLISH_OUTCOME_UNKNOWN when it may have been (sent, then no answer).
 export interface Broker {
   /** Accepts a publication for every node; resolves once the transport has taken it. */
   publish (publication: Publication): Promise<PublishReceipt>
@@ -34,8 +42,4 @@ export interface Broker {
 export interface PublishReceipt {
   /** Sessions the event was written to, when the broker can know it (the memory broker does). */
   recipients?: number
-}
-
-export class BrokerUnavailableError extends Error {
-  readonly code = 'GW_ERR_BROKER_UNAVAILABLE'
 }

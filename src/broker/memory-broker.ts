@@ -1,5 +1,6 @@
 // One node, no transport: a publication goes straight to the local hub.
-import { BrokerUnavailableError, type Broker, type Publication, type PublishReceipt } from './broker.js'
+import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
+import type { Broker, Publication, PublishReceipt } from './broker.js'
 import type { Hub } from './hub.js'
 
 export class MemoryBroker implements Broker {
@@ -10,12 +11,12 @@ export class MemoryBroker implements Broker {
   }
 
   async publish (publication: Publication): Promise<PublishReceipt> {
-    if (this.#closed) throw new BrokerUnavailableError('the broker is closed: the gateway is shutting down')
+    if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
     return { recipients: this.#hub.broadcast(publication) }
   }
 
   async publishBatch (publications: readonly Publication[]): Promise<PublishReceipt> {
-    if (this.#closed) throw new BrokerUnavailableError('the broker is closed: the gateway is shutting down')
+    if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
     let recipients = 0
     for (const publication of publications) recipients += this.#hub.broadcast(publication)
     return { recipients }
