@@ -5,7 +5,7 @@
 // process)}; seq -1 is a probe (used to learn that subscriptions are in effect). Each client
 // keeps a bitmap of the sequence numbers it saw, so loss and duplication are exact whatever the
 // order of arrival. Latency goes into a histogram of 10 µs buckets up to 2 s.
-import WebSocket from 'ws'
+import { openClient } from './clients.mjs'
 
 const BUCKET_US = 10
 const BUCKETS = 200000
@@ -33,9 +33,12 @@ function readInt (buf, at) {
   return neg ? -n : n
 }
 
-function onEvent (client, buf) {
-  const at = buf.indexOf(S_KEY)
-  if (at === -1) return
+// A frame may carry several events (Centrifuge merges queued messages, one JSON per line).
+function onFrame (client, buf) {
+  for (let at = buf.indexOf(S_KEY); at !== -1; at = buf.indexOf(S_KEY, at + S_KEY.length)) onEvent(client, buf, at)
+}
+
+function onEvent (client, buf, at) {
   const seq = readInt(buf, at + S_KEY.length)
   if (seq < 0) {
     if (!client.probed) { client.probed = true; probed++ }
@@ -54,45 +57,6 @@ function onEvent (client, buf) {
   if (latency > maxUs) maxUs = latency
 }
 
-// Per kind: the URL, the client options, and what the first frames mean.
-function open (kind, { port, ticket, topics, localAddress }) {
-  return new Promise((resolve) => {
-    const client = { ws: null, probed: false, seen: null, ready: false }
-    let url
-    const options = { perMessageDeflate: false, localAddress }
-    if (kind === 'wamp') {
-      url = `ws://127.0.0.1:${port}/?ticket=${encodeURIComponent(ticket)}`
-      options.headers = { Origin: 'http://localhost' }
-    } else if (kind === 'ws') {
-      url = `ws://127.0.0.1:${port}/?topics=${encodeURIComponent(topics.join(','))}`
-    } else {
-      url = `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&topics=${encodeURIComponent(topics.join(','))}`
-    }
-    const ws = new WebSocket(url, kind === 'wamp' ? ['wamp'] : [], options)
-    client.ws = ws
-    const done = (ok) => { if (!client.ready) { client.ready = true; resolve(ok ? client : null) } }
-    ws.on('error', () => done(false))
-    ws.on('close', () => done(false))
-    if (kind === 'ws') ws.on('open', () => done(true))
-    ws.on('message', (buf) => {
-      if (client.ready) {
-        if (kind === 'sio' && buf.length === 1 && buf[0] === 50) { ws.send('3'); return } // engine.io ping
-        onEvent(client, buf)
-        return
-      }
-      if (kind === 'wamp') {
-        if (buf[1] === 48) { // [0, ...] WELCOME
-          for (const topic of topics) ws.send(JSON.stringify([5, topic]))
-          done(true)
-        }
-      } else if (kind === 'sio') {
-        if (buf[0] === 48) ws.send('40') // engine.io open → socket.io connect
-        else if (buf[0] === 52 && buf[1] === 48) done(true) // 40: connected
-      }
-    })
-  })
-}
-
 async function connect ({ kind, port, ticket, plan, concurrency }) {
   // plan: [{ topics, localAddress }], opened with at most `concurrency` handshakes in flight.
   const started = Date.now()
@@ -101,7 +65,7 @@ async function connect ({ kind, port, ticket, plan, concurrency }) {
   async function lane () {
     while (next < plan.length) {
       const spec = plan[next++]
-      const client = await open(kind, { port, ticket, ...spec })
+      const client = await openClient(kind, { port, ticket, ...spec }, onFrame)
       if (client === null) failed++
       else clients.push(client)
     }
