@@ -78,7 +78,7 @@ export const GW_ERR_USER_DISABLED = createError(
 
 export const GW_ERR_DATABASE_UNAVAILABLE = createError(
   'GW_ERR_DATABASE_UNAVAILABLE',
-  'Oro\'s database cannot be reached to verify the ticket; retry later (check ORO_DB_URL and the database)',
+  'Oro\'s database cannot be used to verify the ticket: %s; retry later',
   503
 )
 

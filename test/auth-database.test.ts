@@ -6,6 +6,7 @@ import { parseDatabaseUrl } from '../src/auth/database-url.js'
 import { createUserStore, type DatabaseUserStore } from '../src/auth/user-store.js'
 import { ConfigError } from '../src/config/errors.js'
 import { createMysqlUsers, createPgUsers, needsMysql, needsPostgres, startTcpProxy } from './helpers/databases.js'
+import { mysqlUrl, mysqlUserWithOtherPassword, pgRoleWithoutLogin, pgUrl, uniqueName, until } from './helpers/database-roles.js'
 
 // Probed before any test runs: a busy event loop later could time the probe out.
 const postgres = await needsPostgres()
@@ -112,7 +113,7 @@ test('a database that cannot be reached is a 503, not a 401', async (t) => {
     t.teardown(() => store.close())
     t.ok(store.healthy, `${scheme}: healthy until a query says otherwise`)
     const error = await store.findUser('alice').then(() => undefined, (e: unknown) => e)
-    t.match(error, { code: 'GW_ERR_DATABASE_UNAVAILABLE', statusCode: 503, message: /check ORO_DB_URL/ }, scheme)
+    t.match(error, { code: 'GW_ERR_DATABASE_UNAVAILABLE', statusCode: 503, message: /unreachable \(ECONNREFUSED\); check the host and port in ORO_DB_URL/ }, scheme)
     t.match((error as Error).cause, { code: 'ECONNREFUSED' }, `${scheme}: the cause is kept for the log`)
     t.notMatch(String((error as Error).message), /hunter2/)
     t.notOk(store.healthy, `${scheme}: unhealthy`)
@@ -162,4 +163,93 @@ test('MariaDB stops mid-run and comes back: the store recovers without a restart
   const store = createUserStore(`mysql://root@127.0.0.1:${proxy.port}/test`, { table, cacheSeconds: 0, queryTimeoutMs: 500 })
   t.teardown(() => store.close())
   await outage(t, store, proxy)
+})
+
+// Failures told apart: each real failure of each driver gets its own reason, in the 503's message,
+// in /readyz's value and in the log (driver message, password masked).
+
+const PASSWORD = 'pw-S3cr3t@:/x'
+
+interface Case { name: string, url: string, table?: string, summary: RegExp }
+
+async function failsWith (t: Tap, { name, url, table, summary }: Case): Promise<void> {
+  const statuses: string[] = []
+  const store = createUserStore(url, { ...(table !== undefined ? { table } : {}), onStatus: (status) => { statuses.push(status.state) } })
+  t.teardown(() => store.close())
+  t.equal(store.readiness(), 'checking', `${name}: not ready before the first answer`)
+  const error = await store.findUser('alice').then(() => undefined, (e: unknown) => e) as Error & { code?: string, statusCode?: number }
+  t.match(error, { code: 'GW_ERR_DATABASE_UNAVAILABLE', statusCode: 503 }, name)
+  t.match(error.message, summary, `${name}: the 503's message names the reason`)
+  t.match(store.readiness(), new RegExp(`^${summary.source}$`), `${name}: so does /readyz's value, alone`)
+  t.equal(store.status.state, 'down')
+  const failure = store.status.state === 'down' ? store.status.failure : undefined
+  t.ok(failure !== undefined && failure.detail.length > 0, `${name}: the driver's message is kept for the log`)
+  for (const text of [error.message, store.readiness(), failure?.detail ?? '', failure?.hint ?? '']) {
+    t.notOk(text.includes(PASSWORD) || text.includes(encodeURIComponent(PASSWORD)), `${name}: no password in "${text}"`)
+  }
+  t.same(statuses, ['down'], `${name}: told once`)
+  await t.rejects(store.ping(), { message: summary })
+  t.same(statuses, ['down'], `${name}: the same failure again is not a new status`)
+}
+
+test('PostgreSQL: login refused, missing database, unreachable and a wrong table each name their reason', postgres, async (t) => {
+  const { table } = await createPgUsers(t)
+  const { role } = await pgRoleWithoutLogin(t, table, PASSWORD)
+  await failsWith(t, { name: 'role that may not log in', url: pgUrl({ user: role, password: PASSWORD }), table, summary: /login refused \(28000\)/ })
+  await failsWith(t, { name: 'no such role', url: pgUrl({ user: uniqueName('nobody'), password: PASSWORD }), table, summary: /login refused \(28000\)/ })
+  await failsWith(t, { name: 'missing database', url: pgUrl({ password: PASSWORD, database: uniqueName('no_db') }), table, summary: /database does not exist \(3D000\)/ })
+  await failsWith(t, { name: 'closed port', url: pgUrl({ password: PASSWORD, port: await closedPort() }), table, summary: /unreachable \(ECONNREFUSED\)/ })
+  await failsWith(t, { name: 'wrong table', url: pgUrl({ password: PASSWORD }), table: `${table.split('.')[0] as string}.no_users`, summary: /user table unusable \(42P01\)/ })
+})
+
+test('MariaDB: wrong password, missing database, unreachable and a wrong table each name their reason', mariadb, async (t) => {
+  const { table } = await createMysqlUsers(t)
+  await failsWith(t, { name: 'wrong password', url: mysqlUrl({ password: PASSWORD }), table, summary: /login refused \(ER_ACCESS_DENIED_ERROR\)/ })
+  await failsWith(t, { name: 'missing database', url: mysqlUrl({ database: uniqueName('no_db') }), table, summary: /database does not exist \(ER_BAD_DB_ERROR\)/ })
+  await failsWith(t, { name: 'closed port', url: mysqlUrl({ password: PASSWORD, port: await closedPort() }), table, summary: /unreachable \(ECONNREFUSED\)/ })
+  await failsWith(t, { name: 'wrong table', url: mysqlUrl({}), table: 'no_users_here', summary: /user table unusable \(ER_NO_SUCH_TABLE\)/ })
+})
+
+test('PostgreSQL: a monitored store comes back by itself, without any lookup', postgres, async (t) => {
+  const { table } = await createPgUsers(t)
+  const { role, allowLogin } = await pgRoleWithoutLogin(t, table, PASSWORD)
+  const statuses: string[] = []
+  const store = createUserStore(pgUrl({ user: role, password: PASSWORD }), { table, recheckMs: 100, onStatus: (status) => { statuses.push(status.state === 'down' ? status.failure.summary : status.state) } })
+  t.teardown(() => store.close())
+  store.monitor()
+  await until('the first check', () => store.status.state !== 'unknown')
+  t.match(store.readiness(), /^login refused/, 'checked at start: down, with the reason')
+  await allowLogin()
+  await until('recovery', () => store.readiness() === 'ok')
+  t.same(statuses, ['login refused (28000)', 'up'], 'one line down, one line up')
+  const queries = store.stats.queries
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  t.equal(store.stats.queries, queries, 'a store that is up is not checked in the background')
+  t.match(await store.findUser('alice'), { id: 7 })
+})
+
+test('MariaDB: a monitored store comes back when its password is set back', mariadb, async (t) => {
+  const { table } = await createMysqlUsers(t)
+  const { user, setPassword } = await mysqlUserWithOtherPassword(t, table)
+  const store = createUserStore(mysqlUrl({ user, password: PASSWORD }), { table, recheckMs: 100 })
+  t.teardown(() => store.close())
+  store.monitor()
+  await until('the first check', () => store.status.state !== 'unknown')
+  t.match(store.readiness(), /^login refused \(ER_ACCESS_DENIED_ERROR\)$/)
+  await setPassword(PASSWORD)
+  await until('recovery', () => store.readiness() === 'ok')
+  t.match(await store.findUser('alice'), { id: 7 })
+})
+
+test('a store that is down checks again in the background until close()', async (t) => {
+  const port = await closedPort()
+  const store = createUserStore(`postgres://u:hunter2@127.0.0.1:${port}/test`, { recheckMs: 50 })
+  store.monitor()
+  await until('the first check', () => store.status.state === 'down')
+  const before = store.stats.queries
+  await until('a few rechecks', () => store.stats.queries >= before + 2)
+  await store.close()
+  const after = store.stats.queries
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.ok(store.stats.queries <= after + 1, 'no check after close (one may have been in flight)')
 })

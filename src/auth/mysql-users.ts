@@ -36,10 +36,12 @@ export function createMysqlQueries (url: MysqlDatabaseUrl, options: UserQueriesO
   // Like Oro on MySQL, the username comparison follows the column's collation.
   const byUsername = `SELECT ${USER_COLUMNS} FROM ${table} WHERE username = ? LIMIT 1`
   const byEmail = `SELECT ${USER_COLUMNS} FROM ${table} WHERE LOWER(email) = LOWER(?) ORDER BY id LIMIT 1`
+  const probe = `SELECT ${USER_COLUMNS} FROM ${table} WHERE 1 = 0`
   return {
     byUsername: async (username) => await one(byUsername, username),
     byEmail: async (email) => await one(byEmail, email),
-    ping: async () => { await pool.query({ sql: 'SELECT 1', timeout: options.queryTimeoutMs }) },
+    // Reads no row but needs the table and its columns: a wrong ORO_WEBSOCKET_USER_TABLE shows here.
+    ping: async () => { await pool.query({ sql: probe, timeout: options.queryTimeoutMs }) },
     close: async () => { await pool.end() }
   }
 }

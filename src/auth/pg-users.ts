@@ -30,10 +30,12 @@ export function createPgQueries (url: PgDatabaseUrl, options: UserQueriesOptions
   }
   const byUsername = `SELECT ${USER_COLUMNS} FROM ${table} WHERE username = $1 LIMIT 1`
   const byEmail = `SELECT ${USER_COLUMNS} FROM ${table} WHERE lower(email) = lower($1) ORDER BY id LIMIT 1`
+  const probe = `SELECT ${USER_COLUMNS} FROM ${table} WHERE 1 = 0`
   return {
     byUsername: async (username) => await one(byUsername, username),
     byEmail: async (email) => await one(byEmail, email),
-    ping: async () => { await pool.query('SELECT 1') },
+    // Reads no row but needs the table and its columns: a wrong ORO_WEBSOCKET_USER_TABLE shows here.
+    ping: async () => { await pool.query(probe) },
     close: async () => { await pool.end() }
   }
 }

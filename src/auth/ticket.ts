@@ -10,6 +10,7 @@ import { SingleFlight } from './single-flight.js'
 import { checkCreated, parseTicket, type ParsedTicket } from './ticket-format.js'
 import { TtlCache } from './ttl-cache.js'
 import type { OroUser, UserStore } from './user-store.js'
+import { classifyDatabaseError } from './database-error.js'
 
 export type TicketIdentity =
   | { anonymous: true, username: '' }
@@ -75,7 +76,8 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
       user = await users.findUser(username)
     } catch (error) {
       if ((error as { code?: unknown }).code === 'GW_ERR_DATABASE_UNAVAILABLE') throw error
-      throw new GW_ERR_DATABASE_UNAVAILABLE({ cause: error })
+      const failure = classifyDatabaseError(error)
+      throw new GW_ERR_DATABASE_UNAVAILABLE(`${failure.summary}; ${failure.hint}`, { cause: error })
     }
     if (user === null) throw new GW_ERR_USER_UNKNOWN()
     if (!user.enabled) throw new GW_ERR_USER_DISABLED()
