@@ -1,5 +1,5 @@
 // The results as an SVG of grouped bars, one panel per figure; no dependencies.
-const COLORS = { 'gateway-http': '#2b6cb0', 'gateway-wamp': '#63b3ed', 'naive-ws': '#dd6b20', socketio: '#718096', 'bare-fastify': '#a0aec0' }
+const COLORS = { 'gateway-http': '#2b6cb0', 'gateway-wamp': '#63b3ed', centrifuge: '#38a169', 'naive-ws': '#dd6b20', 'naive-ws-corked': '#f6ad55', socketio: '#718096', 'bare-fastify': '#a0aec0' }
 
 function esc (s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;') }
 
@@ -31,22 +31,24 @@ export function renderChart (out, servers) {
   const r = out.results
   const med = (s, n, k) => r[s]?.[n]?.[k]?.median ?? (typeof r[s]?.[n]?.[k] === 'number' ? r[s][n][k] : undefined)
   const labels = { ...Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.label])), 'bare-fastify': 'bare Fastify 202 route' }
-  const fan = ['gateway-http', 'gateway-wamp', 'naive-ws', 'socketio']
+  const fan = ['gateway-http', 'gateway-wamp', 'centrifuge', 'naive-ws', 'naive-ws-corked', 'socketio']
   const W = 900; const H = 560
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">`, `<rect width="${W}" height="${H}" fill="white"/>`]
   parts.push(`<text x="20" y="22" font-size="15" font-weight="bold">Fan-out benchmark: ${esc(out.machine.cpu)} x${out.machine.cores}, Node ${esc(out.machine.node)}, ${esc(out.date.slice(0, 10))}${out.settings.quick ? ' (quick)' : ''}</text>`)
-  const scen = [['burst', '1k subs burst'], ['rate', '1k subs fixed rate'], ['wide', '10k subs'], ['topics', '100x100']]
+  const scen = [['rate', '1k subs fixed rate'], ['single', '1k subs single events'], ['burst', '1k subs burst'], ['wide', 'wide burst'], ['topics', 'topics burst']]
   parts.push(panel(20, 40, 520, 240, 'Server CPU per delivery (lower is better)', 'µs', scen.map(([s, l]) => ({ label: l, values: Object.fromEntries(fan.map((n) => [n, med(s, n, 'cpuUsPerDelivery')])) })), fan, labels))
   parts.push(panel(580, 40, 300, 240, 'Latency at a fixed rate', 'ms', [['p50Ms', 'p50'], ['p99Ms', 'p99']].map(([k, l]) => ({ label: l, values: Object.fromEntries(fan.map((n) => [n, med('rate', n, k)])) })), fan, labels))
   parts.push(panel(20, 300, 520, 220, 'Deliveries per second (thousands; load generator shares the cores)', 'k/s', scen.map(([s, l]) => ({ label: l, values: Object.fromEntries(fan.map((n) => { const v = med(s, n, 'deliveriesPerSecond'); return [n, v === undefined ? undefined : v / 1000] })) })), fan, labels))
-  const idle = { label: 'RSS per idle conn (KB)', values: { 'gateway-wamp': r.idle?.['gateway-wamp']?.rssPerConnectionKB, 'naive-ws': r.idle?.['naive-ws']?.rssPerConnectionKB, socketio: r.idle?.socketio?.rssPerConnectionKB } }
-  parts.push(panel(580, 300, 140, 220, 'Idle memory', 'KB', [idle], ['gateway-wamp', 'naive-ws', 'socketio'], labels))
+  const memNames = ['gateway-wamp', 'centrifuge', 'naive-ws', 'naive-ws-corked', 'socketio']
+  const idle = [['rssFirstMB', 'MB, 1st conn'], ['rssPerConnectionKB', 'KB/conn']].map(([k, l]) => ({ label: l, values: Object.fromEntries(memNames.map((n) => [n, r.idle?.[n]?.[k]])) }))
+  parts.push(panel(580, 300, 140, 220, 'Idle memory', '', idle, memNames, labels))
   const rps = { label: 'POST /publish', values: { 'gateway-http': (med('rps', 'gateway-http', 'rps') ?? 0) / 1000, 'bare-fastify': (med('rps', 'bare-fastify', 'rps') ?? 0) / 1000 } }
   parts.push(panel(740, 300, 140, 220, 'Requests/s', 'k/s', [rps], ['gateway-http', 'bare-fastify'], labels))
   let lx = 20
   for (const n of [...fan, 'bare-fastify']) {
+    labels[n] = labels[n].replace(/, .*$/, '')
     parts.push(`<rect x="${lx}" y="${H - 22}" width="12" height="12" fill="${COLORS[n]}"/><text x="${lx + 16}" y="${H - 12}" font-size="11">${esc(labels[n])}</text>`)
-    lx += 175
+    lx += 125
   }
   parts.push('</svg>')
   return parts.join('\n') + '\n'
