@@ -1,15 +1,20 @@
-// Who may open a WebSocket session, decided before the upgrade: the Origin check, Oro's ticket
-// (anonymous, or a user from Oro's database), and whether the session is a backend that may
-// publish (from a backend network, straight, not through a proxy, with a valid ticket).
+// Who may open a WebSocket session, decided before the upgrade: the Origin check, fair admission
+// to ticket verification (per-client limits, see src/auth/admission.ts), Oro's ticket (anonymous,
+// or a user from Oro's database), and whether the session is a backend that may publish (from a
+// backend network, straight, not through a proxy, with a valid ticket).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createTicketVerifier, type TicketIdentity, type TicketVerifierStats } from '../src/auth/ticket.js'
+import { createTicketVerifier, type TicketVerifierStats } from '../src/auth/ticket.js'
 import { createUserStore, type DatabaseUserStore, type UserStoreStats } from '../src/auth/user-store.js'
-import { logDatabaseStatus } from '../src/auth/database-log.js'
+import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/admission.js'
+import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
+import { addressBucket } from '../src/access/address-bucket.js'
 import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
+import { originHost } from '../src/access/origin.js'
+import { RefusalLog } from '../src/access/refusal-log.js'
+import { clip } from '../src/log-throttle.js'
 import { ConfigError } from '../src/config/errors.js'
-import { GW_ERR_AUTH_BUSY, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
-import { ANONYMOUS, type Identity } from '../src/wamp/session.js'
+import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
 import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { counters } from '../src/metrics.js'
@@ -18,18 +23,24 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Checks an upgrade request; throws the GW_ERR_* answer when it is refused. */
     admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision>
-    /** Ticket and database counters (digests computed, cache hits, queries sent). */
-    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats }
+    /** Ticket, admission and database counters (digests computed, cache hits, queries sent). */
+    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats }
   }
 }
 
-function toIdentity (identity: TicketIdentity): Identity {
-  return identity.anonymous ? ANONYMOUS : { anonymous: false, userId: identity.userId, username: identity.username }
+const REFUSAL_TEXT: Record<RefusalReason, { what: string, setting: string }> = {
+  busy: { what: 'upgrades being verified at once', setting: 'ORO_WEBSOCKET_AUTH_QUEUE' },
+  'client-pending': { what: 'upgrades being verified at once', setting: 'ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT' },
+  'client-failures': { what: 'failed tickets', setting: 'ORO_WEBSOCKET_AUTH_FAILURES' },
+  'suspect-lane': { what: 'upgrades being verified for networks that sent failed tickets', setting: 'ORO_WEBSOCKET_AUTH_QUEUE' }
 }
 
 async function authPlugin (fastify: FastifyInstance): Promise<void> {
   const { secret, databaseUrl, access, tickets } = fastify.gateway
   const log = fastify.log as unknown as GatewayLogger
+  // Origin refusals once per origin per minute; everything else once per kind and network.
+  const originLog = new RefusalLog(log)
+  const refusalLog = new RefusalLog(log)
 
   let users: DatabaseUserStore | undefined
   let verifier: ReturnType<typeof createTicketVerifier> | undefined
@@ -40,28 +51,28 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     log.warn('ORO_SECRET is not set: TICKETS ARE NOT CHECKED and every client connects as anonymous (development mode only; never run like this in production)')
   } else {
     if (databaseUrl !== undefined) {
-      const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, onStatus: (status, previous) => { logStatus(status, previous) } })
-      const logStatus = logDatabaseStatus(log, store.display)
-      users = store
-      // Checked at start and, while down, every few seconds: readiness comes back without traffic.
-      fastify.readiness.register('database', () => store.readiness())
-      store.monitor()
+      users = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE })
+      fastify.readiness.register('database', () => users?.healthy === false ? 'unreachable' : 'ok')
     } else {
       log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
     verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}) })
   }
+  const admission = new Admission({
+    maxPending: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,
+    maxPendingPerClient: fastify.config.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
+    failuresPerMinute: fastify.config.ORO_WEBSOCKET_AUTH_FAILURES
+  })
   fastify.decorate('authStats', () => ({
     ...(verifier !== undefined ? { tickets: { ...verifier.stats } } : {}),
-    ...(users !== undefined ? { users: { ...users.stats } } : {})
+    ...(users !== undefined ? { users: { ...users.stats } } : {}),
+    admission: admission.stats
   }))
   fastify.addHook('onClose', async () => {
     await verifier?.close()
     await users?.close()
   })
 
-  const authQueue = fastify.config.ORO_WEBSOCKET_AUTH_QUEUE
-  let verifying = 0
   fastify.decorate('admitUpgrade', async function admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision> {
     const headers = request.headers
     const peer = request.raw.socket.remoteAddress
@@ -69,37 +80,49 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const origin = headers.origin
     if (!access.origins.allows(origin)) {
       counters.upgradesRejected++
-      log.warn({ origin: origin ?? '(none)', address }, 'Client rejected, bad origin')
-      throw new GW_ERR_ORIGIN_FORBIDDEN(origin === undefined ? '(none)' : JSON.stringify(origin))
-    }
-    let identity: Identity = ANONYMOUS
-    if (verifier !== undefined) {
-      // Each new ticket costs ~5 ms of a worker's CPU: past the queue's size, shed load with a
-      // 503 the client retries, instead of queueing without end (or letting anyone stall us).
-      if (verifying >= authQueue) {
-        counters.upgradesRejected++
-        reply.header('Retry-After', '2')
-        log.warn({ address, verifying }, 'Authentication failed: too many upgrades being verified at once (ORO_WEBSOCKET_AUTH_QUEUE)')
-        throw new GW_ERR_AUTH_BUSY()
-      }
-      const ticket = (request.query as Record<string, unknown>).ticket
-      verifying++
-      try {
-        identity = toIdentity(await verifier.verify(typeof ticket === 'string' ? ticket : undefined))
-      } catch (caught) {
-        counters.upgradesRejected++
-        // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
-        const err = users === undefined && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught
-        const error = err as Error & { statusCode?: number, code?: string }
-        if (error.statusCode === 503) reply.header('Retry-After', '5')
-        log.info({ address, code: error.code }, `Authentication failed: ${error.message}`)
-        throw err
-      } finally {
-        verifying--
-      }
+      const shown = origin === undefined ? '(none)' : clip(origin)
+      const host = originHost(origin)
+      originLog.write('warn', `origin ${shown}`, {
+        origin: shown,
+        address,
+        setting: host === undefined ? 'ORO_WEBSOCKET_ALLOWED_ORIGINS' : `ORO_WEBSOCKET_ALLOWED_ORIGINS=+${clip(host, 100)}`
+      }, 'Client rejected, bad origin')
+      throw new GW_ERR_ORIGIN_FORBIDDEN(origin === undefined ? '(none)' : JSON.stringify(clip(origin, 100)))
     }
     const direct = !hasForwardingHeaders(headers)
     const canPublish = direct && access.backendNetworks.has(peer)
+    if (verifier === undefined) return { identity: ANONYMOUS, canPublish, address }
+
+    // Each new ticket costs ~5 ms of a worker's CPU: admission decides whether this client may
+    // have one verified now, and in which lane (see admission.ts). Refusals cost nothing.
+    const network = addressBucket(address)
+    const entry = admission.enter(network, canPublish)
+    if (!entry.admitted) {
+      counters.upgradesRejected++
+      reply.header('Retry-After', String(entry.retryAfterSeconds))
+      const { what, setting } = REFUSAL_TEXT[entry.reason]
+      refusalLog.write('warn', `${entry.reason} ${network}`, { address, network, reason: entry.reason, setting },
+        `Authentication refused: too many ${what} (${setting})`)
+      throw entry.reason === 'busy' || entry.reason === 'suspect-lane'
+        ? new GW_ERR_AUTH_BUSY()
+        : new GW_ERR_AUTH_RATE_LIMITED(`${what} (${setting})`, entry.retryAfterSeconds)
+    }
+    const ticket = (request.query as Record<string, unknown>).ticket
+    let identity: Identity
+    try {
+      identity = await verifier.verify(typeof ticket === 'string' ? ticket : undefined, entry.lane)
+      entry.release('ok')
+    } catch (caught) {
+      counters.upgradesRejected++
+      // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
+      const err = users === undefined && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught
+      const error = err as Error & { statusCode?: number, code?: string }
+      // Only the client's own mistakes count against it; a database outage is ours.
+      entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
+      if (error.statusCode === 503) reply.header('Retry-After', '5')
+      refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
+      throw err
+    }
     return { identity, canPublish, address }
   })
 }

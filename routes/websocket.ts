@@ -22,14 +22,19 @@ export default async function websocketRoutes (fastify: FastifyInstance): Promis
   // Before the upgrade: refuse while draining (the client retries, reaching another node or this
   // one restarted), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
   // browser code treats as a failed connect and retries.
+  const refuseDraining = (reply: FastifyReply): FastifyReply => {
+    counters.upgradesRejected++
+    reply.header('Retry-After', '2')
+    return sendError(reply, new GW_ERR_SHUTTING_DOWN())
+  }
   fastify.addHook('onRequest', async (request, reply) => {
     if (!request.ws) return
-    if (fastify.readiness.draining) {
-      counters.upgradesRejected++
-      reply.header('Retry-After', '2')
-      return sendError(reply, new GW_ERR_SHUTTING_DOWN())
-    }
-    request.wampDecision = await fastify.admitUpgrade(request, reply)
+    if (fastify.readiness.draining) return refuseDraining(reply)
+    const decision = await fastify.admitUpgrade(request, reply)
+    // The drain may have begun (and dropped every session) while the ticket was verified: a
+    // session accepted now would outlive the drop loop.
+    if (fastify.readiness.draining) return refuseDraining(reply)
+    request.wampDecision = decision
   })
 
   const wsHandler = function (ws: WebSocket, request: FastifyRequest): void {

@@ -163,6 +163,12 @@ export const GW_ERR_AUTH_BUSY = createError(
   503
 )
 
+export const GW_ERR_AUTH_RATE_LIMITED = createError(
+  'GW_ERR_AUTH_RATE_LIMITED',
+  'Too many %s from your network; fetch a new ticket from the Oro application and retry after %s s',
+  429
+)
+
 export const GW_ERR_USERS_NOT_CONFIGURED = createError(
   'GW_ERR_USERS_NOT_CONFIGURED',
   'Tickets of logged-in users cannot be verified: ORO_DB_URL is not set on the gateway; set it to Oro\'s database',

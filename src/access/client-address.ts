@@ -9,9 +9,21 @@ function first (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-/** Any of X-Forwarded-For, Forwarded, X-Real-IP: the request came through a proxy. */
+// Headers only a proxy adds. Any one of them (X-Forwarded-Host or -Proto alone included) means
+// the connection was relayed, so its loopback peer address says nothing about the client.
+const FORWARDING_HEADERS = new Set([
+  'forwarded', 'via', 'x-real-ip', 'x-nginx-proxy', 'x-client-ip', 'x-cluster-client-ip',
+  'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-original-forwarded-for'
+])
+
+/** Any forwarding header (X-Forwarded-*, Forwarded, X-Real-IP, Via, ...): the request came through a proxy. */
 export function hasForwardingHeaders (headers: Headers): boolean {
-  return headers['x-forwarded-for'] !== undefined || headers.forwarded !== undefined || headers['x-real-ip'] !== undefined
+  for (const name in headers) {
+    if (headers[name] === undefined) continue
+    const lower = name.toLowerCase()
+    if (lower.startsWith('x-forwarded-') || FORWARDING_HEADERS.has(lower)) return true
+  }
+  return false
 }
 
 /** The client's address for logs: from the forwarding headers when the peer is a trusted proxy. */

@@ -1,27 +1,33 @@
 // Computes ticket digests off the main thread. One digest is 5000 SHA-512 rounds (about 5 ms of
 // CPU here), so a reconnect storm verified inline would stall every WebSocket for seconds.
 // Size 0 gives the inline fallback with the same interface.
+// Digests wait on the main thread in two lanes and go to a worker only when it has room: the
+// 'suspect' lane (clients that failed recently, see admission.ts) gets one dispatch in
+// SUSPECT_TURN while the 'clean' lane has work, so failing clients cannot delay the others much.
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { oroDigest } from './digest.js'
 import type { DigestReply, DigestRequest } from './digest-worker.js'
+import type { Lane } from './admission.js'
 
 export interface DigestPoolStats {
   /** Configured number of worker threads (0 = inline). */
   size: number
   /** Worker threads running now (they start on first use). */
   workers: number
-  /** Digests asked for and not answered yet. */
+  /** Digests asked for and not answered yet (waiting or computing). */
   pending: number
+  /** Of those, waiting in the suspect lane. */
+  suspectWaiting: number
   /** Digests computed since creation. */
   computed: number
 }
 
 export interface DigestPool {
-  /** base64 digest of the salted input (see saltedInput in digest.ts). */
-  digest: (salted: string) => Promise<string>
+  /** base64 digest of the salted input (see saltedInput in digest.ts); lane default 'clean'. */
+  digest: (salted: string, lane?: Lane) => Promise<string>
   readonly stats: DigestPoolStats
   /** Stops the workers; pending digests reject. Safe to call twice. */
   close: () => Promise<void>
@@ -48,7 +54,7 @@ export function createDigestPool (options: DigestPoolOptions = {}): DigestPool {
 
 class InlineDigester implements DigestPool {
   #computed = 0
-  get stats (): DigestPoolStats { return { size: 0, workers: 0, pending: 0, computed: this.#computed } }
+  get stats (): DigestPoolStats { return { size: 0, workers: 0, pending: 0, suspectWaiting: 0, computed: this.#computed } }
   async digest (salted: string): Promise<string> {
     this.#computed++
     return oroDigest(salted)
@@ -57,8 +63,13 @@ class InlineDigester implements DigestPool {
   async close (): Promise<void> {}
 }
 
-interface Job { resolve: (digest: string) => void, reject: (error: Error) => void }
+interface Job { salted: string, resolve: (digest: string) => void, reject: (error: Error) => void }
 interface Slot { worker: Worker, jobs: Map<number, Job> }
+
+// One dispatch in this many goes to the suspect lane while both lanes wait.
+export const SUSPECT_TURN = 8
+// Jobs handed to one worker at once: two, so a worker finds its next job queued when it ends one.
+const WORKER_DEPTH = 2
 
 // The compiled worker next to this file (dist/), else the TypeScript source: a worker inherits
 // the parent's execArgv, so under tap's --import loader the .ts file loads too.
@@ -67,34 +78,56 @@ function workerUrl (): URL {
   return existsSync(fileURLToPath(compiled)) ? compiled : new URL('./digest-worker.ts', import.meta.url)
 }
 
+/** A FIFO with O(1) push and shift. */
+class Fifo<T> {
+  #items: Array<T | undefined> = []
+  #head = 0
+  get length (): number { return this.#items.length - this.#head }
+  push (item: T): void { this.#items.push(item) }
+  shift (): T | undefined {
+    if (this.#head >= this.#items.length) return undefined
+    const item = this.#items[this.#head]
+    this.#items[this.#head++] = undefined
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
+    }
+    return item
+  }
+
+  drain (): T[] {
+    const items = this.#items.slice(this.#head) as T[]
+    this.#items = []
+    this.#head = 0
+    return items
+  }
+}
+
 class WorkerDigestPool implements DigestPool {
   readonly #size: number
   #slots: Slot[] = []
   #nextId = 0
   #computed = 0
   #closed = false
+  readonly #clean = new Fifo<Job>()
+  readonly #suspect = new Fifo<Job>()
+  #dispatches = 0
 
   constructor (size: number) {
     this.#size = size
   }
 
   get stats (): DigestPoolStats {
-    let pending = 0
-    for (const slot of this.#slots) pending += slot.jobs.size
-    return { size: this.#size, workers: this.#slots.length, pending, computed: this.#computed }
+    let running = 0
+    for (const slot of this.#slots) running += slot.jobs.size
+    return { size: this.#size, workers: this.#slots.length, pending: running + this.#clean.length + this.#suspect.length, suspectWaiting: this.#suspect.length, computed: this.#computed }
   }
 
-  async digest (salted: string): Promise<string> {
+  async digest (salted: string, lane: Lane = 'clean'): Promise<string> {
     if (this.#closed) throw new Error('the digest pool is closed')
-    const slot = this.#pick()
-    const id = ++this.#nextId
     return await new Promise<string>((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject })
-      // Idle workers are unref'ed so a forgotten pool never keeps the process alive, but a
-      // worker with work must: otherwise an awaiting caller could see the process exit.
-      if (slot.jobs.size === 1) slot.worker.ref()
-      const request: DigestRequest = { id, salted }
-      slot.worker.postMessage(request)
+      (lane === 'suspect' ? this.#suspect : this.#clean).push({ salted, resolve, reject })
+      this.#dispatch()
     })
   }
 
@@ -102,15 +135,36 @@ class WorkerDigestPool implements DigestPool {
     this.#closed = true
     const slots = this.#slots
     this.#slots = []
-    for (const slot of slots) this.#rejectAll(slot, new Error('the digest pool is closed'))
+    const error = new Error('the digest pool is closed')
+    for (const job of [...this.#clean.drain(), ...this.#suspect.drain()]) job.reject(error)
+    for (const slot of slots) this.#rejectAll(slot, error)
     await Promise.all(slots.map(async (slot) => await slot.worker.terminate()))
   }
 
-  // The least busy worker; a new one while some are missing and all running ones are busy.
-  #pick (): Slot {
+  // Hands waiting jobs to workers with room, clean lane first but for every SUSPECT_TURN-th.
+  #dispatch (): void {
+    while (this.#clean.length + this.#suspect.length > 0) {
+      const slot = this.#pick()
+      if (slot === undefined) return
+      const takeSuspect = this.#suspect.length > 0 && (this.#clean.length === 0 || ++this.#dispatches % SUSPECT_TURN === 0)
+      const job = (takeSuspect ? this.#suspect.shift() : this.#clean.shift()) as Job
+      const id = ++this.#nextId
+      slot.jobs.set(id, job)
+      // Idle workers are unref'ed so a forgotten pool never keeps the process alive, but a
+      // worker with work must: otherwise an awaiting caller could see the process exit.
+      if (slot.jobs.size === 1) slot.worker.ref()
+      const request: DigestRequest = { id, salted: job.salted }
+      slot.worker.postMessage(request)
+    }
+  }
+
+  // The least busy worker with room; a new one while some are missing and all running are busy.
+  #pick (): Slot | undefined {
     let best: Slot | undefined
     for (const slot of this.#slots) if (best === undefined || slot.jobs.size < best.jobs.size) best = slot
-    if (best !== undefined && (best.jobs.size === 0 || this.#slots.length >= this.#size)) return best
+    if (best !== undefined && (best.jobs.size === 0 || this.#slots.length >= this.#size)) {
+      return best.jobs.size < WORKER_DEPTH ? best : undefined
+    }
     return this.#spawn()
   }
 
@@ -125,6 +179,7 @@ class WorkerDigestPool implements DigestPool {
       this.#computed++
       if (slot.jobs.size === 0) worker.unref()
       job.resolve(reply.digest)
+      this.#dispatch()
     })
     // A crashed worker fails its own jobs only; the next digest starts a fresh one.
     worker.on('error', (error) => this.#drop(slot, error))
@@ -134,8 +189,10 @@ class WorkerDigestPool implements DigestPool {
   }
 
   #drop (slot: Slot, error: Error): void {
+    if (!this.#slots.includes(slot)) return
     this.#slots = this.#slots.filter((other) => other !== slot)
     this.#rejectAll(slot, error)
+    if (!this.#closed) this.#dispatch()
   }
 
   #rejectAll (slot: Slot, error: Error): void {

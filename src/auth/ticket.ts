@@ -2,6 +2,8 @@
 // creation time, then the user, then the digest recomputed with the user's password hash (or
 // ORO_SECRET for an anonymous ticket). A verified ticket is remembered until it expires and
 // identical concurrent verifications share one digest: a reconnect storm re-sends the same tickets.
+// A ticket whose digest did not match is remembered too (with the password it was checked
+// against), so replaying a forged ticket costs no second digest.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { GW_ERR_DATABASE_UNAVAILABLE, GW_ERR_TICKET_INVALID, GW_ERR_TICKET_MISSING, GW_ERR_USER_DISABLED, GW_ERR_USER_UNKNOWN } from '../errors.js'
 import { saltedInput } from './digest.js'
@@ -11,10 +13,10 @@ import { checkCreated, parseTicket, type ParsedTicket } from './ticket-format.js
 import { TtlCache } from './ttl-cache.js'
 import type { OroUser, UserStore } from './user-store.js'
 import { classifyDatabaseError } from './database-error.js'
+import { ANONYMOUS, userIdentity, type Identity } from './identity.js'
+import type { Lane } from './admission.js'
 
-export type TicketIdentity =
-  | { anonymous: true, username: '' }
-  | { anonymous: false, userId: number, username: string }
+export type { Identity } from './identity.js'
 
 export interface TicketVerifierOptions {
   /** ORO_SECRET. */
@@ -29,7 +31,7 @@ export interface TicketVerifierOptions {
   now?: () => number
   /** Default: a worker pool of defaultPoolSize() threads, closed by close(). */
   digestPool?: DigestPool
-  /** Verified tickets remembered. Default 10,000; 0 disables. */
+  /** Verified tickets remembered, and as many refused ones. Default 10,000; 0 disables. */
   cacheSize?: number
 }
 
@@ -41,20 +43,23 @@ export interface TicketVerifierStats {
   shared: number
   /** Digests this verifier asked for. */
   digests: number
+  /** Verifications refused from the cache of forged tickets, without a digest. */
+  refusedFromCache: number
 }
 
 export interface TicketVerifier {
-  /** The identity the ticket proves; throws a GW_ERR_TICKET_*, GW_ERR_USER_* or GW_ERR_DATABASE_UNAVAILABLE. */
-  verify: (ticket: string | undefined) => Promise<TicketIdentity>
+  /**
+   * The identity the ticket proves; throws a GW_ERR_TICKET_*, GW_ERR_USER_* or
+   * GW_ERR_DATABASE_UNAVAILABLE. The digest waits in `lane` (default 'clean') of the pool.
+   */
+  verify: (ticket: string | undefined, lane?: Lane) => Promise<Identity>
   readonly stats: TicketVerifierStats
   /** Forgets the cache and stops the digest pool it created (not one passed in). */
   close: () => Promise<void>
 }
 
-const ANONYMOUS: TicketIdentity = Object.freeze({ anonymous: true, username: '' })
-
 // The cache answers only while the password the ticket was verified with is still the user's.
-interface Verified { identity: TicketIdentity, password: string }
+interface Verified { identity: Identity, password: string }
 
 export function createTicketVerifier (options: TicketVerifierOptions): TicketVerifier {
   const secret = options.secret
@@ -65,8 +70,10 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
   const ownsPool = options.digestPool === undefined
   const pool = options.digestPool ?? createDigestPool()
   const cache = new TtlCache<Verified>(options.cacheSize ?? 10_000)
-  const flights = new SingleFlight<TicketIdentity>()
-  const counts = { verified: 0, cacheHits: 0, digests: 0 }
+  // Ticket hash → the password its digest failed against.
+  const forged = new TtlCache<string>(options.cacheSize ?? 10_000)
+  const flights = new SingleFlight<Identity>()
+  const counts = { verified: 0, cacheHits: 0, digests: 0, refusedFromCache: 0 }
 
   async function findUser (username: string): Promise<OroUser> {
     // Without ORO_DB_URL no user can be checked: the user is unknown to this gateway.
@@ -84,7 +91,7 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     return user
   }
 
-  async function verifyParsed (key: string, ticket: ParsedTicket): Promise<TicketIdentity> {
+  async function verifyParsed (key: string, ticket: ParsedTicket, lane: Lane): Promise<Identity> {
     checkCreated(ticket, now(), lifetime, skew)
     const user = ticket.username === '' ? undefined : await findUser(ticket.username)
     const password = user?.password ?? secret
@@ -95,26 +102,33 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
       return cached.identity
     }
 
-    counts.digests++
-    const expected = Buffer.from(await pool.digest(saltedInput(ticket.nonce, ticket.created, password, secret)), 'base64')
-    const given = Buffer.from(ticket.digest, 'base64')
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new GW_ERR_TICKET_INVALID()
+    const expiresAt = (ticket.createdSeconds + lifetime + 1) * 1000
+    if (forged.get(key, now()) === password) {
+      counts.refusedFromCache++
+      throw new GW_ERR_TICKET_INVALID()
+    }
 
-    const identity: TicketIdentity = user === undefined
-      ? ANONYMOUS
-      : Object.freeze({ anonymous: false, userId: user.id, username: user.username })
+    counts.digests++
+    const expected = Buffer.from(await pool.digest(saltedInput(ticket.nonce, ticket.created, password, secret), lane), 'base64')
+    const given = Buffer.from(ticket.digest, 'base64')
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      forged.set(key, password, expiresAt)
+      throw new GW_ERR_TICKET_INVALID()
+    }
+
+    const identity = user === undefined ? ANONYMOUS : userIdentity(user.id, user.username)
     // Kept until the ticket expires (whole seconds, like the check above).
-    cache.set(key, { identity, password }, (ticket.createdSeconds + lifetime + 1) * 1000)
+    cache.set(key, { identity, password }, expiresAt)
     return identity
   }
 
   return {
-    async verify (ticket) {
+    async verify (ticket, lane = 'clean') {
       if (ticket === undefined || ticket === '') throw new GW_ERR_TICKET_MISSING()
       const parsed = parseTicket(ticket)
       // Keyed by a hash: the raw ticket is a credential and never kept.
       const key = createHash('sha256').update(ticket).digest('base64')
-      const identity = await flights.run(key, async () => await verifyParsed(key, parsed))
+      const identity = await flights.run(key, async () => await verifyParsed(key, parsed, lane))
       counts.verified++
       return identity
     },
@@ -123,6 +137,7 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     },
     async close () {
       cache.clear()
+      forged.clear()
       if (ownsPool) await pool.close()
     }
   }

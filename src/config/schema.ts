@@ -63,6 +63,22 @@ export const configSchema = {
       description: 'Most upgrades whose tickets are being verified at once; more get 503 with Retry-After (a ticket costs ~5 ms of CPU).',
       example: '4096'
     },
+    ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: {
+      type: 'integer',
+      default: 16,
+      minimum: 1,
+      maximum: 1000000,
+      description: 'Most upgrades from one client network (IPv4 /24, IPv6 /64) whose tickets are being verified at once; more get 429 with Retry-After.',
+      example: '16'
+    },
+    ORO_WEBSOCKET_AUTH_FAILURES: {
+      type: 'integer',
+      default: 30,
+      minimum: 1,
+      maximum: 1000000,
+      description: 'Failed tickets one client network (IPv4 /24, IPv6 /64) may send per minute; past it its upgrades get 429 until it is under again.',
+      example: '30'
+    },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
       description: 'Comma-separated hosts or origins allowed to connect (* = any). Default: localhost, 127.0.0.1 and the FRONTEND DSN host.',

@@ -14,11 +14,8 @@ import type { Broker } from '../broker/broker.js'
 import { counters } from '../metrics.js'
 import type { Log } from '../logger.js'
 
-export type Identity =
-  | { anonymous: true, username: '' }
-  | { anonymous: false, userId: number, username: string }
-
-export const ANONYMOUS: Identity = { anonymous: true, username: '' }
+import type { Identity } from '../auth/identity.js'
+export { ANONYMOUS, type Identity } from '../auth/identity.js'
 
 export interface Refusal {
   reason: string
