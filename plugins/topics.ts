@@ -9,6 +9,7 @@ import {
 import type { SessionPolicy, WampSession } from '../src/wamp/session.js'
 import type { PublishTopicPolicy } from '../src/publish/policy.js'
 import type { LoadedConfig } from '../src/config/load.js'
+import { topicSources } from '../src/config/requirements.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,11 +49,8 @@ export function publishPolicy (router: TopicRouter): PublishTopicPolicy {
 
 async function topicsPlugin (fastify: FastifyInstance, opts: { loaded: LoadedConfig }): Promise<void> {
   const { loaded } = opts
-  const topics = loadTopicRules({
-    cwd: loaded.cwd,
-    ...(loaded.settings.ORO_WEBSOCKET_TOPICS !== undefined ? { topicsFile: loaded.settings.ORO_WEBSOCKET_TOPICS } : {}),
-    ...(loaded.appRoot !== undefined ? { appRoot: loaded.appRoot } : {})
-  })
+  // Already loaded by the pre-flight check (src/config/requirements.ts) when serve started.
+  const topics = loaded.topics ?? loadTopicRules(topicSources(loaded))
   for (const rule of topics.loaded) {
     fastify.log.info({ topic: rule.topic, policy: rule.policy, source: rule.source, replaces: rule.replaces }, 'topic rule loaded')
   }

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// oro-websocket-gateway <command>: serve (the WebSocket server), config (the effective settings),
-// help. Configuration errors print one line on stderr and exit 1 before anything listens.
-import { parseCommonOptions } from './cli/options.js'
+// oro-websocket-gateway <command>: serve (the WebSocket server), config (the effective settings,
+// a pre-flight check), ticket, publish, nginx, help. Configuration errors print one line each on
+// stderr and exit 1 before anything listens; usage mistakes exit 2.
+import { parseCommonOptions, usageError } from './cli/options.js'
 import { renderConfig } from './cli/config-command.js'
+import { checkConnections, renderCheck } from './cli/config-check.js'
+import { ticketCommand } from './cli/ticket-command.js'
 import { loadConfig } from './config/load.js'
-import { ConfigError } from './config/errors.js'
+import { configErrorLines } from './config/errors.js'
 import { flush, serve } from './server.js'
 import { version } from './version.js'
 import { CommandError, publishCommand } from './cli/publish-command.js'
 import { nginxCommand } from './cli/nginx-command.js'
+import { checkCommand } from './cli/doctor-command.js'
 
 
 const HELP = `oro-websocket-gateway ${version}: a drop-in WebSocket server for Oro applications
@@ -17,11 +21,17 @@ Usage: oro-websocket-gateway <command> [options]
 
 Commands:
   serve     run the gateway (replaces: php bin/console gos:websocket:server)
-  config    print the effective configuration and where each value comes from
+  config [--json] [--check]
+            check the configuration as serve does (exit 1 listing every problem) and print it,
+            each value with its source; --check also connects to the database and the broker
+  ticket [--user NAME]
+            print a ticket the gateway accepts (anonymous, or NAME's from Oro's database)
   publish TOPIC [DATA] [--url URL] [--key KEY] [--exclude ID]... [--eligible ID]... [--idempotency-key K]
             POST one event to a running gateway (DATA is JSON, or read from stdin)
   nginx [--tls] [--upstream N] [--server-name NAME] [--ssl-certificate F] [--ssl-certificate-key F]
             print the nginx blocks (location, upstream, TLS server) for the effective DSNs
+  check [--url URL] [--origin ORIGIN] [--key KEY] [--timeout S]
+            check a running gateway as Oro and its browsers use it; one line per step, exit 0 when all pass
   help      print this text
 
 Options:
@@ -35,19 +45,28 @@ Options:
   --shutdown-timeout S   seconds a graceful shutdown may take (default 10)
   --drain-delay S        seconds between SIGTERM and closing the listener (default 1)
   --json                 config: print JSON
+  --check                config: connect to the database and the broker too
   -h, --help             this text
-  --version              the version
+  -V, --version          the version
+
+Exit codes: 0 done, 1 a configuration or runtime error (GW_ERR_* line on stderr),
+2 a usage mistake (GW_ERR_USAGE).
 
 Settings come from (lowest first): defaults, .env-app, .env-app.local, --parameters, the
 environment, flags. See README.md for every setting.
 `
 
 async function main (argv: string[]): Promise<number> {
-  if (argv[0] === '--version') {
+  if (argv[0] === '--version' || argv[0] === '-V') {
     process.stdout.write(version + '\n')
     return 0
   }
-  const command = argv[0] === undefined || argv[0].startsWith('-') ? 'help' : argv[0]
+  if (argv.length === 0) {
+    // No command is a usage mistake: say what the commands are, and fail.
+    process.stderr.write(HELP)
+    return 2
+  }
+  const command = (argv[0] as string).startsWith('-') ? 'help' : argv[0] as string
   const rest = argv.slice(command === argv[0] ? 1 : 0)
   if (command === 'publish' && !rest.includes('--help') && !rest.includes('-h')) {
     process.stdout.write(await publishCommand(rest, {
@@ -58,22 +77,41 @@ async function main (argv: string[]): Promise<number> {
     }))
     return 0
   }
+  if (command === 'check' && !rest.includes('--help') && !rest.includes('-h')) {
+    const report = await checkCommand(rest, process.env, process.cwd())
+    process.stdout.write(report.text)
+    return report.code
+  }
   if (command === 'nginx' && !rest.includes('--help') && !rest.includes('-h')) {
     process.stdout.write(nginxCommand(rest, process.env, process.cwd()))
+    return 0
+  }
+  if (command === 'ticket' && !rest.includes('--help') && !rest.includes('-h')) {
+    const { ticket, note } = await ticketCommand(rest, process.env, process.cwd())
+    process.stderr.write(note + '\n')
+    process.stdout.write(ticket + '\n')
     return 0
   }
   const options = parseCommonOptions(rest, process.env, process.cwd())
   if (options.help || command === 'help') {
     process.stdout.write(HELP)
-    return command === 'help' || options.help ? 0 : 1
+    return 0
   }
-  if (options.positionals.length > 0 && command !== 'publish') {
-    throw new ConfigError('command line', `has unexpected arguments: ${options.positionals.join(' ')}`, `oro-websocket-gateway ${command} --env=prod`)
+  if (!['serve', 'config'].includes(command)) {
+    throw usageError(`unknown command "${command.slice(0, 40)}"`, 'oro-websocket-gateway serve')
+  }
+  if (options.positionals.length > 0) {
+    throw usageError(`unexpected arguments: ${options.positionals.join(' ').slice(0, 80)}`, `oro-websocket-gateway ${command} --env=prod`)
   }
   switch (command) {
     case 'config': {
-      process.stdout.write(renderConfig(loadConfig(options.load), options.json))
-      return 0
+      // The same checks as serve (options.load carries the mode), every problem listed.
+      const loaded = loadConfig(options.load)
+      const lines = options.check ? await checkConnections(loaded) : []
+      process.stdout.write(options.json
+        ? renderConfig(loaded, true, options.check ? lines : undefined)
+        : renderConfig(loaded, false) + (options.check ? renderCheck(lines) : ''))
+      return lines.every((l) => l.ok) ? 0 : 1
     }
     case 'serve': {
       const running = await serve(options)
@@ -84,7 +122,7 @@ async function main (argv: string[]): Promise<number> {
       return code
     }
     default:
-      throw new ConfigError('command line', `has an unknown command "${command}"`, 'oro-websocket-gateway serve (see oro-websocket-gateway help)')
+      return 2
   }
 }
 
@@ -105,8 +143,12 @@ main(process.argv.slice(2)).then((code) => {
   // Open handles (pools, timers) must not keep a finished command alive.
   setImmediate(() => process.exit(code))
 }, (err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(err.line() + '\n')
+  const lines = configErrorLines(err)
+  if (lines !== undefined) {
+    process.stderr.write(lines.join('\n') + '\n')
+  } else if ((err as { code?: unknown })?.code === 'GW_ERR_USAGE') {
+    process.stderr.write(`GW_ERR_USAGE: ${(err as Error).message}\n`)
+    process.exit(2)
   } else if (err instanceof CommandError) {
     process.stderr.write(`${err.code}: ${err.message}\n`)
   } else if (typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('GW_ERR_')) {

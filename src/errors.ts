@@ -9,10 +9,18 @@ export const GW_ERR_CONFIG_INVALID = createError(
   500
 )
 
+// The second argument says what went wrong and what to change (src/listen-error.ts).
 export const GW_ERR_LISTEN_FAILED = createError(
   'GW_ERR_LISTEN_FAILED',
-  'Cannot listen on %s: %s; free the port or change ORO_WEBSOCKET_SERVER_DSN (or --host/--port)',
+  'Cannot listen on %s: %s',
   500
+)
+
+// A mistake on the command line (unknown command or option, a missing argument): exit 2.
+export const GW_ERR_USAGE = createError(
+  'GW_ERR_USAGE',
+  '%s; see "oro-websocket-gateway help"',
+  400
 )
 
 export const GW_ERR_NOT_FOUND = createError(
@@ -148,6 +156,26 @@ export const GW_ERR_BROKER_UNAVAILABLE = createError(
   'GW_ERR_BROKER_UNAVAILABLE',
   'The broker cannot take publications now (%s); nothing was delivered, retry later',
   503
+)
+
+// The command reached Redis (or may have) but no answer came: the events may or may not be
+// delivered, so this must never be a "nothing was delivered" answer.
+export const GW_ERR_PUBLISH_OUTCOME_UNKNOWN = createError(
+  'GW_ERR_PUBLISH_OUTCOME_UNKNOWN',
+  'The broker did not confirm the publications (%s); they may or may not have been delivered. Retry with the same Idempotency-Key (a retry without one may deliver twice)',
+  504
+)
+
+export const GW_ERR_IDEMPOTENCY_KEY_REUSED = createError(
+  'GW_ERR_IDEMPOTENCY_KEY_REUSED',
+  'Idempotency-Key %s was used within the last 5 minutes for another request body; use a new key for a new request',
+  422
+)
+
+export const GW_ERR_PUBLISH_DISABLED = createError(
+  'GW_ERR_PUBLISH_DISABLED',
+  'POST /publish is disabled: ORO_WEBSOCKET_PUBLISH_KEYS is not set on the gateway; set it (e.g. ORO_WEBSOCKET_PUBLISH_KEYS=$(openssl rand -base64 24)) to publish over HTTP',
+  404
 )
 
 // The `publish` command.

@@ -3,6 +3,7 @@
 import { settingNames, settingSchema, type SettingName } from '../config/schema.js'
 import { originLabel, type LoadedConfig } from '../config/load.js'
 import { formatDsnUrl } from '../config/dsn.js'
+import { maskSecretValue } from '../config/mask.js'
 
 export interface ConfigEntry {
   name: SettingName
@@ -13,12 +14,8 @@ export interface ConfigEntry {
 export function maskSecret (name: SettingName, value: string | number | boolean | undefined): string | number | boolean | null {
   if (value === undefined) return null
   if (settingSchema(name).secret !== true) return value
-  const text = String(value)
   // A URL keeps its shape (which database, which host) with the password hidden.
-  const url = /^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):([^@/]*)@(.*)$/i.exec(text)
-  if (url !== null) return `${url[1]}${url[2]}:****@${url[4]}`
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text
-  return '****'
+  return maskSecretValue(String(value))
 }
 
 export function configEntries (loaded: LoadedConfig): ConfigEntry[] {
@@ -44,10 +41,10 @@ export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend
   }
 }
 
-export function renderConfig (loaded: LoadedConfig, json: boolean): string {
+export function renderConfig (loaded: LoadedConfig, json: boolean, check?: Array<{ ok: boolean, text: string }>): string {
   const entries = configEntries(loaded)
   const urls = effectiveUrls(loaded)
-  if (json) return JSON.stringify({ settings: entries, ...urls }, null, 2) + '\n'
+  if (json) return JSON.stringify({ settings: entries, ...urls, ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
   const width = Math.max(...entries.map((e) => e.name.length))
   const valueWidth = Math.min(48, Math.max(...entries.map((e) => String(e.value ?? '(not set)').length)))
   const lines = entries.map((e) => `${e.name.padEnd(width)}  ${String(e.value ?? '(not set)').padEnd(valueWidth)}  ${e.source}`)

@@ -5,7 +5,8 @@ import { ConfigError } from '../config/errors.js'
 import { loadConfig } from '../config/load.js'
 import { readDevKey } from '../publish/dev-key.js'
 import { effectiveUrls } from './config-command.js'
-import { parseCommandLine } from './options.js'
+import { parseCommandLine, usageError } from './options.js'
+import { examplePayload } from './payload-examples.js'
 import { GW_ERR_GATEWAY_UNREACHABLE } from '../errors.js'
 
 export const PUBLISH_OPTIONS = {
@@ -32,21 +33,24 @@ export interface PublishIo {
 }
 
 export async function publishCommand (args: string[], io: PublishIo): Promise<string> {
-  const { values, positionals } = parseCommandLine(args, PUBLISH_OPTIONS, "oro-websocket-gateway publish oro/data/update '[{\"username\":null,\"tagname\":\"X\"}]'")
+  const { values, positionals } = parseCommandLine(args, PUBLISH_OPTIONS, `oro-websocket-gateway publish oro/data/update '${examplePayload('oro/data/update')}'`)
   const [topic, dataText, ...extra] = positionals
   if (topic === undefined || extra.length > 0) {
-    throw new ConfigError('command line', 'needs a TOPIC and at most one DATA argument', "oro-websocket-gateway publish oro/maintenance '{\"isOn\":true,\"userId\":null}'")
+    const shown = topic ?? 'oro/maintenance'
+    throw usageError('publish needs a TOPIC and at most one DATA argument', `oro-websocket-gateway publish ${shown} '${examplePayload(shown)}'`)
   }
+  // Every hint shows data that is right for this topic (Oro's shapes, docs/topics.md).
+  const example = examplePayload(topic)
   let text = dataText
   if (text === undefined) {
-    if (io.stdinIsTTY) throw new ConfigError('DATA', 'is missing: give it as an argument or on stdin', `echo '"hello"' | oro-websocket-gateway publish ${topic}`)
+    if (io.stdinIsTTY) throw usageError('DATA is missing: give it as an argument or on stdin', `echo '${example}' | oro-websocket-gateway publish ${topic}`)
     text = await io.readStdin()
   }
   let data: unknown
   try {
     data = JSON.parse(text)
   } catch (err) {
-    throw new CommandError('GW_ERR_BODY_INVALID', `DATA is not JSON (${(err as Error).message}); for example '[{"username":null,"tagname":"X"}]'`)
+    throw new CommandError('GW_ERR_BODY_INVALID', `DATA is not JSON (${(err as Error).message}); for example '${example}'`)
   }
 
   const needConfig = values.url === undefined || values.key === undefined

@@ -1,11 +1,11 @@
 // Turns validated settings into what the gateway runs with: parsed and checked DSNs, durations in
 // milliseconds, secrets as they are. Each DSN is checked for its role (which schemes make sense).
-import { ConfigError } from './errors.js'
+import { ConfigError, collect, throwProblems } from './errors.js'
 import { DsnError, parseDsn, type Dsn } from './dsn.js'
 import { settingSchema, type SettingName, type Settings } from './schema.js'
 import { parseKeyList } from '../publish/keys.js'
 import { NetworkListError, parseNetworks, type NetworkList } from '../access/networks.js'
-import { OriginListError, createOriginPolicy, defaultOrigins, type OriginPolicy } from '../access/origin.js'
+import { OriginListError, createOriginPolicy, originPolicyFromSetting, type OriginPolicy } from '../access/origin.js'
 import { parseBrokerDsn, type BrokerTarget } from '../broker/redis-dsn.js'
 
 export interface ListenAddress {
@@ -67,41 +67,44 @@ const ROLE_SCHEMES: Record<string, readonly string[]> = {
   ORO_WEBSOCKET_BACKEND_DSN: ['tcp', 'ssl', 'tls', 'tlsv1.0', 'tlsv1.1', 'tlsv1.2', 'tlsv1.3', 'sslv3']
 }
 
+/**
+ * Every problem is collected (a fallback value stands in for a bad one so the next checks run)
+ * and thrown together at the end: the operator fixes them in one round, not one per restart.
+ */
 export function resolveGatewayConfig (
   settings: Settings,
   describe: (name: SettingName) => string,
-  listen: { host?: string, port?: string } = {}
+  listen: { host?: string, port?: string } = {},
+  problems: ConfigError[] = []
 ): GatewayConfig {
-  const dsn = (name: 'ORO_WEBSOCKET_SERVER_DSN' | 'ORO_WEBSOCKET_FRONTEND_DSN' | 'ORO_WEBSOCKET_BACKEND_DSN'): Dsn => {
-    const value = settings[name]
-    const example = `${name}=${settingSchema(name).example}`
-    let parsed: Dsn
-    try {
-      parsed = parseDsn(value)
-    } catch (err) {
-      if (err instanceof DsnError) throw new ConfigError(describe(name), `= "${value}" ${err.message}`, example)
-      throw err
-    }
-    const schemes = ROLE_SCHEMES[name] as readonly string[]
-    if (!schemes.includes(parsed.scheme)) {
-      throw new ConfigError(describe(name), `= "${value}" has scheme "${parsed.scheme}", expected ${schemes.join(', ')}`, example)
-    }
-    return parsed
-  }
+  const before = problems.length
+  const gateway = resolve(settings, describe, listen, problems)
+  if (problems.length > before) throwProblems(problems)
+  return gateway
+}
+
+type DsnSetting = 'ORO_WEBSOCKET_SERVER_DSN' | 'ORO_WEBSOCKET_FRONTEND_DSN' | 'ORO_WEBSOCKET_BACKEND_DSN'
+
+function resolve (settings: Settings, describe: (name: SettingName) => string, listen: { host?: string, port?: string }, problems: ConfigError[]): GatewayConfig {
+  const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), parseDsn(String(settingSchema(name).default)))
 
   const serverDsn = dsn('ORO_WEBSOCKET_SERVER_DSN')
   const server: ListenAddress = { enabled: serverDsn.host !== '', host: serverDsn.host === '*' ? '0.0.0.0' : serverDsn.host, port: serverDsn.port }
   if (listen.host !== undefined) {
-    if (listen.host === '' || /[\s/]/.test(listen.host)) throw new ConfigError('--host', `= "${listen.host}" is not a host name or address`, '--host 127.0.0.1')
-    server.host = listen.host
-    server.enabled = true
+    if (listen.host === '' || /[\s/]/.test(listen.host)) {
+      problems.push(new ConfigError('--host', `= "${listen.host}" is not a host name or address`, '--host 127.0.0.1'))
+    } else {
+      server.host = listen.host
+      server.enabled = true
+    }
   }
   if (listen.port !== undefined) {
     const port = Number(listen.port)
     if (!/^\d+$/.test(listen.port) || port < 1 || port > 65535) {
-      throw new ConfigError('--port', `= "${listen.port}" is not a port number 1-65535`, '--port 8080')
+      problems.push(new ConfigError('--port', `= "${listen.port}" is not a port number 1-65535`, '--port 8080'))
+    } else {
+      server.port = port
     }
-    server.port = port
   }
 
   const backend = dsn('ORO_WEBSOCKET_BACKEND_DSN')
@@ -109,6 +112,7 @@ export function resolveGatewayConfig (
 
   const frontend = dsn('ORO_WEBSOCKET_FRONTEND_DSN')
   const frontendHost = frontend.host
+  const fallbackOrigins = (): OriginPolicy => originPolicyFromSetting(undefined, 'localhost')
   return {
     server,
     frontend,
@@ -126,9 +130,9 @@ export function resolveGatewayConfig (
       keepaliveIntervalMs: settings.ORO_WEBSOCKET_KEEPALIVE_INTERVAL * 1000
     },
     access: {
-      origins: originPolicy(settings.ORO_WEBSOCKET_ALLOWED_ORIGINS, frontendHost, describe('ORO_WEBSOCKET_ALLOWED_ORIGINS')),
-      backendNetworks: networks(settings.ORO_WEBSOCKET_BACKEND_NETWORKS, describe('ORO_WEBSOCKET_BACKEND_NETWORKS')),
-      trustedProxies: networks(settings.ORO_WEBSOCKET_TRUSTED_PROXIES, describe('ORO_WEBSOCKET_TRUSTED_PROXIES'))
+      origins: collect(problems, () => originPolicy(settings.ORO_WEBSOCKET_ALLOWED_ORIGINS, frontendHost, describe('ORO_WEBSOCKET_ALLOWED_ORIGINS')), fallbackOrigins()),
+      backendNetworks: collect(problems, () => networks(settings.ORO_WEBSOCKET_BACKEND_NETWORKS, describe('ORO_WEBSOCKET_BACKEND_NETWORKS')), parseNetworks('127.0.0.0/8')),
+      trustedProxies: collect(problems, () => networks(settings.ORO_WEBSOCKET_TRUSTED_PROXIES, describe('ORO_WEBSOCKET_TRUSTED_PROXIES')), parseNetworks('127.0.0.0/8'))
     },
     tickets: { lifetimeSeconds: settings.ORO_WEBSOCKET_TICKET_LIFETIME, skewSeconds: settings.ORO_WEBSOCKET_TICKET_SKEW },
     publish: {
@@ -136,13 +140,29 @@ export function resolveGatewayConfig (
       maxBytes: settings.ORO_WEBSOCKET_PUBLISH_MAX_BYTES,
       maxBatch: settings.ORO_WEBSOCKET_PUBLISH_MAX_BATCH,
       ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
-      listen: publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN'))
+      listen: collect(problems, () => publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN')), null)
     },
     broker: {
-      target: parseBrokerDsn(settings.ORO_WEBSOCKET_BROKER_DSN, describe('ORO_WEBSOCKET_BROKER_DSN')),
+      target: collect<BrokerTarget>(problems, () => parseBrokerDsn(settings.ORO_WEBSOCKET_BROKER_DSN, describe('ORO_WEBSOCKET_BROKER_DSN')), { kind: 'memory' }),
       redisPrefix: settings.ORO_WEBSOCKET_REDIS_PREFIX
     }
   }
+}
+
+function roleDsn (name: DsnSetting, value: string, setting: string): Dsn {
+  const example = `${name}=${settingSchema(name).example}`
+  let parsed: Dsn
+  try {
+    parsed = parseDsn(value)
+  } catch (err) {
+    if (err instanceof DsnError) throw new ConfigError(setting, `= "${value}" ${err.message}`, example)
+    throw err
+  }
+  const schemes = ROLE_SCHEMES[name] as readonly string[]
+  if (!schemes.includes(parsed.scheme)) {
+    throw new ConfigError(setting, `= "${value}" has scheme "${parsed.scheme}", expected ${schemes.join(', ')}`, example)
+  }
+  return parsed
 }
 
 function networks (value: string, setting: string): NetworkList {
@@ -155,9 +175,8 @@ function networks (value: string, setting: string): NetworkList {
 }
 
 function originPolicy (value: string | undefined, frontendHost: string, setting: string): OriginPolicy {
-  const entries = value === undefined || value.trim() === '' ? defaultOrigins(frontendHost) : value.split(',').map((e) => e.trim()).filter((e) => e !== '')
   try {
-    return createOriginPolicy(entries)
+    return originPolicyFromSetting(value, frontendHost)
   } catch (err) {
     if (err instanceof OriginListError) throw new ConfigError(setting, `= "${value ?? ''}": ${err.message}`, 'shop.example.com,https://admin.example.com:8443')
     throw err

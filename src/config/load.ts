@@ -1,15 +1,20 @@
 // Gathers the settings from their sources, lowest first: defaults < .env-app < .env-app.local <
 // --parameters file < environment < command-line flags; validates them against the schema and
-// turns them into the gateway's configuration. Every problem is a ConfigError naming its source.
+// turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
+// and all of them are reported together. With a mode, `serve`'s own requirements are checked
+// too (requirements.ts), so `config` is the same pre-flight check as a start.
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import envSchema from 'env-schema'
-import { ConfigError } from './errors.js'
+import { ConfigError, collect, throwProblems } from './errors.js'
 import { configSchema, settingNames, settingSchema, type SettingName, type Settings } from './schema.js'
 import { readParametersFile } from './parameters-yml.js'
 import { expandReferences } from './expand.js'
 import { resolveGatewayConfig, type GatewayConfig } from './gateway-config.js'
+import { checkServeRequirements } from './requirements.js'
+import type { LoadedTopics } from '../topics/load.js'
+import type { Mode } from '../logger.js'
 
 export type Origin =
   | { kind: 'default' }
@@ -30,6 +35,8 @@ export interface LoadOptions {
   flags?: Partial<Record<SettingName, { value: string, flag: string }>>
   /** --host / --port: override the SERVER DSN's host and port. */
   listen?: { host?: string, port?: string }
+  /** When given, also what `serve` needs in this mode (ORO_SECRET in prod, readable topics files, ...). */
+  mode?: Mode
 }
 
 export interface LoadedConfig {
@@ -42,6 +49,10 @@ export interface LoadedConfig {
   cwd: string
   /** --app-root, resolved, when given. */
   appRoot: string | undefined
+  /** ORO_WEBSOCKET_TOPICS as an absolute path: a relative one from .env-app* or --parameters is relative to the app root. */
+  topicsFile: string | undefined
+  /** The topic rules, when the serve requirements were checked (they were loaded for it). */
+  topics?: LoadedTopics
 }
 
 export const ENV_FILES = ['.env-app', '.env-app.local'] as const
@@ -57,9 +68,10 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     origins[name] = origin
   }
 
+  const problems: ConfigError[] = []
   const root = resolve(options.cwd, options.appRoot ?? '.')
   if (options.appRoot !== undefined && !existsSync(root)) {
-    throw new ConfigError(`--app-root ${options.appRoot}`, 'does not exist', '--app-root /var/www/oroapp')
+    problems.push(new ConfigError(`--app-root ${options.appRoot}`, `does not exist (${root})`, '--app-root /var/www/oroapp'))
   }
   // Both files first (the later wins), then their $VAR references, then our settings from them.
   const fileValues: Record<string, string> = {}
@@ -71,7 +83,8 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     try {
       parsed = parseDotenv(readFileSync(file))
     } catch (err) {
-      throw new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+      problems.push(new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`))
+      continue
     }
     for (const [key, value] of Object.entries(parsed)) {
       fileValues[key] = value
@@ -85,7 +98,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   }
 
   if (options.parametersFile !== undefined) {
-    const legacy = readParametersFile(resolve(options.cwd, options.parametersFile), options.parametersFile)
+    const legacy = collect(problems, () => readParametersFile(resolve(options.cwd, options.parametersFile as string), options.parametersFile), {})
     for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string, keys: string[] }]>) {
       set(setting, dsn.value, { kind: 'parameters', file: options.parametersFile, keys: dsn.keys })
     }
@@ -100,9 +113,26 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     set(setting, flag.value, { kind: 'flag', flag: flag.flag })
   }
 
-  const settings = validate(values, origins)
-  const gateway = resolveGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen)
-  return { settings, values, origins, gateway, cwd: options.cwd, appRoot: options.appRoot === undefined ? undefined : root }
+  const settings = validate(values, origins, problems)
+  const gateway = resolveGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen, problems)
+  const topics = settings.ORO_WEBSOCKET_TOPICS
+  const loaded: LoadedConfig = {
+    settings,
+    values,
+    origins,
+    gateway,
+    cwd: options.cwd,
+    appRoot: options.appRoot === undefined ? undefined : root,
+    topicsFile: topics === undefined || topics === '' ? undefined : resolve(pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd), topics)
+  }
+  if (options.mode !== undefined && problems.length === 0) problems.push(...checkServeRequirements(loaded, options.mode))
+  throwProblems(problems)
+  return loaded
+}
+
+/** Relative paths in the application's files mean the application's root; elsewhere the working directory. */
+function pathBase (origin: Origin, root: string, cwd: string): string {
+  return origin.kind === 'file' || origin.kind === 'parameters' ? root : cwd
 }
 
 /** The schema as plain JSON Schema: our annotations (example, secret) removed for ajv's strict mode. */
@@ -115,7 +145,8 @@ export function validationSchema (): Record<string, unknown> {
   return { type: 'object', properties, required: [...configSchema.required] }
 }
 
-function validate (values: Partial<Record<SettingName, string>>, origins: Record<SettingName, Origin>): Settings {
+/** Checks every setting against the schema; a bad one is reported and its default stands in. */
+function validate (values: Partial<Record<SettingName, string>>, origins: Record<SettingName, Origin>, problems: ConfigError[]): Settings {
   // Empty strings mean "not set" for optional settings, as in a shell `FOO=` line.
   const data: Record<string, string> = {}
   for (const [name, value] of Object.entries(values) as Array<[SettingName, string]>) {
@@ -125,11 +156,21 @@ function validate (values: Partial<Record<SettingName, string>>, origins: Record
   try {
     return envSchema({ schema: validationSchema(), data, env: false }) as unknown as Settings
   } catch (err) {
-    const first = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors?.[0]
-    const name = (first?.instancePath.replace(/^\//, '') ?? '') as SettingName
-    if (first === undefined || !settingNames.includes(name)) throw err
-    const schema = settingSchema(name)
-    throw new ConfigError(describeOrigin(name, origins[name]), `= "${values[name] ?? ''}" ${first.message ?? 'is invalid'}`, `${name}=${schema.example}`)
+    // env-schema's ajv reports every error (allErrors): one line per bad setting.
+    const errors = (err as { errors?: Array<{ instancePath: string, message?: string }> }).errors ?? []
+    const bad = new Set<SettingName>()
+    for (const error of errors) {
+      const name = error.instancePath.replace(/^\//, '') as SettingName
+      if (!settingNames.includes(name)) throw err
+      if (bad.has(name)) continue
+      bad.add(name)
+      const origin = origins[name]
+      const example = origin.kind === 'flag' ? `${origin.flag} ${settingSchema(name).example}` : `${name}=${settingSchema(name).example}`
+      problems.push(new ConfigError(describeOrigin(name, origin), `= "${values[name] ?? ''}" ${error.message ?? 'is invalid'}`, example))
+    }
+    if (bad.size === 0) throw err
+    for (const name of bad) delete data[name]
+    return envSchema({ schema: validationSchema(), data, env: false }) as unknown as Settings
   }
 }
 

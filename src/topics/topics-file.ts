@@ -12,7 +12,7 @@ export function readTopicFile (path: string, where: string): TopicRule[] {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(where, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'ORO_WEBSOCKET_TOPICS=config/topics.yml')
+    throw new ConfigError(where, `cannot be read (${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'ORO_WEBSOCKET_TOPICS=config/topics.yml')
   }
   return parseTopicDocument(parseText(text, extname(path).toLowerCase(), where), where)
 }
