@@ -1,16 +1,20 @@
 // POST /publish: how backends publish over HTTP. Authenticated with a bearer key, validated
 // (schema, routing rules, Oro's payload shapes) before anything is delivered, idempotent with an
-// Idempotency-Key, delivered in array order. 202 means the broker took every publication.
+// Idempotency-Key, delivered in array order. 202 means the broker took every publication; 503
+// that nothing was delivered; 504 that the broker did not confirm (a retry needs the same key).
+// Without any key configured (prod without ORO_WEBSOCKET_PUBLISH_KEYS) the route says it is off.
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import type { Broker } from '../src/broker/broker.js'
-import { BrokerUnavailableError } from '../src/broker/broker.js'
+import type { Broker, Publication } from '../src/broker/broker.js'
 import { bearerToken, type PublishKeys } from '../src/publish/keys.js'
 import { createRateLimiter } from '../src/publish/rate-limit.js'
-import type { IdempotencyStore, StoredAnswer } from '../src/publish/idempotency.js'
+import { bodyFingerprint, type IdempotencyStore, type StoredAnswer } from '../src/publish/idempotency.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/publish/json-depth.js'
 import type { PublishTopicPolicy } from '../src/publish/policy.js'
 import type { PublishSettings } from '../src/config/gateway-config.js'
+import type { Readiness } from '../src/readiness.js'
 import {
-  GW_ERR_BODY_INVALID, GW_ERR_BROKER_UNAVAILABLE, GW_ERR_PAYLOAD_SHAPE, GW_ERR_RATE_LIMITED,
+  GW_ERR_BODY_INVALID, GW_ERR_BROKER_UNAVAILABLE, GW_ERR_PAYLOAD_SHAPE, GW_ERR_PUBLISH_DISABLED, GW_ERR_RATE_LIMITED,
   GW_ERR_TOPIC_FORBIDDEN, GW_ERR_TOPIC_NOT_ROUTED, GW_ERR_UNAUTHORIZED
 } from '../src/errors.js'
 import { counters } from '../src/metrics.js'
@@ -21,6 +25,8 @@ export interface PublishRouteOptions {
   settings: PublishSettings
   policy: PublishTopicPolicy
   idempotency: IdempotencyStore
+  /** While the gateway drains, answers close their connection so clients do not reuse it. */
+  readiness: Readiness
 }
 
 interface PublicationBody {
@@ -53,6 +59,8 @@ const errorSchema = {
 declare module 'fastify' {
   interface FastifyRequest {
     publishKeyId: number
+    /** The body's fingerprint, made only when the request has an Idempotency-Key. */
+    publishFingerprint: string
   }
   interface FastifyContextConfig {
     /** The batch limit, for the validation error message. */
@@ -61,12 +69,19 @@ declare module 'fastify' {
 }
 
 export default async function publishRoutes (fastify: FastifyInstance, options: PublishRouteOptions): Promise<void> {
-  const { broker, keys, settings, idempotency } = options
+  const { broker, keys, settings, idempotency, readiness } = options
   const rateLimiter = createRateLimiter(settings.ratePerSecond)
+  if (keys.count === 0) fastify.log.warn('POST /publish is disabled: ORO_WEBSOCKET_PUBLISH_KEYS is not set (it answers 404 GW_ERR_PUBLISH_DISABLED); WAMP publishing from backend sessions is not affected')
   // JSON only (Fastify would otherwise parse text/plain bodies too), and one publication or an
   // array of them: the schema sees an array either way. Doing it in the parser saves a hook.
   fastify.removeContentTypeParser(['text/plain', 'application/json'])
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+    // Deeper nesting would overflow the stack wherever the value is walked (serializing it).
+    if (nestsDeeperThan(text as string, MAX_JSON_DEPTH)) {
+      done(new GW_ERR_BODY_INVALID(`the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels; send flatter data`), undefined)
+      return
+    }
+    if (typeof request.headers['idempotency-key'] === 'string') request.publishFingerprint = bodyFingerprint(text as string)
     let body: unknown
     try {
       body = JSON.parse(text as string)
@@ -79,16 +94,18 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     else done(new GW_ERR_BODY_INVALID('send a publication object or an array of them'), undefined)
   })
   fastify.decorateRequest('publishKeyId', -1)
+  fastify.decorateRequest('publishFingerprint', '')
 
   const schema = {
     summary: 'Publish events to WebSocket subscribers',
     description: `One publication object, or an array of at most ${settings.maxBatch} delivered in array order. ` +
-      'Answers 202 once the broker took every publication; any other answer means none was delivered.',
+      'Answers 202 once the broker took every publication; 504 when the broker did not confirm them (they may have been ' +
+      'delivered: retry with the same Idempotency-Key); any other answer means none was delivered.',
     tags: ['publish'],
     security: [{ bearer: [] }],
     headers: {
       type: 'object',
-      properties: { 'idempotency-key': { type: 'string', maxLength: 256, description: 'Repeats within 5 minutes get the first answer and are not delivered again' } }
+      properties: { 'idempotency-key': { type: 'string', maxLength: 256, description: 'Repeats within 5 minutes get the first answer and are not delivered again; the same key with another body is refused (422)' } }
     },
     body: {
       description: 'A publication, or an array of publications (a single object is taken as an array of one)',
@@ -117,6 +134,11 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     config: { maxBatch: settings.maxBatch },
     // Authenticate before the body is read or parsed. Callback-style hooks: no promise per request.
     onRequest: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+      if (readiness.draining) reply.header('Connection', 'close')
+      if (keys.count === 0) {
+        done(new GW_ERR_PUBLISH_DISABLED())
+        return
+      }
       const token = bearerToken(request.headers.authorization)
       const keyId = token === undefined ? -1 : keys.match(token)
       if (keyId === -1) {
@@ -136,15 +158,17 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
   }, async function (request: FastifyRequest, reply: FastifyReply) {
     const publications = request.body as PublicationBody[]
     const key = request.headers['idempotency-key']
-    const handle = (): Promise<StoredAnswer> => deliver(publications)
-    const { answer, replay } = typeof key === 'string' && key !== ''
-      ? await idempotency.run(String(request.publishKeyId), key, handle)
+    const holder = String(request.publishKeyId)
+    const withKey = typeof key === 'string' && key !== ''
+    const handle = (): Promise<StoredAnswer> => deliver(publications, withKey ? deliveryId(holder, key) : null)
+    const { answer, replay } = withKey
+      ? await idempotency.run(holder, key, request.publishFingerprint, handle)
       : { answer: await handle(), replay: false }
     if (replay) reply.header('Idempotent-Replayed', 'true')
     return reply.code(answer.status).send(answer.body)
   })
 
-  async function deliver (publications: PublicationBody[]): Promise<StoredAnswer> {
+  async function deliver (publications: PublicationBody[], id: string | null): Promise<StoredAnswer> {
     // Everything is checked before anything is delivered: a batch is all or nothing.
     const policy = options.policy
     const payloads: string[] = []
@@ -167,15 +191,18 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     }
     const readiness = broker.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
-    let receipt
-    try {
-      receipt = await broker.publishBatch(publications.map(({ topic, exclude, eligible }, i) =>
-        ({ topic, payload: payloads[i] as string, exclude: exclude ?? null, eligible: eligible ?? null })))
-    } catch (err) {
-      if (err instanceof BrokerUnavailableError) throw new GW_ERR_BROKER_UNAVAILABLE(err.message)
-      throw err
-    }
+    // Rejects with GW_ERR_BROKER_UNAVAILABLE (503) or GW_ERR_PUBLISH_OUTCOME_UNKNOWN (504).
+    const receipt = await broker.publishBatch(publications.map(({ topic, exclude, eligible }, i): Publication => {
+      const publication: Publication = { topic, payload: payloads[i] as string, exclude: exclude ?? null, eligible: eligible ?? null }
+      if (id !== null) publication.id = `${id}:${i}`
+      return publication
+    }))
     counters.publishesReceived += publications.length
     return { status: 202, body: receipt.recipients !== undefined ? { published: publications.length, recipients: receipt.recipients } : { published: publications.length } }
   }
+}
+
+/** The same for every retry of a request with this key: nodes deliver a publication id once. */
+function deliveryId (holder: string, key: string): string {
+  return createHash('sha256').update(`${holder}\u0000${key}`).digest('base64url').slice(0, 22)
 }

@@ -73,7 +73,8 @@ function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>
     keys: createPublishKeys(settings.keys),
     settings,
     policy: app.publishPolicy,
-    idempotency: app.idempotency
+    idempotency: app.idempotency,
+    readiness: app.readiness
   }
 }
 

@@ -43,11 +43,10 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     return 0
   }
 
+  // Without keys, prod serves POST /publish as disabled (Oro's backend publishes over WAMP and
+  // needs none); development makes one so that the `publish` command works out of the box.
   let devKey: string | undefined
-  if (gateway.publish.keys.length === 0) {
-    if (options.mode === 'prod') {
-      throw new ConfigError('ORO_WEBSOCKET_PUBLISH_KEYS', 'is not set; --env=prod needs at least one key for POST /publish', 'ORO_WEBSOCKET_PUBLISH_KEYS=$(openssl rand -base64 24)')
-    }
+  if (gateway.publish.keys.length === 0 && options.mode === 'dev') {
     devKey = generateKey()
     gateway.publish.keys = [devKey]
   }
@@ -55,13 +54,15 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const appOptions = { loaded, mode: options.mode, logger }
   const app = await buildApp(appOptions)
   const publishApp = gateway.publish.listen === null ? null : await buildPublishApp(app, appOptions)
-  // What else to close after the main app, in order.
+  // What to close, in order: the listeners first, then what they use (the main app's broker,
+  // closed by app.close() once its own listener is done), then the rest.
   const cleanups: Array<() => Promise<void> | void> = []
   await listen(app, gateway.server)
   if (publishApp !== null && gateway.publish.listen !== null) {
     await listen(publishApp, gateway.publish.listen, app)
     cleanups.push(() => publishApp.close())
   }
+  cleanups.push(() => app.close())
   if (devKey !== undefined) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
     const file = saveDevKey(port, devKey)
@@ -119,10 +120,12 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
   })
 }
 
+// Draining first (readiness 503, sessions dropped, POST /publish answers close their connections
+// so clients stop reusing them), then each listener stops accepting and finishes its in-flight
+// requests, and only then does the broker close: an accepted request is always answered.
 async function shutdown (app: FastifyInstance, drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<void> {
   app.readiness.markDraining()
   if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs))
-  await app.close()
   for (const cleanup of cleanups) await cleanup()
 }
 

@@ -156,3 +156,38 @@ test('topic rules: unrouted topics are 404, oro/ping is 403, Oro\'s payload shap
   await sub.sync()
   t.same(sub.events(), [{ isOn: true, userId: null }], 'only the valid publication was delivered; the batch with a bad one was not')
 })
+
+test('data nested 20,000 levels deep: 400 with a code, never a 500; shallower data still passes', async (t) => {
+  const gw = await startApp(t, KEYS)
+  const deep = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth)
+  for (const topic of ['t', 'oro/maintenance', 'oro/data/update']) {
+    const res = await post(gw, `{"topic":"${topic}","data":${deep(20_000)}}`)
+    t.match(res, { status: 400, json: { code: 'GW_ERR_BODY_INVALID', message: /deeper than 100 levels/ } }, topic)
+  }
+  t.match(await post(gw, `{"topic":"oro/maintenance","data":{"isOn":${deep(90)}}}`), { status: 400, json: { code: 'GW_ERR_PAYLOAD_SHAPE' } }, 'a deep wrong value is described briefly')
+  t.equal((await post(gw, `{"topic":"t","data":${deep(90)}}`)).status, 202)
+})
+
+test('Idempotency-Key reused with another body: 422, and the second body is not delivered', async (t) => {
+  const gw = await startApp(t, KEYS)
+  const sub = await connectWamp(gw.wsUrl)
+  t.teardown(() => sub.close())
+  sub.subscribe('t')
+  await sub.sync()
+  t.equal((await post(gw, { topic: 't', data: 'first' }, { 'idempotency-key': 'k-9' })).status, 202)
+  const other = await post(gw, { topic: 't', data: 'second' }, { 'idempotency-key': 'k-9' })
+  t.match(other, { status: 422, json: { code: 'GW_ERR_IDEMPOTENCY_KEY_REUSED', message: /"k-9" was used .*another request body; use a new key/ } })
+  t.equal(other.headers.get('idempotent-replayed'), null)
+  await sub.sync()
+  t.same(sub.events('t'), ['first'])
+})
+
+test('prod without ORO_WEBSOCKET_PUBLISH_KEYS: starts, says so at warn, answers 404 GW_ERR_PUBLISH_DISABLED', async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: 'secret' }, 'prod', 'warn')
+  t.ok(gw.logs.some((l) => l.level === 'warn' && /POST \/publish is disabled: ORO_WEBSOCKET_PUBLISH_KEYS is not set/.test(String(l.msg))), 'a warn line at start')
+  for (const headers of [{}, { authorization: 'Bearer anything' }]) {
+    const res = await fetch(`${gw.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"topic":"t","data":1}' })
+    t.equal(res.status, 404)
+    t.match(await res.json(), { code: 'GW_ERR_PUBLISH_DISABLED', message: /set it \(e\.g\. ORO_WEBSOCKET_PUBLISH_KEYS=/ })
+  }
+})

@@ -8,11 +8,21 @@
 // Two connections: one publishes, one subscribes (a subscribed connection takes no other
 // commands, and a busy publisher must not delay incoming events). Nothing waits for Redis: the
 // offline queue is off and commands time out, so publish() rejects at once while Redis is down.
+// A rejection says "not delivered" only when that is certain (publish-outcome.ts); a connection
+// that owes an answer for over a second makes the node unready, so publications are refused
+// before they are sent instead of timing out with an unknown outcome. Publications made under an
+// Idempotency-Key carry an id, and each node delivers an id once: a retry after an unknown outcome
+// is not delivered twice.
 // Resubscription is ours, not ioredis' (autoResubscribe off): on every (re)connect the node
 // subscribes to exactly the topics its hub has now, and is not ready until Redis confirmed them.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { BrokerUnavailableError, type Broker, type Publication, type PublicationHandler, type PublishReceipt } from './broker.js'
+import type { Broker, Publication, PublicationHandler, PublishReceipt } from './broker.js'
 import { describeTarget, type BrokerTarget } from './redis-dsn.js'
+import { isRedisReply, publishFailure } from './publish-outcome.js'
+import { ReplyWatch } from './reply-watch.js'
+import { ExpiringMap } from '../publish/expiring-map.js'
+import { IDEMPOTENCY_WINDOW_MS } from '../publish/idempotency.js'
+import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import type { Log } from '../logger.js'
 
 export type RedisTarget = Exclude<BrokerTarget, { kind: 'memory' }>
@@ -41,7 +51,16 @@ export interface RedisBrokerOptions {
    * firewall that forgot it, a frozen Redis) would otherwise look "ready" for minutes.
    */
   heartbeatMs?: number
+  /**
+   * A connection that has owed an answer this long (ms) makes the node unready (/readyz 503,
+   * publications refused before they are sent). Needs the heartbeat: its PINGs are what ends the
+   * silence once Redis answers again. Not used with Redis Cluster.
+   */
+  stallMs?: number
 }
+
+/** Ids of publications this node delivered, for dropping a repeat (bounded). */
+const SEEN_IDS_MAX = 100_000
 
 /** Channels per SUBSCRIBE command when resubscribing many topics. */
 const SUBSCRIBE_CHUNK = 1000
@@ -51,17 +70,18 @@ type Connection = Redis | Cluster
 // --- the wire format -------------------------------------------------------------------------
 // One Redis message per publication, made once: a header line, '\n', then the payload's JSON text
 // as it came (never parsed or re-serialized). The header is empty when there is neither exclude
-// nor eligible, else a JSON object {"x": [...exclude], "e": [...eligible]}. JSON.stringify never
-// writes a raw newline, so the first '\n' ends the header.
+// nor eligible nor id, else a JSON object {"x": [...exclude], "e": [...eligible], "i": id}.
+// JSON.stringify never writes a raw newline, so the first '\n' ends the header.
 
 export function encodePublication (publication: Publication): string {
-  const { exclude, eligible } = publication
+  const { exclude, eligible, id } = publication
   const hasExclude = exclude !== undefined && exclude !== null && exclude.length > 0
   const hasEligible = eligible !== undefined && eligible !== null && eligible.length > 0
-  if (!hasExclude && !hasEligible) return '\n' + publication.payload
-  const header: { x?: readonly string[], e?: readonly string[] } = {}
+  if (!hasExclude && !hasEligible && id === undefined) return '\n' + publication.payload
+  const header: { x?: readonly string[], e?: readonly string[], i?: string } = {}
   if (hasExclude) header.x = exclude
   if (hasEligible) header.e = eligible
+  if (id !== undefined) header.i = id
   return JSON.stringify(header) + '\n' + publication.payload
 }
 
@@ -78,8 +98,10 @@ export function decodePublication (topic: string, message: string): Publication 
     return null
   }
   if (header === null || typeof header !== 'object') return null
-  const { x, e } = header as { x?: unknown, e?: unknown }
-  return { topic, payload, exclude: stringList(x), eligible: stringList(e) }
+  const { x, e, i } = header as { x?: unknown, e?: unknown, i?: unknown }
+  const publication: Publication = { topic, payload, exclude: stringList(x), eligible: stringList(e) }
+  if (typeof i === 'string') publication.id = i
+  return publication
 }
 
 function stringList (value: unknown): string[] | null {
@@ -111,6 +133,10 @@ export class RedisBroker implements Broker {
   #everReady = false
   #closed = false
   #heartbeat: NodeJS.Timeout | null = null
+  readonly #stallMs: number
+  readonly #publisherWatch = new ReplyWatch()
+  readonly #subscriberWatch = new ReplyWatch()
+  readonly #seenIds = new ExpiringMap<true>(IDEMPOTENCY_WINDOW_MS, SEEN_IDS_MAX)
 
   constructor (options: RedisBrokerOptions) {
     const { target } = options
@@ -168,8 +194,10 @@ export class RedisBroker implements Broker {
     }
     this.#watch(this.#publisher, 'publisher')
     if (this.#subscriber !== this.#publisher) this.#watch(this.#subscriber, 'subscriber')
-    this.#subscriber.on('ready', () => { this.#resubscribe() })
-    const heartbeatMs = options.heartbeatMs ?? 5000
+    this.#publisher.on('ready', () => { this.#publisherWatch.reset() })
+    this.#subscriber.on('ready', () => { this.#subscriberWatch.reset(); this.#resubscribe() })
+    const heartbeatMs = options.heartbeatMs ?? 500
+    this.#stallMs = heartbeatMs > 0 && !this.#sharded ? options.stallMs ?? 1000 : 0
     if (heartbeatMs > 0 && !this.#sharded) {
       this.#heartbeat = setInterval(() => { this.#beat() }, heartbeatMs)
       this.#heartbeat.unref()
@@ -182,7 +210,7 @@ export class RedisBroker implements Broker {
     const connections = this.#subscriber === this.#publisher ? [this.#publisher] : [this.#publisher, this.#subscriber]
     for (const connection of connections) {
       if (connection.status !== 'ready') continue
-      (connection as Redis).ping().catch((err: Error) => {
+      this.#watchOf(connection).track((connection as Redis).ping(), isRedisReply).catch((err: Error) => {
         if (this.#closed || connection.status !== 'ready') return
         this.#log.warn({ err: err.message }, 'broker: Redis did not answer a PING; reconnecting')
         connection.disconnect(true)
@@ -195,40 +223,54 @@ export class RedisBroker implements Broker {
 
   async publish (publication: Publication): Promise<PublishReceipt> {
     const readiness = this.readiness()
-    if (readiness !== 'ok') throw new BrokerUnavailableError(readiness)
-    const channel = this.#prefix + publication.topic
-    const message = encodePublication(publication)
+    if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
     try {
-      if (this.#sharded) await (this.#publisher as Cluster).spublish(channel, message)
-      else await this.#publisher.publish(channel, message)
+      await this.#send(publication)
     } catch (err) {
-      throw new BrokerUnavailableError(`redis: ${(err as Error).message}`)
+      throw publishFailure(err)
     }
     // Sessions on other nodes are not counted: the receipt has no `recipients` with Redis.
     return {}
+  }
+
+  #send (publication: Publication): Promise<unknown> {
+    const channel = this.#prefix + publication.topic
+    const message = encodePublication(publication)
+    if (this.#sharded) return (this.#publisher as Cluster).spublish(channel, message)
+    return this.#publisherWatch.track(this.#publisher.publish(channel, message), isRedisReply)
   }
 
   async publishBatch (publications: readonly Publication[]): Promise<PublishReceipt> {
     if (publications.length === 1) return this.publish(publications[0] as Publication)
     // Redis Cluster: the topics' channels may live on different shards, so no MULTI; they go one
     // after the other and a failure part-way leaves the first ones published (documented).
+    const readiness = this.readiness()
+    if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
     if (this.#sharded) {
-      for (const publication of publications) await this.publish(publication)
+      let delivered = 0
+      for (const publication of publications) {
+        try {
+          await this.#send(publication)
+        } catch (err) {
+          throw publishFailure(err, delivered)
+        }
+        delivered++
+      }
       return {}
     }
-    const readiness = this.readiness()
-    if (readiness !== 'ok') throw new BrokerUnavailableError(readiness)
     // One MULTI/EXEC: Redis takes every PUBLISH of the request or none.
     const transaction = (this.#publisher as Redis).multi()
     for (const publication of publications) transaction.publish(this.#prefix + publication.topic, encodePublication(publication))
     let results: Array<[Error | null, unknown]> | null
     try {
-      results = await transaction.exec()
+      results = await this.#publisherWatch.track(transaction.exec(), isRedisReply)
     } catch (err) {
-      throw new BrokerUnavailableError(`redis: ${(err as Error).message}`)
+      throw publishFailure(err)
     }
-    const failed = results === null ? new Error('transaction aborted') : results.find(([error]) => error !== null)?.[0]
-    if (failed != null) throw new BrokerUnavailableError(`redis: ${failed.message}`)
+    // EXEC ran: a command that failed inside it did not stop the others.
+    if (results === null) throw new GW_ERR_BROKER_UNAVAILABLE('redis: the transaction was aborted')
+    const failed = results.find(([error]) => error !== null)?.[0]
+    if (failed != null) throw publishFailure(failed, results.filter(([error]) => error === null).length)
     return {}
   }
 
@@ -249,6 +291,10 @@ export class RedisBroker implements Broker {
     const down = this.#connectionState(this.#publisher) ?? this.#connectionState(this.#subscriber)
     if (down !== null) return down
     if (!this.#subscribed) return 'redis: resubscribing'
+    if (this.#stallMs > 0) {
+      const silentMs = Math.max(this.#publisherWatch.silentMs(), this.#subscriberWatch.silentMs())
+      if (silentMs >= this.#stallMs) return `redis: not answering (no reply for ${silentMs} ms)`
+    }
     if (this.#backSince !== 0) {
       if (Date.now() - this.#backSince < this.#settleMs) return 'redis: settling after an outage'
       this.#backSince = 0
@@ -268,6 +314,10 @@ export class RedisBroker implements Broker {
         connection.disconnect()
       }
     }))
+  }
+
+  #watchOf (connection: Connection): ReplyWatch {
+    return connection === this.#publisher ? this.#publisherWatch : this.#subscriberWatch
   }
 
   /** Topics this node is subscribed to (or will be, once Redis is back). */
@@ -363,6 +413,11 @@ export class RedisBroker implements Broker {
     if (publication === null) {
       this.#log.warn({ channel: channel.slice(0, 200) }, 'broker: ignored a Redis message that is not a gateway publication')
       return
+    }
+    if (publication.id !== undefined) {
+      // A retry of a request whose first outcome was unknown, and which was delivered after all.
+      if (this.#seenIds.get(publication.id) !== undefined) return
+      this.#seenIds.set(publication.id, true)
     }
     this.#deliver(publication)
   }

@@ -2,9 +2,10 @@
 // first answer. The first request claims the key with SET NX (a short-lived "pending" marker),
 // delivers, then stores its 2xx answer for the window; a failed one deletes the marker so the
 // request may be retried. A duplicate that finds the marker waits for the answer (on the same
-// node without asking Redis again). Redis unreachable: 503, like the broker itself.
-import type { IdempotencyStore, StoredAnswer } from './idempotency.js'
-import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
+// node without asking Redis again). Redis unreachable: 503, like the broker itself. The marker and
+// the answer carry the body's fingerprint: the same key with another body is refused (422).
+import { IDEMPOTENCY_WINDOW_MS, showKey, type IdempotencyStore, type StoredAnswer } from './idempotency.js'
+import { GW_ERR_BROKER_UNAVAILABLE, GW_ERR_IDEMPOTENCY_KEY_REUSED } from '../errors.js'
 
 /** The few commands the store needs (ioredis' Redis and Cluster both have them). */
 export interface IdempotencyRedis {
@@ -24,26 +25,29 @@ export interface RedisIdempotencyOptions {
   pollMs?: number
 }
 
-const PENDING = 'pending'
+const PENDING = 'pending:'
+
+/** What is stored once a request was answered. */
+interface Stored { f: string, a: StoredAnswer }
 
 export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: RedisIdempotencyOptions): IdempotencyStore {
-  const windowMs = options.windowMs ?? 5 * 60_000
+  const windowMs = options.windowMs ?? IDEMPOTENCY_WINDOW_MS
   const pendingMs = options.pendingMs ?? 30_000
   const pollMs = options.pollMs ?? 20
-  const local = new Map<string, Promise<{ answer: StoredAnswer, replay: boolean }>>()
+  const local = new Map<string, { fingerprint: string, result: Promise<{ answer: StoredAnswer, replay: boolean }> }>()
 
   const unavailable = (err: unknown): Error => new GW_ERR_BROKER_UNAVAILABLE(`redis: ${(err as Error).message}`)
 
-  async function attempt (id: string, handle: () => Promise<StoredAnswer>): Promise<{ answer: StoredAnswer, replay: boolean }> {
+  async function attempt (id: string, key: string, fingerprint: string, handle: () => Promise<StoredAnswer>): Promise<{ answer: StoredAnswer, replay: boolean }> {
     const deadline = Date.now() + pendingMs
     for (;;) {
       let claimed: 'OK' | null
       try {
-        claimed = await redis.set(id, PENDING, 'PX', pendingMs, 'NX')
+        claimed = await redis.set(id, PENDING + fingerprint, 'PX', pendingMs, 'NX')
       } catch (err) {
         throw unavailable(err)
       }
-      if (claimed === 'OK') return { answer: await handleClaimed(id, handle), replay: false }
+      if (claimed === 'OK') return { answer: await handleClaimed(id, fingerprint, handle), replay: false }
       // Someone else has it: its answer, or wait for it (or for its failure, then try again).
       let stored: string | null
       try {
@@ -51,13 +55,17 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
       } catch (err) {
         throw unavailable(err)
       }
-      if (stored !== null && stored !== PENDING) return { answer: JSON.parse(stored) as StoredAnswer, replay: true }
+      if (stored === null) continue // the first one failed and let go: claim it again
+      const pending = stored.startsWith(PENDING)
+      const found = pending ? { f: stored.slice(PENDING.length), a: null } : JSON.parse(stored) as Stored
+      if (found.f !== fingerprint) throw new GW_ERR_IDEMPOTENCY_KEY_REUSED(showKey(key))
+      if (found.a !== null) return { answer: found.a, replay: true }
       if (Date.now() > deadline) throw new GW_ERR_BROKER_UNAVAILABLE('a request with this Idempotency-Key is still being handled on another node')
-      if (stored === PENDING) await new Promise((resolve) => setTimeout(resolve, pollMs))
+      await new Promise((resolve) => setTimeout(resolve, pollMs))
     }
   }
 
-  async function handleClaimed (id: string, handle: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
+  async function handleClaimed (id: string, fingerprint: string, handle: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
     let answer: StoredAnswer
     try {
       answer = await handle()
@@ -68,7 +76,8 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
     if (answer.status >= 200 && answer.status < 300) {
       // Delivered: the answer stands even if Redis went away just now (the claim then expires
       // and a retry after it may deliver again: at least once, never a 2xx for nothing).
-      await redis.set(id, JSON.stringify(answer), 'PX', windowMs).catch(() => {})
+      const stored: Stored = { f: fingerprint, a: answer }
+      await redis.set(id, JSON.stringify(stored), 'PX', windowMs).catch(() => {})
     } else {
       await redis.del(id).catch(() => {})
     }
@@ -76,15 +85,16 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
   }
 
   return {
-    async run (holder, key, handle) {
+    async run (holder, key, fingerprint, handle) {
       const id = `${options.prefix}idem:${holder}:${key}`
       const pending = local.get(id)
       if (pending !== undefined) {
-        const { answer } = await pending
+        if (pending.fingerprint !== fingerprint) throw new GW_ERR_IDEMPOTENCY_KEY_REUSED(showKey(key))
+        const { answer } = await pending.result
         return { answer, replay: true }
       }
-      const result = attempt(id, handle)
-      local.set(id, result)
+      const result = attempt(id, key, fingerprint, handle)
+      local.set(id, { fingerprint, result })
       try {
         return await result
       } finally {

@@ -125,7 +125,22 @@ function isObject (value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** A short picture of a client's value for a message: two levels at most, never the whole of it. */
 function describe (value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value)
+  const text = sketch(value, 2)
   return text.length > 40 ? `${text.slice(0, 37)}...` : text
+}
+
+// Bounded work whatever the value: a few elements per level, a fixed depth (the client's data may
+// be huge or deeply nested, and a recursive JSON.stringify of it can overflow the stack).
+function sketch (value: unknown, depth: number): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value)
+  if (depth === 0) return Array.isArray(value) ? '[...]' : '{...}'
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 4).map((item) => sketch(item, depth - 1))
+    return `[${items.join(',')}${value.length > 4 ? ',...' : ''}]`
+  }
+  const keys = Object.keys(value).slice(0, 4)
+  const items = keys.map((key) => `${JSON.stringify(key)}:${sketch((value as Record<string, unknown>)[key], depth - 1)}`)
+  return `{${items.join(',')}${Object.keys(value).length > 4 ? ',...' : ''}}`
 }
