@@ -5,11 +5,13 @@ import fp from 'fastify-plugin'
 import fastifyWebsocket from '@fastify/websocket'
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { ServerResponse } from 'node:http'
-import type { FastifyInstance } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket, RawData } from 'ws'
 import { ANONYMOUS, WampSession, type Identity, type SessionContext } from '../src/wamp/session.js'
 import { KeepAlive } from '../src/wamp/keepalive.js'
+import { WriteScheduler } from '../src/wamp/socket-writer.js'
+import { LogThrottle } from '../src/log-throttle.js'
 import { welcomeFrame } from '../src/wamp/welcome.js'
 import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
@@ -31,19 +33,34 @@ declare module 'fastify' {
 
 const kSession = Symbol('wampSession')
 type SessionSocket = WebSocket & { [kSession]: WampSession }
+// Set on the raw request of an upgrade to a WAMP route, so only those are corked (see 'headers').
+const kWampUpgrade = Symbol('wampUpgrade')
+type MarkedRequest = IncomingMessage & { [kWampUpgrade]?: true }
 
-// Shared listeners (`this` is the WebSocket): no closure per connection.
+// Shared listeners (`this` is the WebSocket): no closure per connection. Whatever fails inside
+// one ends that session (1011, see WampSession.fault), never the process: an exception thrown
+// from a ws listener would reach uncaughtException.
 function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
   const session = (this as SessionSocket)[kSession]
   if (isBinary) {
     session.protocolError('binary frames are not WAMP v1; send JSON text frames')
     return
   }
-  session.handleText(data.toString())
+  session.handleText(data.toString()) // catches its own faults
 }
 
 function onPong (this: WebSocket): void {
-  KeepAlive.pong((this as SessionSocket)[kSession])
+  const session = (this as SessionSocket)[kSession]
+  try {
+    KeepAlive.pong(session)
+  } catch (err) {
+    session.fault(err, 'pong')
+  }
+}
+
+function markWampUpgrade (request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  if (request.ws) (request.raw as MarkedRequest)[kWampUpgrade] = true
+  done()
 }
 
 // @fastify/websocket hands the socket to an HTTP response for routing the upgrade; that response
@@ -55,6 +72,14 @@ function releaseUpgrade (socket: Socket): void {
   if (response != null) response.detachSocket(socket)
 }
 
+// ws's defaults (16,384 fragments, 262,144 buffered chunks) let one session hold tens of MB of
+// bookkeeping for one small message. A browser or Oro's PHP client sends each message as one
+// frame; its chunks are TCP reads, rarely under 64 bytes each.
+const MAX_FRAGMENTS = 64
+function maxBufferedChunks (maxFrameBytes: number): number {
+  return Math.max(1024, Math.ceil(maxFrameBytes / 64))
+}
+
 export function newSessionId (): string {
   // 144 random bits, URL-safe, 24 characters: unique across every node of a cluster.
   return randomBytes(18).toString('base64url')
@@ -64,12 +89,17 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   const limits = fastify.gateway.websocket
   const sessions = new Set<WampSession>()
   const log = fastify.log as unknown as GatewayLogger
+  const settings = fastify.config
 
   await fastify.register(fastifyWebsocket, {
     options: {
       maxPayload: limits.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // Bounds of what ws holds for one message (a client's frame is one fragment, one or a few
+      // TCP reads): more fragments, or more unread chunks, close the session with 1008.
+      maxFragments: MAX_FRAGMENTS,
+      maxBufferedChunks: maxBufferedChunks(limits.maxFrameBytes),
       // Select `wamp` when offered (autobahn 0.8 closes otherwise); accept clients offering none.
       handleProtocols: (protocols: Set<string>) => protocols.has('wamp') ? 'wamp' : false
     },
@@ -81,36 +111,59 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   })
 
   // The 101 and the WELCOME must leave in one write (Oro's PHP client reads once): hold the
-  // socket's writes from the moment ws writes the 101 until the WELCOME is queued behind it.
-  fastify.websocketServer.on('headers', (_headers: string[], request: { socket: Socket }) => {
-    request.socket.cork()
+  // socket's writes from the moment ws writes the 101 until acceptWamp queues the WELCOME. Only
+  // WAMP upgrades: an upgrade to an HTTP route (/healthz) is closed by @fastify/websocket at once,
+  // and a cork nobody lifts would hold its 101 and close frame until ws's 30 s close timeout.
+  fastify.websocketServer.on('headers', (_headers: string[], request: MarkedRequest) => {
+    if (request[kWampUpgrade] === true) request.socket.cork()
+  })
+  fastify.addHook('onRoute', (route) => {
+    if (route.wsHandler === undefined && route.websocket !== true) return
+    const preHandler = route.preHandler
+    route.preHandler = preHandler === undefined ? [markWampUpgrade] : [...(Array.isArray(preHandler) ? preHandler : [preHandler]), markWampUpgrade]
   })
 
+  const throttle = new LogThrottle()
   const ctx: SessionContext = {
     hub: fastify.hub,
     broker: fastify.broker,
     policy: fastify.sessionPolicy,
-    limits,
-    log
+    limits: {
+      ...limits,
+      maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
+      publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
+      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES
+    },
+    log,
+    writes: new WriteScheduler({ onError: (err) => { log.error({ err }, 'ending a write turn failed') } }),
+    throttle
   }
   fastify.decorate('sessions', sessions)
 
   function onError (this: WebSocket, err: Error & { code?: string }): void {
     const session = (this as SessionSocket)[kSession]
-    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-      counters.oversizeFrames++
-      log.info({ sessionId: session.id, user: session.user, limit: limits.maxFrameBytes }, 'closing session with 1009: frame over ORO_WEBSOCKET_MAX_FRAME_BYTES')
-    } else {
-      log.info({ sessionId: session.id, user: session.user, err: err.message, code: err.code }, 'session error')
+    try {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        counters.oversizeFrames++
+        log.info({ sessionId: session.id, user: session.user, limit: limits.maxFrameBytes }, 'closing session with 1009: frame over ORO_WEBSOCKET_MAX_FRAME_BYTES')
+      } else if (throttle.take(`ws-error:${String(err.code)}`) >= 0) {
+        log.info({ sessionId: session.id, user: session.user, err: err.message, code: err.code }, 'session error')
+      }
+    } catch (fault) {
+      session.fault(fault, 'error')
     }
   }
 
   function onClose (this: WebSocket, code: number): void {
     const session = (this as SessionSocket)[kSession]
     sessions.delete(session)
-    session.closed()
     counters.connectionsClosed++
-    log.info({ sessionId: session.id, code }, `${session.user} disconnected`)
+    try {
+      session.closed()
+      log.info({ sessionId: session.id, code }, `${session.user} disconnected`)
+    } catch (err) {
+      session.fault(err, 'close')
+    }
   }
 
   fastify.decorate('acceptWamp', function acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession {

@@ -13,7 +13,10 @@ export const counters = {
   publishesReceived: 0,
   publishesDropped: 0,
   eventsDelivered: 0,
-  upgradesRejected: 0
+  upgradesRejected: 0,
+  sessionFaults: 0,
+  publishPauses: 0,
+  fanoutYields: 0
 }
 
 export type CounterName = keyof typeof counters
@@ -30,7 +33,10 @@ const HELP: Record<CounterName, string> = {
   publishesReceived: 'Publications accepted (WAMP PUBLISH and POST /publish)',
   publishesDropped: 'Publications accepted from WAMP that the broker could not take',
   eventsDelivered: 'EVENT frames written to local sessions',
-  upgradesRejected: 'WebSocket upgrades refused before the handshake (auth, origin, draining)'
+  upgradesRejected: 'WebSocket upgrades refused before the handshake (auth, origin, draining)',
+  sessionFaults: 'Sessions closed with 1011 because handling them failed (a bug; the log has the error)',
+  publishPauses: 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES',
+  fanoutYields: 'Times delivery paused for a turn of the event loop so other work is served (large fan-outs)'
 }
 
 function snake (name: string): string {

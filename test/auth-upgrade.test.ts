@@ -1,8 +1,7 @@
 import { test } from 'tap'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { startApp, type TestApp } from './helpers/app.js'
-import { TEST_ORIGIN, connectWamp, type WampClient } from './helpers/wamp-client.js'
+import { connectWamp, type WampClient } from './helpers/wamp-client.js'
 import { connectPhpBackend } from './helpers/php-backend-client.js'
 import { makeTicket, phpDate } from './helpers/tickets.js'
 import { createMysqlUsers, createPgUsers, needsMysql, needsPostgres, startTcpProxy, USERS } from './helpers/databases.js'
@@ -80,7 +79,7 @@ test('every rejection before the upgrade: a status, a code, a log line without t
     t.equal((JSON.parse(err.body) as { code: string }).code, code, code)
   }
   const failures = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Authentication failed: '))
-  t.equal(failures.length, cases.length, 'each is logged as "Authentication failed: <reason>"')
+  t.same(failures.map((l) => l.code), [...new Set(cases.map((c) => c[2]))], 'each kind is logged as "Authentication failed: <reason>", once a minute per network')
   t.ok(failures.every((l) => l.level === 'info'))
   const text = JSON.stringify(gw.logs)
   t.notOk(text.includes(ticketFor('alice', old).slice(0, 40)), 'no ticket in the log')
@@ -100,7 +99,8 @@ test('every rejection before the upgrade: a status, a code, a log line without t
   t.match(JSON.parse(noOrigin.body), { code: 'GW_ERR_ORIGIN_FORBIDDEN' })
   const evil = await refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`, { headers: { Origin: 'https://evil.example' } }))
   t.equal(evil.statusCode, 403)
-  t.ok(gw.logs.some((l) => l.msg === 'Client rejected, bad origin' && l.level === 'warn' && l.origin === 'https://evil.example'))
+  t.ok(gw.logs.some((l) => l.msg === 'Client rejected, bad origin' && l.level === 'warn' && l.origin === 'https://evil.example' &&
+    l.setting === 'ORO_WEBSOCKET_ALLOWED_ORIGINS=+evil.example'), 'logged at warning with the origin and the setting that would allow it')
 })
 
 test('the database stopping gives 503 with Retry-After, not 401, and recovers without a restart', await needsPostgres(), async (t) => {
@@ -160,52 +160,10 @@ test('only backend sessions publish: direct loopback with a ticket yes, through 
   t.same(await sub.waitForEvents(1), ['from the backend'])
   await sub.sync()
   t.same(sub.events(), ['from the backend'], 'nothing from the browser-like sessions')
-  const refused = gw.logs.filter((l) => l.msg === 'publish refused: only backend sessions may publish (see ORO_WEBSOCKET_BACKEND_NETWORKS)')
+  const refused = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publish refused: only backend sessions may publish') && String(l.msg).includes('ORO_WEBSOCKET_BACKEND_NETWORKS'))
   t.equal(refused.length, 2)
   t.ok(refused.some((l) => l.address === '203.0.113.5'), 'the forged header names the client in the log (loopback is a trusted proxy)')
-  t.ok(refused.every((l) => l.level === 'notice'))
-})
-
-test('reconnect storm: 2,000 ticketed connections, few database queries, event loop reported', await needsPostgres(), async (t) => {
-  const { url, table } = await createPgUsers(t)
-  const gw = await gateway(t, url, table)
-  const watcher = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
-  t.teardown(() => watcher.close())
-  // Each browser fetched its ticket at a different moment: distinct tickets, a handful of users.
-  const names = ['alice', 'bob', 'dave', undefined]
-  const tickets = Array.from({ length: 2000 }, (_, i) => ticketFor(names[i % names.length], new Date(Date.now() - (i % 120) * 1000)))
-  const delay = monitorEventLoopDelay({ resolution: 10 })
-  delay.enable()
-  let slowestRoundTrip = 0
-  let storming = true
-  const probe = (async () => {
-    while (storming) {
-      const started = performance.now()
-      await watcher.sync()
-      slowestRoundTrip = Math.max(slowestRoundTrip, performance.now() - started)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  })()
-  const started = performance.now()
-  const clients: WebSocket[] = []
-  let accepted = 0
-  await Promise.all(tickets.map((ticket) => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticket)}`, ['wamp'], { origin: TEST_ORIGIN, perMessageDeflate: false })
-    clients.push(ws)
-    ws.once('message', () => { accepted++; resolve() })
-    ws.once('error', reject)
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode ?? 0}`)))
-  })))
-  const elapsed = performance.now() - started
-  storming = false
-  await probe
-  delay.disable()
-  t.teardown(() => { for (const ws of clients) ws.terminate() })
-  t.equal(accepted, 2000, 'all accepted')
-  const stats = gw.app.authStats()
-  t.ok((stats.users?.queries ?? Infinity) < 100, `database queries: ${stats.users?.queries ?? '?'} for 2,000 connections`)
-  t.comment(`storm: 2,000 connections in ${Math.round(elapsed)} ms; digests ${stats.tickets?.digests ?? '?'}, ticket cache hits ${stats.tickets?.cacheHits ?? '?'}`)
-  t.comment(`event loop during the storm: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; slowest round trip of a connected session ${slowestRoundTrip.toFixed(1)} ms`)
+  t.ok(refused.every((l) => l.level === 'warn'), 'at warning (issue 11: never silent at the default prod level)')
 })
 
 test('too many upgrades being verified at once: 503 GW_ERR_AUTH_BUSY with Retry-After, no endless queue', async (t) => {
@@ -228,4 +186,48 @@ test('without ORO_DB_URL a user ticket is the gateway\'s problem (503), not the 
   const anonymous = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
   anonymous.close()
   t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
+})
+
+test('a drain that begins while a ticket is verified refuses that upgrade (503), it is not accepted after the drop loop', async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
+  // Hold the verification open until the drain has begun: the order is forced, not timed.
+  const admit = gw.app.admitUpgrade.bind(gw.app)
+  let verifying!: () => void
+  const entered = new Promise<void>((resolve) => { verifying = resolve })
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  gw.app.admitUpgrade = async (request, reply) => {
+    const decision = await admit(request, reply)
+    verifying()
+    await released
+    return decision
+  }
+  const attempt = refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`))
+  await entered
+  gw.app.readiness.markDraining()
+  release()
+  const err = await attempt
+  t.equal(err.statusCode, 503)
+  t.equal(err.headers['retry-after'], '2')
+  t.match(JSON.parse(err.body), { code: 'GW_ERR_SHUTTING_DOWN' })
+  t.equal(gw.app.sessions.size, 0, 'no session was opened')
+})
+
+test('any forwarding header means proxied: X-Forwarded-Host or -Proto alone, Via, X-NginX-Proxy cannot publish', async (t) => {
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
+  const anon = encodeURIComponent(ticketFor())
+  const sub = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`)
+  const proxied = await Promise.all([
+    { 'X-Forwarded-Host': 'shop.example.com' }, { 'X-Forwarded-Proto': 'https' }, { Via: '1.1 proxy' }, { 'X-NginX-Proxy': 'true' }
+  ].map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers })))
+  const backend = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers: { Origin: '127.0.0.1' } })
+  t.teardown(() => { sub.close(); backend.close(); for (const p of proxied) p.close() })
+  sub.subscribe('oro/data/update')
+  await sub.sync()
+  for (const [i, p] of proxied.entries()) p.publish('oro/data/update', `proxied ${i}`)
+  for (const p of proxied) await p.sync()
+  backend.publish('oro/data/update', 'from the backend')
+  t.same(await sub.waitForEvents(1), ['from the backend'])
+  await sub.sync()
+  t.same(sub.events(), ['from the backend'], 'nothing from the proxied sessions')
 })

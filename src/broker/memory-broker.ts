@@ -12,14 +12,13 @@ export class MemoryBroker implements Broker {
 
   async publish (publication: Publication): Promise<PublishReceipt> {
     if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
-    return { recipients: this.#hub.broadcast(publication) }
+    // Resolves once written: during a large fan-out that is a later turn (the count stays true).
+    return { recipients: await this.#hub.deliver(publication) }
   }
 
   async publishBatch (publications: readonly Publication[]): Promise<PublishReceipt> {
     if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
-    let recipients = 0
-    for (const publication of publications) recipients += this.#hub.broadcast(publication)
-    return { recipients }
+    return { recipients: await this.#hub.deliverAll(publications) }
   }
 
   subscribe (_topic: string): void {}

@@ -141,13 +141,29 @@ export const configSchema = {
       description: 'Most topics one session may subscribe to; SUBSCRIBEs past it are refused (the session stays open).',
       example: '256'
     },
+    ORO_WEBSOCKET_MAX_PREFIXES: {
+      type: 'integer',
+      default: 32,
+      minimum: 0,
+      maximum: 10000,
+      description: 'Most CURIE prefixes (WAMP PREFIX) one session may declare; one more, or a prefix or URI over ORO_WEBSOCKET_MAX_TOPIC_LENGTH, closes it with 1007.',
+      example: '32'
+    },
     ORO_WEBSOCKET_MAX_BUFFERED_BYTES: {
       type: 'integer',
       default: 1048576,
       minimum: 1024,
       maximum: 1073741824,
-      description: 'Unsent bytes a session may have queued; a slower client is dropped (TCP closed, so it reconnects).',
+      description: 'Unsent bytes a session may leave from earlier event-loop turns; a slower client is dropped (TCP closed, so it reconnects).',
       example: '1048576'
+    },
+    ORO_WEBSOCKET_MAX_PENDING_PUBLISHES: {
+      type: 'integer',
+      default: 1000,
+      minimum: 1,
+      maximum: 1000000,
+      description: 'WAMP PUBLISHes of one backend session not yet taken by the broker; past it the session is not read until half are (nothing is dropped).',
+      example: '1000'
     },
     ORO_WEBSOCKET_PING_INTERVAL: {
       type: 'integer',
@@ -192,7 +208,7 @@ export const configSchema = {
       default: 0,
       minimum: 0,
       maximum: 1000000,
-      description: 'POST /publish requests per second allowed per key (burst: one second\'s worth); 0 = no limit.',
+      description: 'POST /publish requests per second allowed per key, and WAMP PUBLISHes per backend session (burst: one second\'s worth; WAMP: reading waits); 0 = no limit.',
       example: '200'
     },
     ORO_WEBSOCKET_PUBLISH_LISTEN: {

@@ -1,7 +1,9 @@
-// One WAMP v1 session: its CURIE prefixes, its subscriptions, what it may do, and how bytes reach
-// its socket. Frames from the client are decoded here and turned into hub and broker calls.
-// Writes are corked per socket and flushed once per event-loop turn, so a burst of events leaves
-// in one syscall per socket; a socket whose unsent bytes pass the cap is dropped.
+// One WAMP v1 session: its CURIE prefixes, its subscriptions, what it may do, and what it does
+// with the frames its client sends (decoded here and turned into hub and broker calls). Every
+// structure it keeps is bounded: prefixes (ORO_WEBSOCKET_MAX_PREFIXES), subscriptions
+// (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS), unsent bytes (ORO_WEBSOCKET_MAX_BUFFERED_BYTES), publishes
+// the broker has not taken (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES). How bytes reach its socket is
+// the SocketWriter's business.
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import {
@@ -9,10 +11,13 @@ import {
   WampProtocolError, decodeClientMessage, encodeCallError, expandCurie, type ClientMessage
 } from './codec.js'
 import { textFrame } from './frame.js'
+import { SocketWriter, type WriteScheduler } from './socket-writer.js'
+import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker } from '../broker/broker.js'
 import { counters } from '../metrics.js'
 import type { Log } from '../logger.js'
+import { clip, type LogThrottle } from '../log-throttle.js'
 
 import type { Identity } from '../auth/identity.js'
 export { ANONYMOUS, type Identity } from '../auth/identity.js'
@@ -32,9 +37,15 @@ export interface SessionLimits {
   maxTopicLength: number
   maxSubscriptions: number
   maxBufferedBytes: number
+  /** CURIE prefixes one session may declare. */
+  maxPrefixes: number
+  /** WAMP PUBLISHes per second per backend session; 0 = no limit. */
+  publishRate: number
+  /** WAMP PUBLISHes of one session the broker has not taken yet, before reading pauses. */
+  maxPendingPublishes: number
 }
 
-export type SessionLog = Pick<Log, 'debug' | 'info' | 'notice' | 'warn'>
+export type SessionLog = Pick<Log, 'debug' | 'info' | 'notice' | 'warn' | 'error'>
 
 export interface SessionContext {
   hub: Hub
@@ -42,32 +53,22 @@ export interface SessionContext {
   policy: SessionPolicy
   limits: SessionLimits
   log: SessionLog
+  /** Ends every socket's write turn (one per websocket plugin). */
+  writes: WriteScheduler
+  /** Refusal and error lines: one per key per interval, with a count of those left out. */
+  throttle: LogThrottle
 }
 
 export const NO_RPC_ERROR_URI = 'http://oro-websocket-gateway/error#no-rpc'
 export const PING_TOPIC = 'oro/ping'
+/** The close reason of a session ended by a fault of the gateway (1011). */
+export const INTERNAL_ERROR_REASON = 'internal error; reconnect'
 
-// Where a session's writes are in the current event-loop turn.
-const TURN_IDLE = 0
-const TURN_WROTE = 1
-const TURN_CORKED = 2
+/** Logged (warning, with the client's address) when a session that is not a backend publishes. */
+export const NOT_BACKEND_MESSAGE = 'only backend sessions may publish: to let this client publish, add its address to ' +
+  'ORO_WEBSOCKET_BACKEND_NETWORKS (it must also connect directly, without forwarding headers, with a valid ticket)'
 
-// Sessions written to during this event-loop turn. The first frame of a turn goes straight to
-// the socket (one syscall, no waiting: the fixed-rate case); a second frame in the same turn corks
-// the socket, and the rest of the turn's frames leave together when the turn ends (bursts).
-const touched: WampSession[] = []
-let flushScheduled = false
-// The clock (ms) of the current turn, read once per turn. A socket that was written to in a turn
-// less than BURST_MS before is in a burst: its first frame of this turn is held too, so every
-// frame of the turn leaves in one writev (one syscall instead of two per turn).
-let turnTime = 0
-const BURST_MS = 1
-
-function flushTouched (): void {
-  flushScheduled = false
-  for (let i = 0; i < touched.length; i++) (touched[i] as WampSession).endTurn()
-  touched.length = 0
-}
+type PublishMessage = Extract<ClientMessage, { type: typeof PUBLISH }>
 
 export class WampSession implements HubClient {
   readonly id: string
@@ -82,76 +83,55 @@ export class WampSession implements HubClient {
   missedPings = 0
 
   readonly #ws: WebSocket
-  readonly #socket: Socket
   readonly #ctx: SessionContext
+  readonly #writer: SocketWriter
   #prefixes: Map<string, string> | null = null
   #subscriptions: Set<string> | null = null
-  #turn = TURN_IDLE
-  #lastTurnTime = -Infinity
+  #flow: PublishFlow | null = null
 
   constructor (id: string, ws: WebSocket, socket: Socket, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
     this.id = id
     this.#ws = ws
-    this.#socket = socket
     this.#ctx = ctx
+    this.#writer = new SocketWriter(socket, ctx.writes)
     this.identity = identity
     this.canPublish = canPublish
     this.address = address
   }
 
   get subscriptionCount (): number { return this.#subscriptions?.size ?? 0 }
+  get prefixCount (): number { return this.#prefixes?.size ?? 0 }
   get user (): string { return this.identity.anonymous ? 'anonymous' : this.identity.username }
 
   // --- writing -------------------------------------------------------------------------------
 
   write (frame: Buffer): boolean {
     if (!this.alive) return false
-    const socket = this.#socket
-    if (socket.writableLength + frame.length > this.#ctx.limits.maxBufferedBytes) {
-      this.#dropSlow(socket.writableLength)
+    try {
+      // What earlier turns left unsent: a reader that keeps up has none, whatever one turn holds.
+      const backlog = this.#writer.backlog
+      if (backlog > this.#ctx.limits.maxBufferedBytes) {
+        this.#dropSlow(backlog)
+        return false
+      }
+      this.#writer.write(frame)
+      return true
+    } catch (err) {
+      this.fault(err, 'write')
       return false
     }
-    const turn = this.#turn
-    if (turn === TURN_CORKED) {
-      socket.write(frame)
-      return true
-    }
-    if (turn === TURN_IDLE) {
-      touched.push(this)
-      if (!flushScheduled) {
-        flushScheduled = true
-        turnTime = Date.now()
-        setImmediate(flushTouched)
-      }
-      const inBurst = turnTime - this.#lastTurnTime <= BURST_MS
-      this.#lastTurnTime = turnTime
-      if (inBurst) {
-        this.#turn = TURN_CORKED
-        socket.cork()
-      } else {
-        this.#turn = TURN_WROTE
-      }
-    } else {
-      this.#turn = TURN_CORKED
-      socket.cork()
-    }
-    socket.write(frame)
-    return true
   }
 
-  /** The event-loop turn ended: frames held since the second one of the turn leave now. */
-  endTurn (): void {
-    if (this.#turn === TURN_CORKED) this.#socket.uncork()
-    this.#turn = TURN_IDLE
-  }
+  /** Bytes handed to the socket in earlier turns and not yet taken by the kernel. */
+  get bufferedBytes (): number { return this.#writer.backlog }
 
-  /** Bytes written but not yet taken by the kernel. */
-  get bufferedBytes (): number { return this.#socket.writableLength }
-
-  #dropSlow (buffered: number): void {
+  #dropSlow (backlog: number): void {
     counters.slowConsumerDrops++
-    this.#ctx.log.warn({ sessionId: this.id, user: this.user, bufferedBytes: buffered, cap: this.#ctx.limits.maxBufferedBytes },
-      'slow consumer dropped: unsent bytes over the cap (ORO_WEBSOCKET_MAX_BUFFERED_BYTES)')
+    const suppressed = this.#ctx.throttle.take('slow-consumer')
+    if (suppressed >= 0) {
+      this.#ctx.log.warn({ sessionId: this.id, user: this.user, bufferedBytes: backlog, cap: this.#ctx.limits.maxBufferedBytes, suppressed },
+        'slow consumer dropped: unsent bytes over the cap (ORO_WEBSOCKET_MAX_BUFFERED_BYTES)')
+    }
     this.drop()
   }
 
@@ -162,7 +142,7 @@ export class WampSession implements HubClient {
     this.#ws.terminate()
   }
 
-  /** A clean close with a code, for protocol errors (1007). */
+  /** A clean close with a code: 1007 for protocol errors, 1011 for a fault of the gateway. */
   closeWith (code: number, reason: string): void {
     if (!this.alive) return
     this.alive = false
@@ -170,24 +150,41 @@ export class WampSession implements HubClient {
     this.#ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
   }
 
+  /**
+   * Something failed while handling this session (a bug, a broker or policy that threw): the
+   * session ends with 1011 and the error is logged; the process and the other sessions go on.
+   */
+  fault (err: unknown, where: string): void {
+    counters.sessionFaults++
+    this.#ctx.log.error({ sessionId: this.id, user: this.user, address: this.address, where, err }, `session failed in ${where}; closing it with 1011`)
+    if (!this.alive) return
+    try {
+      this.closeWith(1011, INTERNAL_ERROR_REASON)
+    } catch {
+      this.alive = false
+      this.#ws.terminate()
+    }
+  }
+
   // --- reading -------------------------------------------------------------------------------
 
   handleText (text: string): void {
-    let message: ClientMessage
     try {
-      message = decodeClientMessage(text)
+      this.#handle(decodeClientMessage(text))
     } catch (err) {
-      if (!(err instanceof WampProtocolError)) throw err
-      this.protocolError(err.message)
-      return
+      if (err instanceof WampProtocolError) this.protocolError(err.message)
+      else this.fault(err, 'message')
     }
+  }
+
+  #handle (message: ClientMessage): void {
     switch (message.type) {
       case PREFIX:
-        (this.#prefixes ??= new Map()).set(message.prefix, message.uri)
+        this.#prefix(message.prefix, message.uri)
         return
       case CALL:
         // Oro defines no RPC; autobahn 0.8 expects an answer to its call id.
-        this.#sendText(encodeCallError(message.callId, NO_RPC_ERROR_URI, `No RPC is defined on this server: ${message.procUri}`))
+        this.#sendText(encodeCallError(message.callId, NO_RPC_ERROR_URI, `No RPC is defined on this server: ${clip(message.procUri, 200)}`))
         return
       case SUBSCRIBE:
         this.#subscribe(expandCurie(message.topic, this.#prefixes))
@@ -202,12 +199,40 @@ export class WampSession implements HubClient {
 
   protocolError (reason: string): void {
     counters.protocolErrors++
-    this.#ctx.log.info({ sessionId: this.id, user: this.user, reason }, `closing session: ${reason}`)
+    // The reason may echo what the client sent: clipped, and one line per reason per interval.
+    const clipped = clip(reason, 200)
+    const suppressed = this.#ctx.throttle.take(`protocol:${clip(reason, 60)}`)
+    if (suppressed >= 0) {
+      this.#ctx.log.info({ sessionId: this.id, user: this.user, address: this.address, reason: clipped, suppressed }, `closing session: ${clipped}`)
+    }
     this.closeWith(1007, reason)
   }
 
   #sendText (text: string): void {
     this.write(textFrame(text))
+  }
+
+  #prefix (prefix: string, uri: string): void {
+    const { maxTopicLength, maxPrefixes } = this.#ctx.limits
+    // A prefix or base longer than a topic may be could only make topics that are refused anyway.
+    const longest = Math.max(prefix.length, uri.length)
+    if (longest > maxTopicLength) {
+      this.protocolError(`PREFIX of ${longest} characters is over ORO_WEBSOCKET_MAX_TOPIC_LENGTH (${maxTopicLength})`)
+      return
+    }
+    const prefixes = (this.#prefixes ??= new Map())
+    if (!prefixes.has(prefix) && prefixes.size >= maxPrefixes) {
+      this.protocolError(`more than ${maxPrefixes} CURIE prefixes (ORO_WEBSOCKET_MAX_PREFIXES)`)
+      return
+    }
+    prefixes.set(prefix, uri)
+  }
+
+  #refused (kind: 'subscribe' | 'publish', topic: string, refusal: Refusal, level: 'notice' | 'warn'): void {
+    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}:${this.address}`)
+    if (suppressed < 0) return
+    this.#ctx.log[level]({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, suppressed },
+      `${kind === 'subscribe' ? 'subscription' : 'publish'} refused: ${refusal.message}`)
   }
 
   #subscribe (topic: string): void {
@@ -224,7 +249,7 @@ export class WampSession implements HubClient {
     if (refusal !== null) {
       // Nothing is sent: autobahn 0.8 has no message for a refused subscription.
       counters.subscribesRefused++
-      log.notice({ sessionId: this.id, user: this.user, topic: topic.slice(0, 200), reason: refusal.reason }, `subscription refused: ${refusal.message}`)
+      this.#refused('subscribe', topic, refusal, 'notice')
       return
     }
     (this.#subscriptions ??= new Set()).add(topic)
@@ -238,30 +263,62 @@ export class WampSession implements HubClient {
     this.#ctx.log.debug({ sessionId: this.id, topic }, 'unsubscribed')
   }
 
-  #publish (topic: string, message: Extract<ClientMessage, { type: typeof PUBLISH }>): void {
-    const { policy, broker, log } = this.#ctx
+  #publish (topic: string, message: PublishMessage): void {
+    const { policy, broker, limits } = this.#ctx
     if (topic === PING_TOPIC) return // the server's own keep-alive topic; clients' pings are ignored
-    const refusal: Refusal | null = this.canPublish
-      ? policy.publish(topic, this)
-      : { reason: 'not-backend', message: 'only backend sessions may publish (see ORO_WEBSOCKET_BACKEND_NETWORKS)' }
+    if (!this.canPublish) {
+      // Issue 11: a backend in another container lands here until its network is allowed.
+      counters.publishesRefused++
+      this.#refused('publish', topic, { reason: 'not-backend', message: NOT_BACKEND_MESSAGE }, 'warn')
+      return
+    }
+    const refusal: Refusal | null = topic.length > limits.maxTopicLength
+      ? { reason: 'topic-too-long', message: `topic URI of ${topic.length} characters is over the limit of ${limits.maxTopicLength} (ORO_WEBSOCKET_MAX_TOPIC_LENGTH)` }
+      : policy.publish(topic, this)
     if (refusal !== null) {
       counters.publishesRefused++
-      log.notice({ sessionId: this.id, user: this.user, address: this.address, topic: topic.slice(0, 200), reason: refusal.reason }, `publish refused: ${refusal.message}`)
+      this.#refused('publish', topic, refusal, 'notice')
       return
     }
     counters.publishesReceived++
+    const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
-    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).catch((err: unknown) => {
+    flow.started()
+    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => flow.settled(), (err: unknown) => {
+      flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged.
       counters.publishesDropped++
-      log.warn({ sessionId: this.id, topic, err }, 'publish dropped: the broker did not take it')
+      const suppressed = this.#ctx.throttle.take('publish-dropped')
+      if (suppressed >= 0) this.#ctx.log.warn({ sessionId: this.id, topic: clip(topic, 200), err, suppressed }, 'publish dropped: the broker did not take it')
+    })
+  }
+
+  #newFlow (): PublishFlow {
+    const { limits, log, throttle } = this.#ctx
+    return new PublishFlow({
+      ratePerSecond: limits.publishRate,
+      maxPending: limits.maxPendingPublishes,
+      pause: () => { this.#ws.pause() },
+      resume: () => { if (this.alive) this.#ws.resume() },
+      paused: (reason) => {
+        counters.publishPauses++
+        const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
+        const suppressed = throttle.take(`publish-paused:${setting}:${this.address}`)
+        if (suppressed >= 0) {
+          log.notice({ sessionId: this.id, address: this.address, setting, suppressed },
+            `publisher paused: reading its socket stops until it is back under ${setting} (nothing is dropped)`)
+        }
+      }
     })
   }
 
   /** The session ended: leave every topic. */
   closed (): void {
     this.alive = false
-    this.#ctx.hub.removeClient(this, this.#subscriptions ?? [])
+    this.#flow?.stop()
+    const subscriptions = this.#subscriptions ?? []
     this.#subscriptions = null
+    this.#prefixes = null
+    this.#ctx.hub.removeClient(this, subscriptions)
   }
 }
