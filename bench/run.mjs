@@ -6,7 +6,6 @@
 // loopback. Prints a table, writes bench/results/latest.json and bench/results/latest.svg.
 import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, connect } from 'node:net'
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs'
 import { cpus, totalmem, release } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +15,7 @@ import { anonymousTicket } from './lib/ticket.mjs'
 import { cpuMs, cpuSplitMs, memory } from './lib/proc.mjs'
 import { openPublisher } from './lib/publishers.mjs'
 import { openClient } from './lib/clients.mjs'
+import { freePort, waitListening } from './lib/net.mjs'
 import { buildGo } from './lib/go-build.mjs'
 import { renderChart } from './lib/chart.mjs'
 
@@ -82,30 +82,6 @@ const onlyServers = typeof args.only === 'string' ? args.only.split(',') : null
 const onlyScenarios = typeof args.scenarios === 'string' ? args.scenarios.split(',') : null
 
 // --- servers -------------------------------------------------------------------------------------
-
-async function freePort () {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address()
-  server.close()
-  return port
-}
-
-async function waitListening (port, child) {
-  const deadline = Date.now() + 20000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`)
-    const ok = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.on('connect', () => { socket.destroy(); resolve(true) })
-      socket.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await sleep(100)
-  }
-  throw new Error(`server did not listen on ${port}`)
-}
 
 class Skip extends Error {}
 

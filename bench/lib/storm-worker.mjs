@@ -1,0 +1,184 @@
+// A load-generator process for the reconnect storm: holds WAMP v1 sessions to one gateway and, when
+// a session drops uncleanly, reconnects it the way Oro's wamp.js does (oro-compat §6): a retry every
+// 2 s for the first 15 s, then retryDelay x attempt; each retry with a fresh ticket and the cookies
+// the server set (a small cookie jar, as a browser keeps); once connected, it subscribes again.
+// Driven by bench/storm.mjs over IPC ({ id, cmd, ... } → { id, ... }).
+import WebSocket from 'ws'
+import { spawnSync } from 'node:child_process'
+import { ticket } from './ticket.mjs'
+import { buildGo } from './go-build.mjs'
+
+const KEEP_RETRY_MS = 2000
+const KEEP_TIMEOUT_MS = 15000
+const RETRY_DELAY_MS = 5000
+
+let sessions = []
+let secret = ''
+let port = 0
+let freshOnTheFly = 0
+
+const nowMs = () => Number(process.hrtime.bigint() / 1000n) / 1000 // CLOCK_MONOTONIC, as the runner
+
+function makeTicket (s) {
+  return s.user === null ? ticket(secret) : ticket(secret, { username: s.user.username, password: s.user.password })
+}
+
+/** A fresh ticket for every session: made by the Go ticket maker when there is one (about 6x faster). */
+function makeTickets (list) {
+  const maker = buildGo('sha512-floor')
+  if (maker.path !== undefined) {
+    const input = list.map((s) => s.user === null ? '\t' : `${s.user.username}\t${s.user.password}`).join('\n') + '\n'
+    const r = spawnSync(maker.path, ['tickets', secret], { input, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
+    const lines = r.stdout.trim().split('\n')
+    if (r.status === 0 && lines.length === list.length) return lines
+  }
+  return list.map(makeTicket)
+}
+
+function cookieHeader (s) {
+  const now = Date.now()
+  const pairs = []
+  for (const [name, c] of s.jar) {
+    if (c.expires !== null && c.expires <= now) { s.jar.delete(name); continue }
+    if (c.secure) continue // ws:, not wss:: a browser would not send it
+    if (c.path !== '/' && !'/'.startsWith(c.path)) continue
+    pairs.push(`${name}=${c.value}`)
+  }
+  return pairs.join('; ')
+}
+
+function storeCookies (s, headers) {
+  let list = headers['set-cookie']
+  if (list === undefined) return
+  if (!Array.isArray(list)) list = [list]
+  for (const line of list) {
+    const [pair, ...attrs] = line.split(';').map((x) => x.trim())
+    const eq = pair.indexOf('=')
+    if (eq < 1) continue
+    const c = { value: pair.slice(eq + 1), path: '/', expires: null, secure: false }
+    for (const attr of attrs) {
+      const [k, v] = attr.split('=')
+      const key = k.toLowerCase()
+      if (key === 'path') c.path = v ?? '/'
+      else if (key === 'max-age') c.expires = Date.now() + Number(v) * 1000
+      else if (key === 'expires' && c.expires === null) c.expires = Date.parse(v)
+      else if (key === 'secure') c.secure = true
+    }
+    if (c.expires !== null && c.expires <= Date.now()) s.jar.delete(pair.slice(0, eq))
+    else s.jar.set(pair.slice(0, eq), c)
+  }
+}
+
+/** One connection attempt: resolves 'ok', 'http' (the upgrade was answered with an error) or 'net'. */
+function attempt (s, withTicket) {
+  return new Promise((resolve) => {
+    const headers = { Origin: 'http://localhost' }
+    const cookie = cookieHeader(s)
+    if (cookie !== '') { headers.Cookie = cookie; s.sentCookie = true }
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/?ticket=${encodeURIComponent(withTicket)}`, ['wamp'], { perMessageDeflate: false, headers, localAddress: s.localAddress, handshakeTimeout: 30000 })
+    let settled = false
+    const settle = (how) => { if (!settled) { settled = true; resolve(how) } }
+    ws.on('upgrade', (res) => storeCookies(s, res.headers))
+    ws.on('unexpected-response', (_req, res) => {
+      storeCookies(s, res.headers)
+      s.lastStatus = res.statusCode
+      res.resume()
+      ws.terminate()
+      settle('http')
+    })
+    ws.on('error', () => settle('net'))
+    ws.on('message', (buf) => {
+      if (!settled && buf[1] === 48) { // [0, ...] WELCOME
+        for (const topic of s.topics) ws.send(JSON.stringify([5, topic]))
+        s.ws = ws
+        settle('ok')
+      }
+    })
+    ws.on('close', (code) => {
+      settle('net')
+      if (s.ws !== ws) return
+      s.ws = null
+      if (code === 1006) onDrop(s) // unclean: Oro reconnects; a clean close it does not (§6)
+      else s.closedClean++
+    })
+  })
+}
+
+function onDrop (s) {
+  if (!s.storming) return
+  s.droppedAt = nowMs()
+  s.backAt = null
+  s.attempts = 0
+  s.retriesAfterTimeout = 0
+  s.needFresh = false
+  setTimeout(() => retry(s), KEEP_RETRY_MS)
+}
+
+async function retry (s) {
+  if (s.stopped) return
+  s.attempts++
+  // Oro fetches a new ticket for every retry: the one made before the storm, then a new one only
+  // after an attempt the server answered (one it never saw, a refused connection, used none up).
+  let t = s.nextTicket
+  if (s.needFresh) { t = makeTicket(s); freshOnTheFly++ }
+  const how = await attempt(s, t)
+  if (how === 'ok') { s.backAt = nowMs(); return }
+  s.needFresh = how === 'http'
+  if (how === 'http') s.httpRejections++
+  const since = nowMs() - s.droppedAt
+  const delay = since < KEEP_TIMEOUT_MS ? KEEP_RETRY_MS : RETRY_DELAY_MS * ++s.retriesAfterTimeout
+  setTimeout(() => retry(s), delay)
+}
+
+const handlers = {
+  prepare ({ plan, oroSecret, serverPort }) {
+    secret = oroSecret
+    port = serverPort
+    const t0 = Date.now()
+    sessions = plan.map((p) => ({ ...p, jar: new Map(), ws: null, ticket: null, nextTicket: null, storming: false, stopped: false, droppedAt: null, backAt: null, attempts: 0, retriesAfterTimeout: 0, httpRejections: 0, closedClean: 0, needFresh: false, sentCookie: false, lastStatus: 0 }))
+    makeTickets(sessions).forEach((t, i) => { sessions[i].ticket = t })
+    return { ms: Date.now() - t0 }
+  },
+  async connect ({ concurrency }) {
+    const t0 = Date.now()
+    let next = 0
+    let failed = 0
+    async function lane () {
+      while (next < sessions.length) {
+        const s = sessions[next++]
+        if (await attempt(s, s.ticket) !== 'ok') failed++
+      }
+    }
+    await Promise.all(Array.from({ length: concurrency }, lane))
+    return { connected: sessions.length - failed, failed, ms: Date.now() - t0 }
+  },
+  prepareNext () {
+    const t0 = Date.now()
+    makeTickets(sessions).forEach((t, i) => { sessions[i].nextTicket = t })
+    return { ms: Date.now() - t0 }
+  },
+  arm () { for (const s of sessions) { s.storming = true; s.sentCookie = false; s.httpRejections = 0 } return {} },
+  status () {
+    let back = 0
+    let dropped = 0
+    for (const s of sessions) { if (s.droppedAt !== null) dropped++; if (s.backAt !== null) back++ }
+    return { back, dropped, total: sessions.length }
+  },
+  report () {
+    return {
+      sessions: sessions.map((s) => [s.droppedAt, s.backAt, s.attempts, s.httpRejections, s.sentCookie ? 1 : 0, s.user === null ? 0 : 1]),
+      freshOnTheFly,
+      closedClean: sessions.reduce((a, s) => a + s.closedClean, 0)
+    }
+  },
+  closeAll () {
+    for (const s of sessions) { s.stopped = true; s.ws?.terminate() }
+    return {}
+  },
+  exit: () => { setImmediate(() => process.exit(0)); return {} }
+}
+
+process.on('message', async (msg) => {
+  const result = await handlers[msg.cmd](msg)
+  process.send({ id: msg.id, ...result })
+})
