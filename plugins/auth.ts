@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createTicketVerifier, type TicketVerifierStats } from '../src/auth/ticket.js'
 import { createUserStore, type DatabaseUserStore, type UserStoreStats } from '../src/auth/user-store.js'
+import { logDatabaseStatus } from '../src/auth/database-log.js'
 import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/admission.js'
 import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
 import { addressBucket } from '../src/access/address-bucket.js'
@@ -51,8 +52,12 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     log.warn('ORO_SECRET is not set: TICKETS ARE NOT CHECKED and every client connects as anonymous (development mode only; never run like this in production)')
   } else {
     if (databaseUrl !== undefined) {
-      users = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE })
-      fastify.readiness.register('database', () => users?.healthy === false ? 'unreachable' : 'ok')
+      const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, onStatus: (status, previous) => { logStatus(status, previous) } })
+      const logStatus = logDatabaseStatus(log, store.display)
+      users = store
+      // Checked at start and, while down, every few seconds: readiness comes back without traffic.
+      fastify.readiness.register('database', () => store.readiness())
+      store.monitor()
     } else {
       log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
