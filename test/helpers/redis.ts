@@ -21,6 +21,12 @@ export interface RedisServer {
   stop (): Promise<void>
   /** Starts it again on the same port and resolves once it accepts connections. */
   start (): Promise<void>
+  /**
+   * Freezes the process (SIGSTOP): connections stay open, commands sent to it wait in its socket
+   * buffers and are executed on resume (SIGCONT), as with a Redis stalled by the host.
+   */
+  pause (): void
+  resume (): void
   /** The channels anyone is subscribed to, sorted. */
   channels (pattern?: string): Promise<string[]>
   /** How many connections subscribe to a channel. */
@@ -65,6 +71,7 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
   client.on('error', () => {})
   t.teardown(async () => {
     client.disconnect()
+    ;(child as ChildProcess | null)?.kill('SIGCONT') // a paused server would not exit on SIGTERM
     await stop()
   })
   return {
@@ -73,6 +80,8 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
     client,
     stop,
     start,
+    pause: () => { (child as ChildProcess | null)?.kill('SIGSTOP') },
+    resume: () => { (child as ChildProcess | null)?.kill('SIGCONT') },
     channels: async (pattern = '*') => ((await client.pubsub('CHANNELS', pattern)) as string[]).sort(),
     subscribers: async (channel) => {
       const reply = await client.pubsub('NUMSUB', channel) as Array<string | number>
