@@ -2,6 +2,7 @@
 // a database that goes away mid-run (a TCP proxy cut and restored) and comes back.
 import { test, type Test as Tap } from 'tap'
 import { createServer } from 'node:net'
+import pg from 'pg'
 import { parseDatabaseUrl } from '../src/auth/database-url.js'
 import { createUserStore, type DatabaseUserStore } from '../src/auth/user-store.js'
 import { ConfigError } from '../src/config/errors.js'
@@ -192,6 +193,16 @@ async function failsWith (t: Tap, { name, url, table, summary }: Case): Promise<
   t.same(statuses, ['down'], `${name}: the same failure again is not a new status`)
 }
 
+async function pgSsl (): Promise<string> {
+  const client = new pg.Client({ connectionString: pgUrl() })
+  await client.connect()
+  try {
+    return String((await client.query<{ ssl: string }>('SHOW ssl')).rows[0]?.ssl)
+  } finally {
+    await client.end()
+  }
+}
+
 test('PostgreSQL: login refused, missing database, unreachable and a wrong table each name their reason', postgres, async (t) => {
   const { table } = await createPgUsers(t)
   const { role } = await pgRoleWithoutLogin(t, table, PASSWORD)
@@ -200,6 +211,9 @@ test('PostgreSQL: login refused, missing database, unreachable and a wrong table
   await failsWith(t, { name: 'missing database', url: pgUrl({ password: PASSWORD, database: uniqueName('no_db') }), table, summary: /database does not exist \(3D000\)/ })
   await failsWith(t, { name: 'closed port', url: pgUrl({ password: PASSWORD, port: await closedPort() }), table, summary: /unreachable \(ECONNREFUSED\)/ })
   await failsWith(t, { name: 'wrong table', url: pgUrl({ password: PASSWORD }), table: `${table.split('.')[0] as string}.no_users`, summary: /user table unusable \(42P01\)/ })
+  await failsWith(t, { name: 'no such host', url: pgUrl({ password: PASSWORD, host: 'gw-no-such-host.invalid' }), table, summary: /unreachable \((ENOTFOUND|EAI_AGAIN)\)/ })
+  const ssl = await pgSsl()
+  if (ssl === 'off') await failsWith(t, { name: 'sslmode=require, server without TLS', url: `${pgUrl({ password: PASSWORD })}?sslmode=require`, table, summary: /TLS failed \(no TLS on the server\)/ })
 })
 
 test('MariaDB: wrong password, missing database, unreachable and a wrong table each name their reason', mariadb, async (t) => {

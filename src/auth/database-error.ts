@@ -4,7 +4,7 @@
 // codes) and of Node's sockets. The driver's own message is kept for the log, with the password
 // taken out.
 
-export type DatabaseProblem = 'login' | 'access' | 'database' | 'table' | 'unreachable' | 'other'
+export type DatabaseProblem = 'login' | 'access' | 'database' | 'table' | 'unreachable' | 'tls' | 'other'
 
 export interface DatabaseFailure {
   problem: DatabaseProblem
@@ -24,6 +24,7 @@ const LABELS: Record<DatabaseProblem, string> = {
   database: 'database does not exist',
   table: 'user table unusable',
   unreachable: 'unreachable',
+  tls: 'TLS failed',
   other: 'query failed'
 }
 
@@ -33,6 +34,7 @@ const HINTS: Record<DatabaseProblem, string> = {
   database: 'check the database name in ORO_DB_URL',
   table: 'check ORO_WEBSOCKET_USER_TABLE (Oro\'s oro_user) and the database of ORO_DB_URL',
   unreachable: 'check the host and port in ORO_DB_URL and that the database server runs and accepts connections from the gateway',
+  tls: 'check sslmode in ORO_DB_URL (disable when the server has no TLS, require to skip verifying its certificate) and the server\'s certificate',
   other: 'see the driver\'s message in the gateway log'
 }
 
@@ -75,6 +77,9 @@ const BY_CODE: Record<string, DatabaseProblem> = {
   ENOENT: 'unreachable' // a unix_socket path that does not exist
 }
 
+// Node's certificate errors (UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...).
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/
+
 interface DriverError { code?: unknown, message?: unknown, errors?: unknown }
 
 function codeOf (error: DriverError): string | undefined {
@@ -103,13 +108,16 @@ export function classifyDatabaseError (caught: unknown, secrets: readonly string
   const error = (typeof caught === 'object' && caught !== null ? caught : { message: String(caught) }) as DriverError
   const message = typeof error.message === 'string' && error.message !== '' ? error.message : String(caught)
   const code = codeOf(error)
-  let problem: DatabaseProblem = code !== undefined ? BY_CODE[code] ?? 'other' : 'other'
+  let problem: DatabaseProblem = code !== undefined ? BY_CODE[code] ?? (TLS_CODE.test(code) ? 'tls' : 'other') : 'other'
   // node-postgres reports its own timeouts and lost connections without a code.
   let shownCode = code ?? 'no code'
   if (code === undefined) {
     if (/timeout|timed out/i.test(message)) {
       problem = 'unreachable'
       shownCode = 'timeout'
+    } else if (/does not support SSL/i.test(message)) {
+      problem = 'tls'
+      shownCode = 'no TLS on the server'
     } else if (/Connection terminated|ended unexpectedly|closed/i.test(message)) {
       problem = 'unreachable'
       shownCode = 'connection lost'
