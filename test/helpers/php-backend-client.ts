@@ -28,9 +28,10 @@ export function maskedTextFrame (text: string): Buffer {
   return frame
 }
 
-export function connectPhpBackend (port: number, options: { path?: string, ticket?: string, host?: string, userAgent?: string } = {}): Promise<PhpClient> {
+/** localAddress: connect from this address, as a PHP backend on another host would (e.g. 127.0.5.9). */
+export function connectPhpBackend (port: number, options: { path?: string, ticket?: string, host?: string, userAgent?: string, localAddress?: string } = {}): Promise<PhpClient> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: options.host ?? '127.0.0.1' })
+    const socket = connect({ port, host: options.host ?? '127.0.0.1', ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) })
     socket.setTimeout(1000, () => { socket.destroy(); reject(new Error('connect timed out')) })
     socket.once('error', reject)
     socket.once('connect', () => {
