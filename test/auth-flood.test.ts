@@ -1,0 +1,62 @@
+// Bad tickets must not starve good ones (issue 10): one network floods the gateway with forged
+// but well-formed tickets while clients from other networks connect. Outcomes only, no timing:
+// every good client gets in, the flood is answered 429 after a bounded number of digests, and the
+// log holds a bounded number of lines. (The latency figures are measured by bench/auth-flood.mjs.)
+import { test } from 'tap'
+import { startApp } from './helpers/app.js'
+import { forgedTicket, rawUpgrade, type UpgradeAnswer } from './helpers/raw-upgrade.js'
+import { makeTicket } from './helpers/tickets.js'
+
+const SECRET = 'flood-secret'
+const PENDING_PER_CLIENT = 16
+const FAILURES = 10
+const FORGED = 600
+const GOOD = 40
+
+test('a flood of forged tickets from one network: good clients from other networks all connect', { timeout: 180_000 }, async (t) => {
+  const gw = await startApp(t, {
+    ORO_SECRET: SECRET,
+    ORO_WEBSOCKET_PUBLISH_KEYS: 'k',
+    // Only 127.0.0.1 is a backend: the other loopback addresses play clients on other networks.
+    ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32',
+    ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: String(PENDING_PER_CLIENT),
+    ORO_WEBSOCKET_AUTH_FAILURES: String(FAILURES)
+  }, 'prod', 'info')
+  const started = Date.now()
+  const headers = { Origin: 'http://localhost' }
+  const upgrade = async (ticket: string, from: string): Promise<UpgradeAnswer> =>
+    await rawUpgrade(gw.port, `/ws?ticket=${encodeURIComponent(ticket)}`, headers, from)
+
+  // The attacker: waves of 100 forged tickets at once from 127.0.1.1 (network 127.0.1.0/24).
+  const attack = (async () => {
+    const answers: UpgradeAnswer[] = []
+    for (let wave = 0; wave < FORGED / 100; wave++) {
+      answers.push(...await Promise.all(Array.from({ length: 100 }, async () => await upgrade(forgedTicket(), '127.0.1.1'))))
+    }
+    return answers
+  })()
+  // Good clients, each on its own /24, connecting while the waves arrive.
+  const goodTickets = Array.from({ length: GOOD }, () => makeTicket({ secret: SECRET }))
+  const good = await Promise.all(goodTickets.map(async (ticket, i) => await upgrade(ticket, `127.0.${10 + i}.1`)))
+  const forged = await attack
+  t.teardown(() => { for (const answer of good) answer.destroy() })
+
+  t.same(good.map((a) => a.status), Array(GOOD).fill(101), 'every good client was upgraded')
+  const statuses = new Map<number, number>()
+  for (const a of forged) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1)
+  t.same([...statuses.keys()].sort(), [401, 429], `the flood got 401 and 429 only (${JSON.stringify(Object.fromEntries(statuses))})`)
+  const limited = forged.filter((a) => a.status === 429)
+  t.ok(limited.every((a) => Number(a.headers['retry-after']) >= 1 && (JSON.parse(a.body) as { code: string }).code === 'GW_ERR_AUTH_RATE_LIMITED'),
+    '429 GW_ERR_AUTH_RATE_LIMITED with Retry-After')
+
+  // Each forged ticket admitted costs a digest. Admitted are at most the failure budget, the
+  // verifications already pending when it ran out, and what the budget refilled meanwhile.
+  const refilled = Math.ceil((Date.now() - started) / 60_000 * FAILURES) + 1
+  const stats = gw.app.authStats()
+  const attackerDigests = (stats.tickets?.digests ?? Infinity) - GOOD
+  t.ok(attackerDigests <= FAILURES + PENDING_PER_CLIENT + refilled, `digests spent on the flood: ${attackerDigests} of ${FORGED} forged tickets`)
+  t.equal(statuses.get(401), attackerDigests, 'each digest spent was a 401; everything else was refused before any work')
+
+  const authLines = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Authentication'))
+  t.ok(authLines.length <= 4, `${authLines.length} log lines for ${FORGED} refusals (one per kind and network per minute)`)
+})

@@ -1,0 +1,56 @@
+// A reconnect storm through the real upgrade path (heavy, so in its own file with its own
+// timeout): 2,000 ticketed connections at once against real PostgreSQL. Browsers re-send their
+// ticket on each retry, so 2,000 connections carry 200 distinct tickets (4 users and anonymous):
+// all must be accepted with one digest per distinct ticket and a handful of database queries,
+// and a session connected before the storm keeps being served through it.
+import { test } from 'tap'
+import WebSocket from 'ws'
+import { startApp } from './helpers/app.js'
+import { TEST_ORIGIN, connectWamp } from './helpers/wamp-client.js'
+import { makeTicket } from './helpers/tickets.js'
+import { createPgUsers, needsPostgres, USERS } from './helpers/databases.js'
+
+const postgres = await needsPostgres()
+const SECRET = 'ThisTokenIsNotSoSecretChangeIt'
+const CONNECTIONS = 2000
+const DISTINCT = 200
+
+test('reconnect storm: 2,000 ticketed connections, one digest per distinct ticket, few database queries', { ...postgres, timeout: 240_000 }, async (t) => {
+  const { url, table } = await createPgUsers(t)
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_DB_URL: url, ORO_WEBSOCKET_USER_TABLE: table, ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_WEBSOCKET_TOPICS: '' }, 'prod', 'info')
+  const watcher = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(makeTicket({ secret: SECRET }))}`)
+  t.teardown(() => watcher.close())
+  const names = ['alice', 'bob', 'dave', undefined]
+  const tickets = Array.from({ length: DISTINCT }, (_, i) => {
+    const user = USERS.find((u) => u.username === names[i % names.length])
+    // Each browser fetched its ticket at a different moment.
+    const created = new Date(Date.now() - (i % 120) * 1000)
+    return makeTicket({ secret: SECRET, created, ...(user === undefined ? {} : { username: user.username, password: user.password }) })
+  })
+  const digestsBefore = gw.app.authStats().tickets?.digests ?? 0
+
+  // Round trips of the connected session while the storm runs: each is answered (in order).
+  let storming = true
+  let probes = 0
+  const probe = (async () => {
+    while (storming) { await watcher.sync(); probes++ }
+  })()
+  const clients: WebSocket[] = []
+  t.teardown(() => { for (const ws of clients) ws.terminate() })
+  let accepted = 0
+  await Promise.all(Array.from({ length: CONNECTIONS }, async (_, i) => await new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(tickets[i % DISTINCT] as string)}`, ['wamp'], { origin: TEST_ORIGIN, perMessageDeflate: false })
+    clients.push(ws)
+    ws.once('message', () => { accepted++; resolve() })
+    ws.once('error', reject)
+    ws.once('unexpected-response', (_req, res) => { reject(new Error(`HTTP ${res.statusCode ?? 0}`)) })
+  })))
+  storming = false
+  await probe
+
+  t.equal(accepted, CONNECTIONS, 'all accepted')
+  const stats = gw.app.authStats()
+  t.ok((stats.tickets?.digests ?? Infinity) - digestsBefore <= DISTINCT, `digests: ${(stats.tickets?.digests ?? 0) - digestsBefore} for ${DISTINCT} distinct tickets`)
+  t.ok((stats.users?.queries ?? Infinity) < 100, `database queries: ${stats.users?.queries ?? '?'} for ${CONNECTIONS} connections`)
+  t.ok(probes > 0, `the connected session was answered during the storm (${probes} round trips)`)
+})
