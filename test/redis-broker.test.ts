@@ -118,6 +118,8 @@ test('Idempotency-Key holds across nodes', redisOptions(), async (t) => {
   t.equal((await post(nodes[1] as Node, { topic: 't', data: 'fixed' }, { 'idempotency-key': 'k-3' })).status, 202)
   t.match(await redis.client.get(`${prefix}idem:0:k-1`), /"status":202/, 'the answer lives in Redis under the prefix')
   t.ok(await redis.client.pttl(`${prefix}idem:0:k-1`) > 4 * 60_000, 'for the 5-minute window')
+  // The same key with another body, on another node: refused, not replayed, not delivered.
+  t.match(await post(nodes[2] as Node, { topic: 't', data: 'not once' }, { 'idempotency-key': 'k-1' }), { status: 422, json: { code: 'GW_ERR_IDEMPOTENCY_KEY_REUSED' } })
 
   t.equal((await post(nodes[0] as Node, { topic: 't', data: 'end' })).status, 202)
   t.same(await sub.waitForEvents(4, 't'), ['once', 'concurrent', 'fixed', 'end'])
