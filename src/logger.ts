@@ -66,3 +66,12 @@ export function createLogger (setup: LoggerSetup): GatewayLogger {
   }
   return pino(options, setup.destination ?? pino.destination({ dest: 1, sync: false }))
 }
+
+/**
+ * The logger of the start and stop lines: at notice, yet shown at prod's default level (warn),
+ * as supervisord operators expect a line saying where the gateway listens. -q still hides them.
+ */
+export function lifecycleLogger (logger: GatewayLogger, quiet: boolean): GatewayLogger {
+  const level = quiet ? 'error' : logger.levelVal < CUSTOM_LEVELS.notice ? logger.level : 'notice'
+  return logger.child({}, { level })
+}

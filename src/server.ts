@@ -6,10 +6,11 @@ import { buildApp, buildPublishApp } from './app.js'
 import { generateKey } from './publish/keys.js'
 import { removeDevKey, saveDevKey } from './publish/dev-key.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
-import { effectiveUrls } from './cli/config-command.js'
-import { createLogger, logLevel, type GatewayLogger, type Mode } from './logger.js'
+import { createLogger, lifecycleLogger, logLevel, type GatewayLogger, type Mode } from './logger.js'
 import { ConfigError } from './config/errors.js'
 import { GW_ERR_LISTEN_FAILED } from './errors.js'
+import { describeListenError } from './listen-error.js'
+import { startLine } from './start-line.js'
 
 export interface ServeOptions {
   mode: Mode
@@ -70,11 +71,12 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     // Printed once, on stderr, never logged.
     process.stderr.write(`Development publish key (made at start, valid until the gateway stops; also in ${file}):\n  ${devKey}\n`)
   }
-  const urls = effectiveUrls(loaded)
-  logger.notice({ ...urls, mode: options.mode },
-    `oro-websocket-gateway listening on ${urls.listen}; browsers connect to ${urls.frontend}, the backend to ${urls.backend}; POST ${urls.publish}`)
+  // Start and stop lines show at prod's default level too (lifecycleLogger); -q hides them.
+  const lifecycle = lifecycleLogger(logger, options.quiet)
+  const start = startLine(loaded, options.mode)
+  lifecycle.notice(start.fields, start.msg)
 
-  const done = handleSignals(app, logger, gateway.shutdownTimeoutMs, gateway.drainDelayMs, cleanups)
+  const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, cleanups)
   return { app, logger, done }
 }
 
@@ -85,7 +87,7 @@ async function listen (app: FastifyInstance, address: { host: string, port: numb
     await app.close().catch(() => {})
     await alsoClose?.close().catch(() => {})
     const { code, message } = err as NodeJS.ErrnoException
-    throw new GW_ERR_LISTEN_FAILED(`${address.host}:${address.port}`, code ?? message)
+    throw new GW_ERR_LISTEN_FAILED(`${address.host}:${address.port}`, describeListenError(code, message, address.host, address.port))
   }
 }
 

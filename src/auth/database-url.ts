@@ -61,6 +61,11 @@ export function parseDatabaseUrl (input: string, setting = 'ORO_DB_URL'): Databa
   }
 
   const authority = match[2] as string
+  // An @ past the authority: the password holds an unescaped / ? or #, and the rest would be read
+  // as host, port or database (and a fragment of the password echoed in the message).
+  if (input.lastIndexOf('@') > input.indexOf('://') + 3 + authority.length) {
+    throw fail('has an unescaped "/", "?" or "#" in its user name or password; percent-encode them as %2F, %3F and %23')
+  }
   const at = authority.lastIndexOf('@')
   const userInfo = at === -1 ? '' : authority.slice(0, at)
   const colon = userInfo.indexOf(':')
@@ -94,6 +99,9 @@ function decode (text: string, fail: () => ConfigError): string {
 
 function splitHostPort (hostPort: string, defaultPort: number, fail: (problem: string) => ConfigError): { host: string, port: number } {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*)(?::(\d*))?$/.exec(hostPort)
+  // A port that is not a number is named as the port, not as a bad host.
+  const badPort = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]]*):([^:[\]]*)$/.exec(hostPort)?.[1]
+  if (match === null && badPort !== undefined) throw fail(`has a port "${badPort.slice(0, 20)}" that is not a number`)
   if (match === null) throw fail('has a host that is neither a name, an IPv4 address nor an [IPv6] address')
   const rawHost = match[1] as string
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : decode(rawHost, () => fail('has malformed percent-encoding in its host'))

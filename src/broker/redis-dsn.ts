@@ -9,6 +9,7 @@
 //   redis-cluster://[[user]:password@]host1[:6379],host2[:6379]
 //   rediss-cluster://...                                  the same over TLS
 import { ConfigError } from '../config/errors.js'
+import { maskUrl } from '../config/mask.js'
 
 export interface RedisAddress {
   host: string
@@ -41,24 +42,9 @@ const SCHEMES: Record<string, { kind: 'redis' | 'sentinel' | 'cluster', tls: boo
 
 const SECRET_QUERY = new Set(['sentinel_password'])
 
-/** The DSN with every password replaced by `***`, for messages and logs. */
+/** The DSN with every password replaced by `***`, for messages and logs (src/config/mask.ts). */
 export function maskDsn (dsn: string): string {
-  let masked = dsn
-  const start = masked.indexOf('://')
-  if (start !== -1) {
-    const end = masked.slice(start + 3).search(/[/?#]/)
-    const authorityEnd = end === -1 ? masked.length : start + 3 + end
-    const authority = masked.slice(start + 3, authorityEnd)
-    const at = authority.lastIndexOf('@')
-    if (at !== -1) {
-      const userInfo = authority.slice(0, at)
-      const colon = userInfo.indexOf(':')
-      // A user alone (redis://secret@host) is taken as the password, so it is masked too.
-      const shown = colon === -1 ? '***' : `${userInfo.slice(0, colon)}:***`
-      masked = masked.slice(0, start + 3) + shown + authority.slice(at) + masked.slice(authorityEnd)
-    }
-  }
-  return masked.replace(/([?&]sentinel_password=)[^&#]*/gi, '$1***')
+  return maskUrl(dsn)
 }
 
 export function parseBrokerDsn (input: string, setting = BROKER_DSN_SETTING): BrokerTarget {
@@ -71,6 +57,11 @@ export function parseBrokerDsn (input: string, setting = BROKER_DSN_SETTING): Br
   const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/i.exec(dsn)
   if (match === null) fail('is not a URL; expected memory:// or redis://[[user]:password@]host[:port][/db]')
   const [, rawScheme, authority, rawPath, rawQuery] = match as RegExpExecArray
+  // An @ after the host part: the password holds an unescaped / ? or #, which would otherwise be
+  // read as a host (and echoed in the message).
+  if (dsn.lastIndexOf('@') > dsn.indexOf('://') + 3 + (authority as string).length) {
+    fail('has an unescaped "/", "?" or "#" in its user name or password; percent-encode them as %2F, %3F and %23')
+  }
   const scheme = (rawScheme as string).toLowerCase()
   const form = SCHEMES[scheme]
   if (form === undefined) fail(`has scheme "${scheme}", expected memory, ${Object.keys(SCHEMES).join(', ')}`)

@@ -3,7 +3,14 @@
 // The code comes from the one catalogue (src/errors.ts): these classes only add the structure.
 import { GW_ERR_CONFIG_INVALID } from '../errors.js'
 
+// @fastify/error's classes answer `instanceof` by code, and subclasses inherit that: these two
+// must tell each other apart, so they take back the ordinary prototype check.
+function byPrototype (this: abstract new (...args: never[]) => unknown, value: unknown): boolean {
+  return Function.prototype[Symbol.hasInstance].call(this, value)
+}
+
 export class ConfigError extends GW_ERR_CONFIG_INVALID {
+  static override [Symbol.hasInstance] (value: unknown): boolean { return byPrototype.call(this, value) }
   /** The variable, flag, or "file: key" that holds the bad value. */
   readonly setting: string
   readonly problem: string
@@ -27,6 +34,7 @@ export class ConfigError extends GW_ERR_CONFIG_INVALID {
 
 /** Several problems found in one configuration, reported together (one line each). */
 export class ConfigErrors extends GW_ERR_CONFIG_INVALID {
+  static override [Symbol.hasInstance] (value: unknown): boolean { return byPrototype.call(this, value) }
   readonly errors: readonly ConfigError[]
 
   constructor (errors: readonly ConfigError[]) {

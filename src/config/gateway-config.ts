@@ -78,14 +78,15 @@ export function resolveGatewayConfig (
   problems: ConfigError[] = []
 ): GatewayConfig {
   const before = problems.length
-  const gateway = resolve(settings, describe, listen, problems)
+  const gateway = gatherGatewayConfig(settings, describe, listen, problems)
   if (problems.length > before) throwProblems(problems)
   return gateway
 }
 
 type DsnSetting = 'ORO_WEBSOCKET_SERVER_DSN' | 'ORO_WEBSOCKET_FRONTEND_DSN' | 'ORO_WEBSOCKET_BACKEND_DSN'
 
-function resolve (settings: Settings, describe: (name: SettingName) => string, listen: { host?: string, port?: string }, problems: ConfigError[]): GatewayConfig {
+/** The same, adding each problem to `problems` (a fallback stands in) instead of throwing. */
+export function gatherGatewayConfig (settings: Settings, describe: (name: SettingName) => string, listen: { host?: string, port?: string }, problems: ConfigError[]): GatewayConfig {
   const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), parseDsn(String(settingSchema(name).default)))
 
   const serverDsn = dsn('ORO_WEBSOCKET_SERVER_DSN')

@@ -11,7 +11,7 @@ import { ConfigError, collect, throwProblems } from './errors.js'
 import { configSchema, settingNames, settingSchema, type SettingName, type Settings } from './schema.js'
 import { readParametersFile } from './parameters-yml.js'
 import { expandReferences } from './expand.js'
-import { resolveGatewayConfig, type GatewayConfig } from './gateway-config.js'
+import { gatherGatewayConfig, type GatewayConfig } from './gateway-config.js'
 import { checkServeRequirements } from './requirements.js'
 import type { LoadedTopics } from '../topics/load.js'
 import type { Mode } from '../logger.js'
@@ -51,6 +51,8 @@ export interface LoadedConfig {
   appRoot: string | undefined
   /** ORO_WEBSOCKET_TOPICS as an absolute path: a relative one from .env-app* or --parameters is relative to the app root. */
   topicsFile: string | undefined
+  /** The directory ORO_WEBSOCKET_TOPICS is relative to (the app root, or the working directory). */
+  topicsBase: string
   /** The topic rules, when the serve requirements were checked (they were loaded for it). */
   topics?: LoadedTopics
 }
@@ -114,7 +116,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   }
 
   const settings = validate(values, origins, problems)
-  const gateway = resolveGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen, problems)
+  const gateway = gatherGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen ?? {}, problems)
   const topics = settings.ORO_WEBSOCKET_TOPICS
   const loaded: LoadedConfig = {
     settings,
@@ -123,9 +125,10 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     gateway,
     cwd: options.cwd,
     appRoot: options.appRoot === undefined ? undefined : root,
-    topicsFile: topics === undefined || topics === '' ? undefined : resolve(pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd), topics)
+    topicsFile: topics === undefined || topics === '' ? undefined : resolve(pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd), topics),
+    topicsBase: pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd)
   }
-  if (options.mode !== undefined && problems.length === 0) problems.push(...checkServeRequirements(loaded, options.mode))
+  if (options.mode !== undefined) problems.push(...checkServeRequirements(loaded, options.mode))
   throwProblems(problems)
   return loaded
 }

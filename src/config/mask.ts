@@ -14,9 +14,9 @@ export function maskUrl (text: string): string {
     const userInfo = masked.slice(start + 3, at)
     const colon = userInfo.indexOf(':')
     // A user alone may be a password (redis://secret@host), and a user name with an unescaped
-    // `/` is already not what was meant: show only a user that is surely one.
+    // `/` or `@` may be part of a password: show only a user that is surely one.
     const user = colon === -1 ? '' : userInfo.slice(0, colon)
-    const shown = user !== '' && !/[/?#]/.test(user) ? `${user}:***` : (colon === -1 && userInfo === '' ? '' : '***')
+    const shown = user !== '' && !/[/?#@]/.test(user) ? `${user}:***` : (colon === -1 && userInfo === '' ? '' : '***')
     masked = masked.slice(0, start + 3) + shown + masked.slice(at)
   } else if (start === -1 && at !== -1) {
     // user:password@host without a scheme: nothing before the last @ is shown.

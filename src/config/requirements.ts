@@ -24,11 +24,13 @@ export function checkServeRequirements (loaded: LoadedConfig, mode: Mode): Confi
   return problems
 }
 
-/** Where the topic rules come from: ORO_WEBSOCKET_TOPICS (an absolute path) and --app-root. */
+/** Where the topic rules come from: ORO_WEBSOCKET_TOPICS and --app-root (absolute). */
 export function topicSources (loaded: LoadedConfig): Parameters<typeof loadTopicRules>[0] {
+  const topics = loaded.settings.ORO_WEBSOCKET_TOPICS
   return {
-    cwd: loaded.cwd,
-    ...(loaded.topicsFile !== undefined ? { topicsFile: loaded.topicsFile } : {}),
+    // The file as written (errors name it so), resolved against the app root or the working directory.
+    cwd: loaded.topicsBase,
+    ...(topics !== undefined && topics !== '' ? { topicsFile: topics } : {}),
     ...(loaded.appRoot !== undefined ? { appRoot: loaded.appRoot } : {})
   }
 }
