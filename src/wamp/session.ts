@@ -101,6 +101,8 @@ export class WampSession implements HubClient {
 
   get subscriptionCount (): number { return this.#subscriptions?.size ?? 0 }
   get prefixCount (): number { return this.#prefixes?.size ?? 0 }
+  /** True while reading this session's socket is paused (publishing over its limits). */
+  get readingPaused (): boolean { return (this.#flow?.pausedFor ?? 0) !== 0 }
   get user (): string { return this.identity.anonymous ? 'anonymous' : this.identity.username }
 
   // --- writing -------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+// Inbound limits of a WAMP publisher: the pure flow-control logic, then a backend session over a
+// real socket that publishes faster than allowed: it is paused, nothing is lost, order is kept.
+import { test } from 'tap'
+import { PAUSE_PENDING, PAUSE_RATE, PublishFlow } from '../src/wamp/publish-flow.js'
+import { startApp } from './helpers/app.js'
+import { connectWamp } from './helpers/wamp-client.js'
+import { connectPhpBackend } from './helpers/php-backend-client.js'
+import { counters } from '../src/metrics.js'
+
+function recorder (): { events: string[], pause: () => void, resume: () => void, paused: (r: number) => void } {
+  const events: string[] = []
+  return { events, pause: () => events.push('pause'), resume: () => events.push('resume'), paused: (r) => events.push(`paused ${r}`) }
+}
+
+test('pending: reading pauses at the bound and resumes at half of it', (t) => {
+  const r = recorder()
+  const flow = new PublishFlow({ ratePerSecond: 0, maxPending: 4, ...r })
+  for (let i = 0; i < 3; i++) flow.started()
+  t.same(r.events, [])
+  flow.started()
+  t.same(r.events, ['pause', `paused ${PAUSE_PENDING}`])
+  flow.started() // a frame already read arrives anyway: counted, no second pause
+  t.equal(flow.pending, 5)
+  flow.settled(); flow.settled()
+  t.equal(r.events.length, 2, 'still over half')
+  flow.settled()
+  t.same(r.events.slice(2), ['resume'], 'at half the bound')
+  t.equal(flow.pausedFor, 0)
+  t.end()
+})
+
+test('rate: over the rate reading pauses until the debt is paid', async (t) => {
+  let now = 0
+  const r = recorder()
+  const flow = new PublishFlow({ ratePerSecond: 1000, maxPending: 1e6, now: () => now, ...r })
+  for (let i = 0; i < 1000; i++) flow.started()
+  t.same(r.events, [], 'a second\'s worth of burst')
+  flow.started()
+  t.same(r.events, ['pause', `paused ${PAUSE_RATE}`])
+  now += 2
+  await new Promise((resolve) => setTimeout(resolve, 5)) // the pause timer (2 ms) has run
+  t.same(r.events.slice(2), ['resume'])
+  flow.stop()
+})
+
+test('a backend publishing over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT is slowed, not dropped; order kept', async (t) => {
+  const { app, port, wsUrl, logs } = await startApp(t, { ORO_WEBSOCKET_PUBLISH_RATE_LIMIT: '200' }, 'dev', 'info')
+  const sub = await connectWamp(wsUrl)
+  t.teardown(() => sub.close())
+  sub.subscribe('t')
+  await sub.sync()
+  const pausesBefore = counters.publishPauses
+  const php = await connectPhpBackend(port)
+  t.teardown(() => php.close())
+  const EVENTS = 400 // two seconds' worth at 200/s: the first 200 are the burst
+  for (let i = 0; i < EVENTS; i++) php.publish('t', i)
+  const events = await sub.waitForEvents(EVENTS, 't', 20_000)
+  t.same(events, Array.from({ length: EVENTS }, (_, i) => i), 'every event, in order')
+  t.ok(counters.publishPauses > pausesBefore, 'the publisher was paused')
+  t.equal(counters.publishesDropped, 0, 'nothing dropped')
+  const paused = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publisher paused'))
+  t.equal(paused.length, 1, 'logged once (throttled)')
+  t.equal(paused[0]?.setting, 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT')
+  t.equal(app.sessions.size, 2)
+})
+
+test('a backend with too many publishes the broker has not taken is paused, then resumed', async (t) => {
+  const { app, port, wsUrl } = await startApp(t, { ORO_WEBSOCKET_MAX_PENDING_PUBLISHES: '10' }, 'dev', 'info')
+  const sub = await connectWamp(wsUrl)
+  t.teardown(() => sub.close())
+  sub.subscribe('t')
+  await sub.sync()
+  // A broker that takes publications only when told to: they stay pending.
+  const broker = app.broker
+  const publish = broker.publish.bind(broker)
+  const held: Array<() => void> = []
+  let holding = true
+  broker.publish = (publication) => holding
+    ? new Promise((resolve, reject) => { held.push(() => { publish(publication).then(resolve, reject) }) })
+    : publish(publication)
+  const php = await connectPhpBackend(port)
+  t.teardown(() => php.close())
+  const session = [...app.sessions].find((s) => s.id === php.sessionId)
+  for (let i = 0; i < 30; i++) php.publish('t', i)
+  const pausesBefore = counters.publishPauses
+  while (held.length < 10) await new Promise((resolve) => setImmediate(resolve))
+  // Reading stopped at 10 pending (frames of the same TCP read may still come in).
+  t.equal(session?.readingPaused, true, 'reading is paused')
+  t.equal(counters.publishPauses, pausesBefore + 1, 'counted')
+  holding = false
+  for (const release of held.splice(0)) release()
+  const events = await sub.waitForEvents(30, 't')
+  t.same(events, Array.from({ length: 30 }, (_, i) => i), 'all delivered, in order, once resumed')
+  t.equal(session?.readingPaused, false, 'reading again')
+})
