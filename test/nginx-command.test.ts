@@ -1,8 +1,8 @@
 // `oro-websocket-gateway nginx`: every variant it prints passes `nginx -t`, and a real nginx run
 // with it carries a WAMP session (WELCOME) to real gateways and answers 404 below the location.
 import { test } from 'tap'
-import { execFile, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -15,7 +15,8 @@ import { loadConfig } from '../src/config/load.js'
 import { createLogger } from '../src/logger.js'
 import { splitNginx } from '../src/cli/nginx-config.js'
 import { nginxBinary } from './helpers/nginx.js'
-import { canConnect, findBinary, freePort, serviceOptions } from './helpers/services.js'
+import { findBinary, freePort, serviceOptions } from './helpers/services.js'
+import { runNginx } from './helpers/nginx-run.js'
 import { cliPath } from './helpers/spawn-gateway.js'
 import { TEST_ORIGIN } from './helpers/wamp-client.js'
 
@@ -55,44 +56,6 @@ async function startNodes (t: Teardown, count: number): Promise<{ port: number, 
     }
   }
   throw new Error(`no ${count} consecutive free ports`)
-}
-
-/** The printed blocks inside a minimal nginx.conf; the server {} part goes into a plain server on `port`. */
-function wrap (dir: string, text: string, port: number): string {
-  const { http, server } = splitNginx(text)
-  return `
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  access_log off;
-${http}
-${server === '' ? '' : `  server {\n    listen 127.0.0.1:${port};\n${server}\n  }`}
-}
-`
-}
-
-async function runNginx (t: Teardown, conf: string, dir: string, port: number): Promise<string> {
-  const binary = nginxBinary as string
-  writeFileSync(join(dir, 'nginx.conf'), conf)
-  const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off; user root;']
-  // nginx -t writes its verdict on stderr and exits 1 when the configuration is wrong.
-  const check = await run(binary, ['-t', ...args]).then((r) => r.stderr, (err: { stderr: string }) => `FAILED: ${err.stderr}`)
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-  t.teardown(() => { child.kill('SIGQUIT') })
-  const end = Date.now() + 10_000
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${check}`)
-    if (Date.now() > end) throw new Error('nginx did not start in 10 s')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return check
 }
 
 function welcome (url: string, ca?: Buffer): Promise<{ frame: unknown[], protocol: string }> {
@@ -140,8 +103,7 @@ for (const nodes of [1, 2]) {
     const gateways = await startNodes(t, nodes)
     const nginxPort = await freePort()
     const text = await printed(['--upstream', String(nodes)], { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${gateways[0]?.port ?? 0}`, ORO_WEBSOCKET_FRONTEND_DSN: `//*:${nginxPort}/ws` })
-    const dir = mkdtempSync(join(tmpdir(), 'gw-nginx-cmd-'))
-    const verdict = await runNginx(t, wrap(dir, text, nginxPort), dir, nginxPort)
+    const verdict = await runNginx(t, text, nginxPort)
     t.match(verdict, /syntax is ok[\s\S]*test is successful/, 'nginx -t accepts it')
 
     const sessions = await Promise.all(Array.from({ length: nodes }, async () => await welcome(`ws://127.0.0.1:${nginxPort}/ws?ticket=x`)))
@@ -166,7 +128,7 @@ test('nginx --tls: the TLS server block passes nginx -t and carries wss:// with 
     { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${gateway?.port ?? 0}`, ORO_WEBSOCKET_FRONTEND_DSN: `//*:${tlsPort}/ws` })
   t.match(text, new RegExp(`listen ${tlsPort} ssl;`), 'listens on the FRONTEND DSN\'s port with ssl')
   t.equal(splitNginx(text).server, '', 'everything is in the server block it prints')
-  const verdict = await runNginx(t, wrap(dir, text, tlsPort), dir, tlsPort)
+  const verdict = await runNginx(t, text, tlsPort, dir)
   t.match(verdict, /syntax is ok[\s\S]*test is successful/, 'nginx -t accepts it')
   const session = await welcome(`wss://localhost:${tlsPort}/ws?ticket=x`, ca)
   t.equal(session.frame[0], 0, 'WELCOME over wss://, trusting the test certificate')

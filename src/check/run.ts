@@ -1,0 +1,301 @@
+// The doctor: against a running gateway, what Oro's own health check does (the backend handshake,
+// OroHealthCheckBundle's WebSocketCheck) and what else an Oro site needs to work, step by step.
+// Every step says what it found; a failing one says what to change.
+import { randomBytes } from 'node:crypto'
+import type { LoadedConfig } from '../config/load.js'
+import { ConfigError } from '../config/errors.js'
+import { upstreamHost } from '../cli/nginx-config.js'
+import { effectiveUrls } from '../cli/config-command.js'
+import { readDevKey } from '../publish/dev-key.js'
+import { backendHandshake, type HandshakeOutcome } from './backend-client.js'
+import { connectBrowser, withTicket, type BrowserOutcome, type BrowserSession } from './browser-client.js'
+import { pingBroker } from './broker.js'
+import { DatabaseProbeError, probeDatabase } from './database.js'
+import type { StepResult } from './report.js'
+import { anonymousTicket } from './ticket.js'
+
+export interface CheckOptions {
+  loaded: LoadedConfig
+  /** --url: the WebSocket URL browsers use (through the proxy). */
+  url?: string
+  /** --origin: the Origin browsers send (a host or an origin). */
+  origin?: string
+  /** --key: a publish key for POST /publish. */
+  key?: string
+  timeoutMs?: number
+}
+
+/** Oro's own topic whose payload is any string; probes are sent `eligible` to the probe session only. */
+export const PROBE_TOPIC = 'oro/message_queue_heartbeat'
+
+const NGINX_HINT = '(`oro-websocket-gateway nginx` prints the block)'
+
+interface Refusal { status: number, code: string | undefined, body: string }
+
+/** What to change for an answer other than 101 + WELCOME. `via` says where the client connected. */
+export function explainRefusal (refusal: Refusal, via: 'backend' | 'direct' | 'proxy', context: { origin?: string, path?: string }): string {
+  switch (refusal.code) {
+    case 'GW_ERR_TICKET_INVALID':
+      return 'the ticket\'s digest does not match: the gateway\'s ORO_SECRET is not the one the Oro application (and this check) uses; give the gateway the application\'s ORO_SECRET (serve --app-root DIR reads it from .env-app.local)'
+    case 'GW_ERR_TICKET_EXPIRED':
+    case 'GW_ERR_TICKET_FUTURE':
+      return 'the clocks of this machine and of the gateway differ by minutes; synchronise them (NTP)'
+    case 'GW_ERR_TICKET_MISSING':
+    case 'GW_ERR_TICKET_MALFORMED':
+      return 'no usable ticket: run the check with the application\'s ORO_SECRET (--app-root DIR, or the environment)'
+    case 'GW_ERR_ORIGIN_FORBIDDEN':
+      return `the gateway does not allow Origin ${context.origin ?? '?'}: add ${originHost(context.origin ?? '')} to ORO_WEBSOCKET_ALLOWED_ORIGINS`
+    case 'GW_ERR_SHUTTING_DOWN':
+      return 'the gateway is draining (shutting down); run the check again once it has restarted'
+    case 'GW_ERR_AUTH_BUSY':
+      return 'the gateway is busy verifying tickets (a reconnect storm); run the check again in a moment'
+    case 'GW_ERR_UPGRADE_REQUIRED':
+      return via === 'proxy'
+        ? `the proxy forwards the request without the WebSocket upgrade: its location needs proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; ${NGINX_HINT}`
+        : 'the Upgrade header was lost on the way: connect to the gateway itself'
+  }
+  if (refusal.code !== undefined) return `the gateway refused with ${refusal.code}; see the README's error table`
+  if (via === 'proxy') {
+    if (refusal.status === 404) return `nothing forwards /${context.path ?? 'ws'} to the gateway: the proxy's location must be the FRONTEND DSN's path /${context.path ?? 'ws'} ${NGINX_HINT}, or correct ORO_WEBSOCKET_FRONTEND_DSN / --url`
+    if ([502, 503, 504].includes(refusal.status)) return 'the proxy cannot reach the gateway: its proxy_pass must point at the gateway\'s address (ORO_WEBSOCKET_SERVER_DSN); is the gateway running?'
+  }
+  return `HTTP ${refusal.status} is not the gateway's answer: something else answers at this address; point it at the gateway`
+}
+
+function originHost (origin: string): string {
+  try { return new URL(origin.includes('://') ? origin : `https://${origin}`).hostname } catch { return origin }
+}
+
+function connectionFix (error: string, what: string, setting: string): string {
+  if (error === 'ECONNREFUSED') return `nothing listens at ${what}: start the gateway (oro-websocket-gateway serve), or correct ${setting}`
+  if (error === 'ENOTFOUND' || error === 'EAI_AGAIN') return `the host of ${what} does not resolve: correct ${setting}`
+  return `the connection to ${what} failed: check ${setting}, the network and, for TLS, the certificate`
+}
+
+/** The address the gateway listens on, reachable from here. */
+export function serverAddress (loaded: LoadedConfig): string {
+  return `${upstreamHost(loaded.gateway.server.host)}:${loaded.gateway.server.port}`
+}
+
+/** The WebSocket URL browsers use: --url, or the FRONTEND DSN (host * = the application URL's host, or this machine when browsers connect to the gateway directly). */
+export function frontendUrl (loaded: LoadedConfig, given: string | undefined, applicationUrl: string | undefined): { url: string } | { missing: string } {
+  if (given !== undefined) return { url: given.replace(/^http(s?):/, 'ws$1:') }
+  const { frontend, server } = loaded.gateway
+  const secure = ['wss', 'https'].includes(frontend.scheme) || frontend.port === 443
+  const path = frontend.path === '' ? '' : `/${frontend.path}`
+  if (frontend.host !== '*' && frontend.host !== '') return { url: `${secure ? 'wss' : 'ws'}://${frontend.host}:${frontend.port}${path}` }
+  if (applicationUrl !== undefined) {
+    const app = new URL(applicationUrl.includes('://') ? applicationUrl : `https://${applicationUrl}`)
+    return { url: `${app.protocol === 'http:' && !secure ? 'ws' : 'wss'}://${app.hostname}:${frontend.port}${path}` }
+  }
+  if (frontend.port === server.port) return { url: `ws://${upstreamHost(server.host)}:${frontend.port}${path}` }
+  return { missing: `ORO_WEBSOCKET_FRONTEND_DSN's host is * (the page's host) and no application URL is known: give the URL browsers use, e.g. --url wss://shop.example.com${path || '/ws'}` }
+}
+
+/** The Origin browsers send: --origin, the application URL's origin, or the FRONTEND DSN's host. */
+export function browserOrigin (loaded: LoadedConfig, given: string | undefined, applicationUrl: string | undefined): string | undefined {
+  if (given !== undefined) return given.includes('://') ? given : `https://${given}`
+  if (applicationUrl !== undefined) return applicationUrl.includes('://') ? new URL(applicationUrl).origin : `https://${applicationUrl}`
+  const host = loaded.gateway.frontend.host
+  return host !== '*' && host !== '' ? `https://${host}` : undefined
+}
+
+async function readiness (base: string, timeoutMs: number): Promise<StepResult> {
+  const url = `http://${base}/readyz`
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+    const body = await res.text()
+    if (res.status === 200) return { step: 'gateway', status: 'ok', detail: `${url}: ready` }
+    let checks = body
+    try { checks = JSON.stringify((JSON.parse(body) as { checks?: unknown }).checks) } catch { /* as is */ }
+    return { step: 'gateway', status: 'fail', detail: `${url}: HTTP ${res.status} ${checks}`, fix: 'the gateway is not ready: fix what /readyz names (see the steps below for the broker and the database)' }
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+    return { step: 'gateway', status: 'fail', detail: `${url}: ${cause}`, fix: connectionFix(cause, base, 'ORO_WEBSOCKET_SERVER_DSN') }
+  }
+}
+
+function sessionOf (outcome: BrowserOutcome | undefined): BrowserSession | undefined {
+  return outcome?.kind === 'welcome' ? outcome.session : undefined
+}
+
+export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
+  const { loaded } = options
+  const timeoutMs = options.timeoutMs ?? 3000
+  const { gateway } = loaded
+  const results: StepResult[] = []
+  const secret = gateway.secret
+  const ticket = secret !== undefined ? anonymousTicket(secret) : ''
+  const server = serverAddress(loaded)
+  const open: Array<() => void> = []
+
+  try {
+    // 1. Oro's database: the user table and the application URL.
+    let applicationUrl: string | undefined
+    if (gateway.databaseUrl === undefined) {
+      results.push({ step: 'database', status: 'skip', detail: 'ORO_DB_URL is not set: only anonymous tickets can be verified (logged-in users get 503)', fix: 'set ORO_DB_URL (or --app-root DIR) to the application\'s database' })
+    } else {
+      const table = loaded.settings.ORO_WEBSOCKET_USER_TABLE
+      try {
+        const found = await probeDatabase(gateway.databaseUrl, table, timeoutMs)
+        applicationUrl = found.applicationUrl
+        results.push({ step: 'database', status: 'ok', detail: `${found.display}: ${found.users} users in ${table}; application URL ${found.applicationUrl ?? '(not set)'}` })
+      } catch (err) {
+        if (err instanceof ConfigError) throw err
+        const e = err as DatabaseProbeError
+        results.push(e.stage === 'connect'
+          ? { step: 'database', status: 'fail', detail: `${e.display}: cannot connect (${e.message})`, fix: 'correct ORO_DB_URL (host, port, user, password, database) or start the database; without it logged-in users cannot connect' }
+          : { step: 'database', status: 'fail', detail: `${e.display}: the user table ${table} cannot be read (${e.message})`, fix: 'set ORO_WEBSOCKET_USER_TABLE to Oro\'s user table (oro_user, or schema.table)' })
+      }
+    }
+
+    // 2. The broker.
+    const target = gateway.broker.target
+    if (target.kind === 'memory') {
+      results.push({ step: 'broker', status: 'ok', detail: 'memory:// (one node; every node needs the same Redis in ORO_WEBSOCKET_BROKER_DSN to run several)' })
+    } else {
+      try {
+        const answer = await pingBroker(target, timeoutMs)
+        results.push({ step: 'broker', status: 'ok', detail: `${loaded.values.ORO_WEBSOCKET_BROKER_DSN !== undefined ? 'Redis' : 'broker'} (${target.kind}): PING -> ${answer}` })
+      } catch (err) {
+        results.push({ step: 'broker', status: 'fail', detail: `Redis (${target.kind}) does not answer PING: ${(err as Error).message.slice(0, 200)}`, fix: 'start Redis or correct ORO_WEBSOCKET_BROKER_DSN; while it is down the nodes do not exchange events and POST /publish answers 503' })
+      }
+    }
+
+    // 3. The gateway itself.
+    results.push(await readiness(server, timeoutMs))
+
+    // 4. What Oro's PHP backend and Oro's health check do.
+    const backendDsn = gateway.backend
+    const backendUrl = `${backendDsn.scheme}://${backendDsn.host}:${backendDsn.port}/${backendDsn.path}`
+    const backend: HandshakeOutcome = await backendHandshake(backendDsn, ticket, timeoutMs)
+    if (backend.kind === 'welcome') {
+      open.push(() => backend.socket.destroy())
+      results.push({ step: 'backend', status: 'ok', detail: `${backendUrl}: 101 + WELCOME in the first read, as Oro's PHP client needs` })
+    } else if (backend.kind === 'split') {
+      results.push({ step: 'backend', status: 'fail', detail: `${backendUrl}: ${backend.detail}`, fix: 'Oro\'s PHP client reads once: point ORO_WEBSOCKET_BACKEND_DSN at the gateway itself, not through a proxy that splits or buffers the answer' })
+    } else if (backend.kind === 'refused') {
+      results.push({ step: 'backend', status: 'fail', detail: `${backendUrl}: HTTP ${backend.status}${backend.code !== undefined ? ` ${backend.code}` : ''}`, fix: explainRefusal(backend, 'backend', { origin: '127.0.0.1', path: backendDsn.path }) })
+    } else {
+      results.push({ step: 'backend', status: 'fail', detail: `${backendUrl}: ${backend.error}`, fix: connectionFix(backend.error, `${backendDsn.host}:${backendDsn.port}`, 'ORO_WEBSOCKET_BACKEND_DSN') })
+    }
+
+    // 5. A ticket round trip on the gateway's own address: the right secret in, a wrong one out.
+    const direct = `ws://${server}/`
+    let directSession: BrowserSession | undefined
+    if (secret === undefined) {
+      results.push({ step: 'ticket', status: 'fail', detail: 'ORO_SECRET is not set where the check runs, so no ticket can be made', fix: 'run the check with the application\'s settings: --app-root DIR, or ORO_SECRET in the environment' })
+    } else {
+      const good = await connectBrowser(withTicket(direct, ticket), 'http://127.0.0.1', timeoutMs)
+      directSession = sessionOf(good)
+      if (directSession !== undefined) open.push(directSession.close)
+      if (good.kind !== 'welcome') {
+        results.push(good.kind === 'refused'
+          ? { step: 'ticket', status: 'fail', detail: `${direct}: an anonymous ticket signed with ORO_SECRET got HTTP ${good.status} ${good.code ?? ''}`.trimEnd(), fix: explainRefusal(good, 'direct', { origin: '127.0.0.1' }) }
+          : { step: 'ticket', status: 'fail', detail: `${direct}: ${good.error}`, fix: connectionFix(good.error, server, 'ORO_WEBSOCKET_SERVER_DSN') })
+      } else {
+        const forged = await connectBrowser(withTicket(direct, anonymousTicket(`${secret}-not-${randomBytes(4).toString('hex')}`)), 'http://127.0.0.1', timeoutMs)
+        if (forged.kind === 'welcome') {
+          forged.session.close()
+          results.push({ step: 'ticket', status: 'warn', detail: `${direct}: a ticket signed with ORO_SECRET is accepted, but so is one signed with another secret`, fix: 'the gateway checks no tickets (development mode without ORO_SECRET): set ORO_SECRET and run serve --env=prod' })
+        } else if (forged.kind === 'refused' && forged.code === 'GW_ERR_TICKET_INVALID') {
+          results.push({ step: 'ticket', status: 'ok', detail: `${direct}: a ticket signed with ORO_SECRET is accepted, one signed with another secret refused (401)` })
+        } else {
+          results.push({ step: 'ticket', status: 'fail', detail: `${direct}: a ticket signed with another secret got ${forged.kind === 'refused' ? `HTTP ${forged.status} ${forged.code ?? ''}` : forged.error}, not 401 GW_ERR_TICKET_INVALID`, fix: 'the gateway does not verify tickets as Oro does; see its log' })
+        }
+      }
+    }
+
+    // 6. The Origin the site's browsers send.
+    const origin = browserOrigin(loaded, options.origin, applicationUrl)
+    if (origin === undefined) {
+      results.push({ step: 'origin', status: 'skip', detail: 'the browsers\' Origin is not known (no application URL in the database, FRONTEND DSN host *)', fix: 'give it: --origin https://shop.example.com' })
+    } else {
+      const outcome = await connectBrowser(withTicket(direct, ticket), origin, timeoutMs)
+      if (outcome.kind === 'welcome') {
+        outcome.session.close()
+        results.push({ step: 'origin', status: 'ok', detail: `Origin ${origin} is allowed` })
+      } else {
+        results.push(outcome.kind === 'refused'
+          ? { step: 'origin', status: 'fail', detail: `Origin ${origin}: HTTP ${outcome.status} ${outcome.code ?? ''}`.trimEnd(), fix: explainRefusal(outcome, 'direct', { origin }) }
+          : { step: 'origin', status: 'fail', detail: `${direct}: ${outcome.error}`, fix: connectionFix(outcome.error, server, 'ORO_WEBSOCKET_SERVER_DSN') })
+      }
+    }
+
+    // 7. The path browsers take (through the proxy).
+    const target7 = frontendUrl(loaded, options.url, applicationUrl)
+    let frontendSession: BrowserSession | undefined
+    if ('missing' in target7) {
+      results.push({ step: 'frontend', status: 'fail', detail: 'the URL browsers use is not known', fix: target7.missing })
+    } else {
+      const url = target7.url
+      const path = new URL(url).pathname.replace(/^\/+|\/+$/g, '')
+      const sentOrigin = origin ?? new URL(url.replace(/^ws/, 'http')).origin
+      const outcome = await connectBrowser(withTicket(url, ticket), sentOrigin, timeoutMs)
+      frontendSession = sessionOf(outcome)
+      if (frontendSession !== undefined) {
+        open.push(frontendSession.close)
+        results.push(frontendSession.protocol === 'wamp'
+          ? { step: 'frontend', status: 'ok', detail: `${url}: WELCOME, subprotocol wamp` }
+          : { step: 'frontend', status: 'fail', detail: `${url}: WELCOME without the subprotocol wamp`, fix: 'something on the way drops Sec-WebSocket-Protocol; Oro\'s autobahn.js closes such a connection' })
+      } else if (outcome.kind === 'refused') {
+        results.push({ step: 'frontend', status: 'fail', detail: `${url}: HTTP ${outcome.status}${outcome.code !== undefined ? ` ${outcome.code}` : ''} instead of 101`, fix: explainRefusal(outcome, url.includes(`:${gateway.server.port}/`) && upstreamHost(new URL(url.replace(/^ws/, 'http')).hostname) === upstreamHost(gateway.server.host) ? 'direct' : 'proxy', { origin: sentOrigin, path }) })
+      } else if (outcome.kind === 'error') {
+        results.push({ step: 'frontend', status: 'fail', detail: `${url}: ${outcome.error}`, fix: connectionFix(outcome.error, url, 'ORO_WEBSOCKET_FRONTEND_DSN (or --url) and the proxy') })
+      }
+    }
+
+    // 8. Subscribe + publish + receive: the backend's WAMP PUBLISH, delivered to the probe session only.
+    const probe = frontendSession ?? directSession
+    const probeVia = frontendSession !== undefined ? 'through the frontend' : 'on the gateway\'s address'
+    if (probe === undefined) {
+      results.push({ step: 'publish', status: 'skip', detail: 'not run: no session to subscribe with (see the steps above)' })
+    } else {
+      probe.subscribe(PROBE_TOPIC)
+      const synced = await probe.sync(timeoutMs)
+      if (backend.kind !== 'welcome') {
+        results.push({ step: 'publish', status: 'skip', detail: 'not run: the backend handshake failed (see backend)' })
+      } else {
+        const payload = `oro-websocket-gateway check ${randomBytes(6).toString('hex')}`
+        backend.publish([7, PROBE_TOPIC, payload, [], [probe.sessionId]])
+        const arrived = synced && await probe.waitForEvent(PROBE_TOPIC, payload, timeoutMs)
+        results.push(arrived
+          ? { step: 'publish', status: 'ok', detail: `a WAMP PUBLISH from the backend session reached a subscriber ${probeVia} (${PROBE_TOPIC})` }
+          : { step: 'publish', status: 'fail', detail: `a WAMP PUBLISH from the backend session did not reach the subscriber ${probeVia} within ${timeoutMs} ms`, fix: 'this machine must be in ORO_WEBSOCKET_BACKEND_NETWORKS (publishes from elsewhere are dropped), and with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN; see the gateway\'s log' })
+      }
+
+      // POST /publish, when a key is known.
+      const publishUrl = effectiveUrls(loaded).publish
+      const key = options.key ?? gateway.publish.keys[0] ?? readDevKey(Number(new URL(publishUrl).port || 80))
+      if (key === undefined) {
+        results.push({ step: 'http', status: 'skip', detail: 'POST /publish not tried: no key (ORO_WEBSOCKET_PUBLISH_KEYS or --key)' })
+      } else {
+        const payload = `oro-websocket-gateway check ${randomBytes(6).toString('hex')}`
+        try {
+          const res = await fetch(publishUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+            body: JSON.stringify({ topic: PROBE_TOPIC, data: payload, eligible: [probe.sessionId] }),
+            signal: AbortSignal.timeout(timeoutMs)
+          })
+          const body = await res.text()
+          if (res.status !== 202) {
+            const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(body)?.[1]
+            results.push({ step: 'http', status: 'fail', detail: `POST ${publishUrl}: HTTP ${res.status} ${code ?? ''}`.trimEnd(), fix: code === 'GW_ERR_UNAUTHORIZED' ? 'the key is not one of the gateway\'s ORO_WEBSOCKET_PUBLISH_KEYS' : 'see the README\'s error table for the code' })
+          } else {
+            const arrived = await probe.waitForEvent(PROBE_TOPIC, payload, timeoutMs)
+            results.push(arrived
+              ? { step: 'http', status: 'ok', detail: `POST ${publishUrl}: 202, and the event reached the subscriber` }
+              : { step: 'http', status: 'fail', detail: `POST ${publishUrl}: 202, but the event did not reach the subscriber ${probeVia}`, fix: 'with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN' })
+          }
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+          results.push({ step: 'http', status: 'fail', detail: `POST ${publishUrl}: ${cause}`, fix: connectionFix(cause, publishUrl, 'ORO_WEBSOCKET_PUBLISH_LISTEN / ORO_WEBSOCKET_SERVER_DSN') })
+        }
+      }
+    }
+  } finally {
+    for (const close of open) close()
+  }
+  return results
+}
