@@ -15,7 +15,7 @@ import { nginxBinary, startNginx } from './helpers/nginx.js'
 import { freePort, serviceOptions } from './helpers/services.js'
 import { waitForHealthz } from './helpers/spawn-gateway.js'
 import { until } from './helpers/database-roles.js'
-import { appRootOwnedBy, installCopy, needsSupervisord, programBlock, README_USER, startSupervisord } from './helpers/supervisord.js'
+import { alive, appRootOwnedBy, installCopy, needsSupervisord, programBlock, README_USER, startSupervisord } from './helpers/supervisord.js'
 
 const postgres = await needsPostgres()
 const nginx = serviceOptions(nginxBinary !== undefined, 'nginx', 'apt-get install nginx')
@@ -26,6 +26,16 @@ const SECRET = 'b4c1b5e9d0f34f0c9a2e7d3c6f18a05e'
 const SITE = 'https://shop.example.test'
 const BACKEND_NETWORK = '127.0.5.0/24'
 const BACKEND_ADDRESS = '127.0.5.9'
+// What Oro's documentation (shared/seeds) has supervisord run; sleep stands in for PHP here.
+const OLD_PROGRAM = `[program:oro_web_socket]
+command=/bin/sleep 3600
+numprocs=1
+autostart=true
+autorestart=true
+directory=APP_ROOT
+user=www-data
+redirect_stderr=true
+`
 const alice = USERS[0] as { id: number, username: string, password: string }
 
 /** A command as the program's user, with a clean environment (as `sudo -u www-data` gives). */
@@ -83,8 +93,15 @@ test('the README\'s migration checklist, step by step', { ...(skip !== undefined
   // 7. nginx: Oro's /ws block and the guard.
   const nginxPort = await startNginx(t, port, 'is_args', true)
 
-  // 8. supervisord with the README's block.
-  const supervisor = await startSupervisord(t, programBlock({ installDir, appRoot, node, environment: { ORO_WEBSOCKET_BACKEND_NETWORKS: BACKEND_NETWORK } }))
+  // 8. supervisord: Oro's program block (a stand-in for `php bin/console gos:websocket:server`)
+  // replaced by the README's, then reread and update.
+  const supervisor = await startSupervisord(t, OLD_PROGRAM.replace('APP_ROOT', appRoot))
+  await until('the old program running', () => supervisor.pid() !== 0)
+  const old = supervisor.pid()
+  supervisor.setProgram(programBlock({ installDir, appRoot, node, environment: { ORO_WEBSOCKET_BACKEND_NETWORKS: BACKEND_NETWORK } }))
+  t.match(supervisor.ctl('reread'), /oro_web_socket: changed/, '8. supervisorctl reread sees the new block')
+  t.match(supervisor.ctl('update'), /oro_web_socket: (stopped|updated)/, '8. supervisorctl update replaces the program')
+  t.notOk(alive(old), 'the old server is gone')
   const gateway = `http://127.0.0.1:${port}`
   await waitForHealthz(`${gateway}/healthz`, 30_000)
 

@@ -131,6 +131,8 @@ export interface Supervisord {
   programLog: () => string
   /** The program's pid, 0 when not running. */
   pid: () => number
+  /** Rewrites the configuration with another program block, as an operator edits the file (then reread/update). */
+  setProgram: (program: string) => void
 }
 
 /** Runs supervisord in the foreground with the given program block; shut down at teardown. */
@@ -138,7 +140,7 @@ export async function startSupervisord (t: Teardown, program: string): Promise<S
   if (supervisordBinary === undefined || supervisorctlBinary === undefined) throw new Error('supervisord is not installed')
   const dir = openTempDir('gw-supervisord-')
   const conf = join(dir, 'supervisord.conf')
-  writeFileSync(conf, `[unix_http_server]
+  const header = `[unix_http_server]
 file=${dir}/supervisor.sock
 chmod=0700
 
@@ -155,7 +157,8 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://${dir}/supervisor.sock
 
-${program}`)
+`
+  writeFileSync(conf, header + program)
   // The environment of a system service, not the test's: tap adds its NODE_OPTIONS to every child
   // it spawns, so `env -i` clears the environment after that, as an init system starts supervisord.
   const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' }
@@ -187,7 +190,8 @@ ${program}`)
     ctl,
     log: () => readLog(join(dir, 'supervisord.log')),
     programLog: () => readdirSync(dir).filter((f) => f.startsWith('oro_web_socket-stdout')).map((f) => readLog(join(dir, f))).join(''),
-    pid: () => Number(ctl('pid', 'oro_web_socket').trim()) || 0
+    pid: () => Number(ctl('pid', 'oro_web_socket').trim()) || 0,
+    setProgram: (next) => { writeFileSync(conf, header + next) }
   }
 }
 
