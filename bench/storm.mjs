@@ -8,6 +8,7 @@
 // the server CPU per admitted ticket against a native SHA-512 loop doing the same digest.
 //
 // node bench/storm.mjs [--n=10000] [--workers=4] [--users=0.5] [--deadline=120] [--gateway=PATH]
+//   [--per-network=50] (sessions per /24 source network) [--spares=1] (extra tickets per session)
 //   [--out=NAME]   (also: npm run bench -- storm ...). ORO_WEBSOCKET_* variables set in the
 //   environment are passed to the gateway (e.g. to switch a setting on or off for an A/B).
 // Needs PostgreSQL at $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -37,6 +38,8 @@ const N = Number(args.n ?? 10000)
 const WORKERS = Number(args.workers ?? 4)
 const USER_SHARE = Number(args.users ?? 0.5)
 const DEADLINE_S = Number(args.deadline ?? 120)
+const PER_NETWORK = Number(args['per-network'] ?? 50)
+const SPARES = Number(args.spares ?? 1)
 const SECRET = 'bench-oro-secret'
 const KEY = 'bench-publish-key-0123456789abcdef'
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -181,7 +184,9 @@ async function main () {
     for (let i = 0; i < N; i++) {
       const user = i % Math.round(1 / Math.max(USER_SHARE, 1e-9)) === 0 && USER_SHARE > 0 ? users[(i >> 1) % users.length] : null
       const topics = user === null ? ['oro/data/update'] : ['oro/data/update', `oro/reminder_remind/${user.id}`]
-      plans[i % WORKERS].push({ id: i, user, topics, localAddress: `127.0.0.${2 + Math.floor(i / 500) % 250}` })
+      // Browsers come from many networks: PER_NETWORK sessions per /24 (127.N.0.2), so per-network
+      // admission limits see what they would see in the field (--per-network=10000: all in one).
+      plans[i % WORKERS].push({ id: i, user, topics, localAddress: `127.${1 + Math.floor(i / PER_NETWORK) % 250}.0.2` })
     }
     let t = Date.now()
     await Promise.all(workers.map((w, k) => call(w, { cmd: 'prepare', plan: plans[k], oroSecret: SECRET, serverPort: port })))
@@ -193,8 +198,8 @@ async function main () {
     result.initial = { connected, seconds: (Date.now() - t) / 1000, cpuMsPerSession: (cpuMs(gateway.pid) - cpuBefore) / Math.max(1, connected) }
     console.log(`  first connection: ${connected} of ${N} in ${result.initial.seconds.toFixed(1)} s (${(connected / result.initial.seconds).toFixed(0)} sessions/s, 256 at once per client process), ${result.initial.cpuMsPerSession.toFixed(2)} ms server CPU per session`)
     t = Date.now()
-    await all({ cmd: 'prepareNext' })
-    console.log(`  ${N} reconnect tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+    await all({ cmd: 'prepareNext', spares: SPARES })
+    console.log(`  ${N} x ${1 + SPARES} reconnect tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
     await all({ cmd: 'arm' })
     const probe = startProbe(port)
     await sleep(1000)
@@ -255,7 +260,7 @@ async function main () {
       attempts: rows.reduce((a, r) => a + r[2], 0),
       httpRejections: rows.reduce((a, r) => a + r[3], 0),
       sentCookie: rows.reduce((a, r) => a + r[4], 0),
-      freshTicketsOnTheFly: reports.reduce((a, r) => a + r.freshOnTheFly, 0),
+      ticketsSentAgain: reports.reduce((a, r) => a + r.reusedTickets, 0),
       closedClean: reports.reduce((a, r) => a + r.closedClean, 0),
       backSinceUpP50S: quantile(backSinceUp, 0.5) / 1000,
       serverCpuS: (cpu1 - cpu0) / 1000,
@@ -281,7 +286,7 @@ async function main () {
     `| back after the node listened: 99 % / 100 % | ${f(s.t99SinceUpS)} s / ${s.allBack ? f(s.t100SinceUpS) + ' s' : `not all within ${DEADLINE_S} s (${s.back} of ${N})`} |`,
     `| outage per session (drop → back): p50 / p99 / slowest | ${f(s.outageP50S)} / ${f(s.outageP99S)} / ${f(s.slowestOutageS)} s |`,
     `| sessions whose outage passed 15 s ("connection lost") | ${s.over15s} |`,
-    `| attempts / refused by HTTP / sent a cookie back | ${s.attempts} / ${s.httpRejections} / ${s.sentCookie} |`,
+    `| attempts / refused by HTTP / sent a cookie back / ticket sent again (spares used up) | ${s.attempts} / ${s.httpRejections} / ${s.sentCookie} / ${s.ticketsSentAgain} |`,
     `| gateway event-loop delay during the storm: p50 / p99 / max | ${f(s.lag?.p50Ms)} / ${f(s.lag?.p99Ms)} / ${f(s.lag?.maxMs)} ms |`,
     `| probe session publish → receive: p50 / p99 / max (${s.probe.samples} samples) | ${f(s.probe.p50Ms)} / ${f(s.probe.p99Ms)} / ${f(s.probe.maxMs)} ms |`,
     `| admitted per second; server CPU per admitted session | ${f(s.ticketsPerSecond, 0)}/s; ${f(s.serverCpuMsPerTicket, 2)} ms |`,
