@@ -12,6 +12,8 @@ import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
 import { addressBucket } from '../src/access/address-bucket.js'
 import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
 import { originHost } from '../src/access/origin.js'
+import { createOroOriginSource } from '../src/access/oro-config-origins.js'
+import { OriginRefresh } from '../src/access/origin-refresh.js'
 import { RefusalLog } from '../src/access/refusal-log.js'
 import { clip } from '../src/log-throttle.js'
 import { ConfigError } from '../src/config/errors.js'
@@ -26,6 +28,8 @@ declare module 'fastify' {
     admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision>
     /** Ticket, admission and database counters (digests computed, cache hits, queries sent). */
     authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats }
+    /** Reads the allowed origins from Oro's configuration, when they come from there (null otherwise). */
+    originRefresh: OriginRefresh | null
   }
 }
 
@@ -73,7 +77,26 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     ...(users !== undefined ? { users: { ...users.stats } } : {}),
     admission: admission.stats
   }))
+  // Origins as Oro decides them: the hosts of the application and website URLs in its database,
+  // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
+  let originRefresh: OriginRefresh | null = null
+  if (databaseUrl !== undefined && access.origins.extendable) {
+    const table = fastify.config.ORO_WEBSOCKET_USER_TABLE
+    // Oro's tables live together: the configuration tables are where the user table is.
+    const schema = table.includes('.') ? table.slice(0, table.indexOf('.')) : undefined
+    originRefresh = new OriginRefresh({
+      source: createOroOriginSource(databaseUrl, schema === undefined ? {} : { schema }),
+      policy: access.origins,
+      intervalMs: fastify.config.ORO_WEBSOCKET_ORIGINS_REFRESH * 1000,
+      log
+    })
+    await originRefresh.start()
+  } else {
+    log.notice({ origins: access.origins.entries }, `Allowed origins: ${access.origins.entries.join(', ')}`)
+  }
+  fastify.decorate('originRefresh', originRefresh)
   fastify.addHook('onClose', async () => {
+    originRefresh?.stop()
     await verifier?.close()
     await users?.close()
   })

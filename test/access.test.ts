@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { createOriginPolicy, defaultOrigins } from '../src/access/origin.js'
+import { createOriginPolicy, defaultOrigins, originPolicyFromSetting } from '../src/access/origin.js'
 import { parseNetworks } from '../src/access/networks.js'
 import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
 import { loadConfig } from '../src/config/load.js'
@@ -44,5 +44,31 @@ test('client address from forwarding headers only behind a trusted proxy', async
   t.equal(clientAddress('198.51.100.1', { 'x-forwarded-for': '203.0.113.9' }, trusted), '198.51.100.1', 'an untrusted peer cannot claim another address')
   t.equal(clientAddress('::ffff:127.0.0.1', {}, trusted), '127.0.0.1')
   t.ok(hasForwardingHeaders({ 'x-real-ip': '1.2.3.4' }))
-  t.notOk(hasForwardingHeaders({ origin: '127.0.0.1' }))
+  for (const name of ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded', 'via', 'x-nginx-proxy', 'true-client-ip']) {
+    t.ok(hasForwardingHeaders({ [name]: 'x' }), `${name} alone means proxied`)
+  }
+  t.notOk(hasForwardingHeaders({ origin: '127.0.0.1', host: '127.0.0.1:8080', 'x-forwarded-for': undefined }))
+})
+
+test('ORO_WEBSOCKET_ALLOWED_ORIGINS: unset or "+..." adds Oro\'s configuration to the defaults; otherwise replaces', async (t) => {
+  const unset = originPolicyFromSetting(undefined, 'ws.example.com')
+  t.ok(unset.extendable)
+  t.notOk(unset.allows('https://shop.example.com'))
+  unset.setDatabaseHosts(['shop.example.com', 'localhost'])
+  t.ok(unset.allows('https://shop.example.com'))
+  t.same(unset.entries, ['localhost', '127.0.0.1', 'ws.example.com', 'shop.example.com'], 'each host once')
+  unset.setDatabaseHosts([])
+  t.notOk(unset.allows('https://shop.example.com'), 'a URL removed from the configuration is no longer allowed')
+
+  const plus = originPolicyFromSetting('+extra.example.com, +https://other.example.com:9443', '*')
+  plus.setDatabaseHosts(['shop.example.com'])
+  for (const origin of ['http://localhost', 'https://extra.example.com', 'https://other.example.com:9443', 'https://shop.example.com']) t.ok(plus.allows(origin), origin)
+  t.notOk(plus.allows('https://other.example.com'))
+
+  const fixed = originPolicyFromSetting('only.example.com', 'ws.example.com')
+  t.notOk(fixed.extendable)
+  fixed.setDatabaseHosts(['shop.example.com'])
+  t.notOk(fixed.allows('https://shop.example.com'), 'a full list is not extended')
+  t.notOk(fixed.allows('http://localhost'))
+  t.throws(() => originPolicyFromSetting('+a b', '*'), /not a host or origin/)
 })

@@ -81,8 +81,16 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
-      description: 'Comma-separated hosts or origins allowed to connect (* = any). Default: localhost, 127.0.0.1 and the FRONTEND DSN host.',
+      description: 'Comma-separated hosts or origins allowed to connect (* = any); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (ORO_DB_URL).',
       example: 'shop.example.com,https://admin.example.com:8443'
+    },
+    ORO_WEBSOCKET_ORIGINS_REFRESH: {
+      type: 'integer',
+      default: 60,
+      minimum: 0,
+      maximum: 86400,
+      description: 'Seconds between reads of the application and website URLs in Oro\'s configuration (allowed origins); 0 = at start only.',
+      example: '60'
     },
     ORO_WEBSOCKET_BACKEND_NETWORKS: {
       type: 'string',
