@@ -1,8 +1,7 @@
-// A reconnect storm: 2,000 user tickets verified at once against real PostgreSQL. All must pass
-// with a handful of database lookups; the main thread's event-loop delay is printed for each
-// digest pool size (a measurement, never a timed assertion).
+// A reconnect storm: 2,000 user tickets verified at once against real PostgreSQL, with the worker
+// pool and inline. All must pass with one digest per distinct ticket and a handful of database
+// lookups. (Event-loop figures are bench/storm.mjs's job: a test asserts outcomes, not timings.)
 import { test } from 'tap'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createTicketVerifier } from '../src/auth/ticket.js'
 import { createDigestPool, defaultPoolSize } from '../src/auth/digest-pool.js'
 import { createUserStore } from '../src/auth/user-store.js'
@@ -27,7 +26,6 @@ test('2,000 user tickets at once: all verified, few database lookups', postgres,
   })
   const storm = Array.from({ length: VERIFICATIONS }, (_, i) => tickets[i % tickets.length] as string)
 
-  const rows: string[] = []
   for (const size of [...new Set([defaultPoolSize(), 2, 0])]) {
     // Inline digests block the event loop for the whole storm; the database client's own timers
     // then fire late and report answered queries as timed out (false 503s). Wide timeouts keep
@@ -37,25 +35,14 @@ test('2,000 user tickets at once: all verified, few database lookups', postgres,
     const verifier = createTicketVerifier({ secret: SECRET, users, digestPool: pool })
     await pool.digest('warm-up')
 
-    // Sampled every 1 ms: an idle loop reads about 1 ms.
-    const delay = monitorEventLoopDelay({ resolution: 1 })
-    delay.enable()
-    const started = performance.now()
     const identities = await Promise.all(storm.map(async (ticket) => await verifier.verify(ticket)))
-    const elapsed = performance.now() - started
-    delay.disable()
 
     t.equal(identities.filter((identity) => !identity.anonymous).length, VERIFICATIONS, `pool ${size}: all ${VERIFICATIONS} verified`)
     t.equal(pool.stats.computed - 1, DISTINCT, `pool ${size}: one digest per distinct ticket`)
     t.ok(users.stats.queries <= LOGINS.length * 2, `pool ${size}: ${users.stats.queries} database lookups for ${VERIFICATIONS} verifications`)
-    const ms = (ns: number): string => (ns / 1e6).toFixed(1).padStart(7)
-    rows.push(`${String(size).padStart(4)} | ${elapsed.toFixed(0).padStart(7)} | ${String(pool.stats.computed - 1).padStart(7)} | ${String(users.stats.queries).padStart(7)} | ${ms(delay.percentile(50)).padStart(17)} | ${ms(delay.percentile(99))} | ${ms(delay.max)}`)
 
     await verifier.close()
     await pool.close()
     await users.close()
   }
-  t.comment(`storm of ${VERIFICATIONS} verifications, ${DISTINCT} distinct tickets, ${LOGINS.length} logins`)
-  t.comment('pool | wall ms | digests | lookups | loop delay p50 ms | p99 ms | max ms')
-  for (const row of rows) t.comment(row)
 })
