@@ -43,6 +43,13 @@ test('client address from forwarding headers only behind a trusted proxy', async
   t.equal(clientAddress('127.0.0.1', { forwarded: 'for="[2001:db8::1]";proto=https' }, trusted), '2001:db8::1')
   t.equal(clientAddress('198.51.100.1', { 'x-forwarded-for': '203.0.113.9' }, trusted), '198.51.100.1', 'an untrusted peer cannot claim another address')
   t.equal(clientAddress('::ffff:127.0.0.1', {}, trusted), '127.0.0.1')
+  // Forged header text never becomes an "address" (it would reach logs and per-network limits).
+  t.equal(clientAddress('127.0.0.1', { 'x-forwarded-for': `${'x'.repeat(5000)}, 203.0.113.9` }, trusted), '203.0.113.9')
+  t.equal(clientAddress('127.0.0.1', { 'x-forwarded-for': 'not-an-ip' }, trusted), '127.0.0.1')
+  t.equal(clientAddress('127.0.0.1', { 'x-real-ip': 'x'.repeat(5000) }, trusted), '127.0.0.1')
+  t.equal(clientAddress('127.0.0.1', { 'x-forwarded-for': '203.0.113.9:5678' }, trusted), '203.0.113.9', 'a port is dropped')
+  t.equal(clientAddress('127.0.0.1', { forwarded: 'for="[2001:db8::1]:443"' }, trusted), '2001:db8::1')
+  t.equal(clientAddress('127.0.0.1', { forwarded: 'for=unknown' }, trusted), '127.0.0.1')
   t.ok(hasForwardingHeaders({ 'x-real-ip': '1.2.3.4' }))
   for (const name of ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded', 'via', 'x-nginx-proxy', 'true-client-ip']) {
     t.ok(hasForwardingHeaders({ [name]: 'x' }), `${name} alone means proxied`)
