@@ -14,7 +14,7 @@ import type { PublishTopicPolicy } from '../src/publish/policy.js'
 import type { PublishSettings } from '../src/config/gateway-config.js'
 import type { Readiness } from '../src/readiness.js'
 import {
-  GW_ERR_BODY_INVALID, GW_ERR_BROKER_UNAVAILABLE, GW_ERR_PAYLOAD_SHAPE, GW_ERR_PUBLISH_DISABLED, GW_ERR_RATE_LIMITED,
+  GW_ERR_BODY_INVALID, GW_ERR_BROKER_UNAVAILABLE, GW_ERR_PAYLOAD_SHAPE, GW_ERR_PUBLISH_DISABLED, GW_ERR_RATE_LIMITED, GW_ERR_SHUTTING_DOWN,
   GW_ERR_TOPIC_FORBIDDEN, GW_ERR_TOPIC_NOT_ROUTED, GW_ERR_UNAUTHORIZED
 } from '../src/errors.js'
 import { counters } from '../src/metrics.js'
@@ -25,7 +25,7 @@ export interface PublishRouteOptions {
   settings: PublishSettings
   policy: PublishTopicPolicy
   idempotency: IdempotencyStore
-  /** While the gateway drains, answers close their connection so clients do not reuse it. */
+  /** Once the gateway is closing, new publications are refused (503) and their clients back off. */
   readiness: Readiness
 }
 
@@ -134,7 +134,11 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     config: { maxBatch: settings.maxBatch },
     // Authenticate before the body is read or parsed. Callback-style hooks: no promise per request.
     onRequest: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-      if (readiness.draining) reply.header('Connection', 'close')
+      // Closing: the listener closes once the requests in flight are answered; this one backs off.
+      if (readiness.closing) {
+        done(new GW_ERR_SHUTTING_DOWN())
+        return
+      }
       if (keys.count === 0) {
         done(new GW_ERR_PUBLISH_DISABLED())
         return

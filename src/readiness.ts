@@ -1,7 +1,10 @@
-// What /readyz reports: the server's own state (starting, listening, draining) and one check per
-// dependency (broker, database) that later plugins register. Pure state, no Fastify.
+// What /readyz reports: the server's own state (starting, listening, draining, closing) and one
+// check per dependency (broker, database) that later plugins register. Pure state, no Fastify.
+// Draining: unready, sessions dropped, requests still served (load balancers are noticing).
+// Closing: the listeners are about to close; new publications are refused (503, Retry-After) so
+// that clients back off and none is connecting at the moment a listener closes.
 
-export type ServerState = 'starting' | 'listening' | 'draining'
+export type ServerState = 'starting' | 'listening' | 'draining' | 'closing'
 
 /** A dependency check answers 'ok' or a short reason it is not ready. */
 export type ReadinessCheck = () => string
@@ -17,7 +20,8 @@ export class Readiness {
   readonly #drainListeners: Array<() => void> = []
 
   get state (): ServerState { return this.#state }
-  get draining (): boolean { return this.#state === 'draining' }
+  get draining (): boolean { return this.#state === 'draining' || this.#state === 'closing' }
+  get closing (): boolean { return this.#state === 'closing' }
 
   markListening (): void {
     if (this.#state === 'starting') this.#state = 'listening'
@@ -25,9 +29,15 @@ export class Readiness {
 
   /** Turns the server unready at once and tells every listener (e.g. to drop WebSocket sessions). */
   markDraining (): void {
-    if (this.#state === 'draining') return
+    if (this.draining) return
     this.#state = 'draining'
     for (const listener of this.#drainListeners) listener()
+  }
+
+  /** After the drain delay: the listeners close once the requests in flight are answered. */
+  markClosing (): void {
+    this.markDraining()
+    this.#state = 'closing'
   }
 
   onDrain (listener: () => void): void {

@@ -3,6 +3,7 @@
 // finished, exit 0 within the shutdown timeout; a second signal exits at once).
 import type { FastifyInstance } from 'fastify'
 import { buildApp, buildPublishApp } from './app.js'
+import { trackConnections, type ConnectionTracker } from './http-drain.js'
 import { generateKey } from './publish/keys.js'
 import { removeDevKey, saveDevKey } from './publish/dev-key.js'
 import { loadConfig, type LoadOptions } from './config/load.js'
@@ -64,6 +65,7 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     cleanups.push(() => publishApp.close())
   }
   cleanups.push(() => app.close())
+  const listeners = [app, ...(publishApp !== null ? [publishApp] : [])].map((a) => trackConnections(a.server))
   if (devKey !== undefined) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
     const file = saveDevKey(port, devKey)
@@ -76,7 +78,7 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const start = startLine(loaded, options.mode)
   lifecycle.notice(start.fields, start.msg)
 
-  const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, cleanups)
+  const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, listeners, cleanups)
   return { app, logger, done }
 }
 
@@ -91,7 +93,7 @@ async function listen (app: FastifyInstance, address: { host: string, port: numb
   }
 }
 
-function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: number, drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<number> {
+function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: number, drainDelayMs: number, listeners: ConnectionTracker[], cleanups: Array<() => Promise<void> | void>): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -107,7 +109,7 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
         resolve(1)
       }, timeoutMs)
       timer.unref()
-      shutdown(app, drainDelayMs, cleanups).then(() => {
+      shutdown(app, listeners, drainDelayMs, cleanups).then(() => {
         clearTimeout(timer)
         logger.notice('shutdown complete')
         resolve(0)
@@ -122,12 +124,15 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
   })
 }
 
-// Draining first (readiness 503, sessions dropped, POST /publish answers close their connections
-// so clients stop reusing them), then each listener stops accepting and finishes its in-flight
-// requests, and only then does the broker close: an accepted request is always answered.
-async function shutdown (app: FastifyInstance, drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<void> {
+// Draining first (readiness 503, sessions dropped, requests still served while load balancers
+// notice), then closing: new publications are refused with 503 and Retry-After, the requests in
+// flight are answered, each listener closes without resetting a connection (http-drain.ts), and
+// only then does the broker close. An accepted request is always answered.
+async function shutdown (app: FastifyInstance, listeners: ConnectionTracker[], drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<void> {
   app.readiness.markDraining()
   if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs))
+  app.readiness.markClosing()
+  await Promise.all(listeners.map((listener) => listener.close(1000)))
   for (const cleanup of cleanups) await cleanup()
 }
 

@@ -1,0 +1,60 @@
+// Closing an HTTP listener without resetting a request. Node's server.close() also destroys
+// every connection without a request in progress: one just accepted whose request is on its
+// way, or a keep-alive one its client is writing to at that moment; that client sees a reset for
+// a request it sent. Here, once closing: every answer closes its connection (Connection: close),
+// the listener closes when no request is in flight (new publications are told to back off
+// meanwhile, so polite clients are not connecting), and a connection without a request is given
+// a grace period to send one (it is answered) before it is destroyed.
+import type { Server, ServerResponse } from 'node:http'
+import { Server as NetServer, type Socket } from 'node:net'
+
+export interface ConnectionTracker {
+  /** Stops the listener and resolves once every connection has ended. */
+  close (graceMs: number): Promise<void>
+}
+
+export function trackConnections (server: Server): ConnectionTracker {
+  /** Every open connection and the responses it has in progress. */
+  const sockets = new Map<Socket, Set<ServerResponse>>()
+  let closing = false
+  let inFlight = 0
+  let onQuiet: (() => void) | null = null
+
+  server.on('connection', (socket: Socket) => {
+    sockets.set(socket, new Set())
+    socket.once('close', () => { sockets.delete(socket) })
+  })
+  // First among the request listeners, so the header is set before any answer is written.
+  server.prependListener('request', (request, response) => {
+    const active = sockets.get(request.socket)
+    active?.add(response)
+    inFlight++
+    if (closing) response.setHeader('Connection', 'close')
+    response.once('close', () => {
+      active?.delete(response)
+      if (--inFlight === 0) onQuiet?.()
+    })
+  })
+
+  return {
+    async close (graceMs) {
+      closing = true
+      // Answers still to be written close their connection too.
+      for (const active of sockets.values()) {
+        for (const response of active) if (!response.headersSent) response.setHeader('Connection', 'close')
+      }
+      if (inFlight > 0) await new Promise<void>((resolve) => { onQuiet = resolve })
+      onQuiet = null
+      const ended = new Promise<void>((resolve) => {
+        // net's close, not http's: http's would destroy the connections without a request.
+        NetServer.prototype.close.call(server, () => resolve())
+      })
+      const timer = setTimeout(() => {
+        for (const [socket, active] of sockets) if (active.size === 0) socket.destroy()
+      }, graceMs)
+      timer.unref()
+      await ended
+      clearTimeout(timer)
+    }
+  }
+}
