@@ -5,7 +5,7 @@
 // node without asking Redis again). Redis unreachable: 503, like the broker itself. The marker and
 // the answer carry the body's fingerprint: the same key with another body is refused (422).
 import { IDEMPOTENCY_WINDOW_MS, showKey, type IdempotencyStore, type StoredAnswer } from './idempotency.js'
-import { GW_ERR_BROKER_UNAVAILABLE, GW_ERR_IDEMPOTENCY_KEY_REUSED } from '../errors.js'
+import { GW_ERR_BROKER_UNAVAILABLE, GW_ERR_IDEMPOTENCY_KEY_REUSED, GW_ERR_PUBLISH_OUTCOME_UNKNOWN } from '../errors.js'
 
 /** The few commands the store needs (ioredis' Redis and Cluster both have them). */
 export interface IdempotencyRedis {
@@ -60,7 +60,8 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
       const found = pending ? { f: stored.slice(PENDING.length), a: null } : JSON.parse(stored) as Stored
       if (found.f !== fingerprint) throw new GW_ERR_IDEMPOTENCY_KEY_REUSED(showKey(key))
       if (found.a !== null) return { answer: found.a, replay: true }
-      if (Date.now() > deadline) throw new GW_ERR_BROKER_UNAVAILABLE('a request with this Idempotency-Key is still being handled on another node')
+      // The first request may still deliver: "nothing was delivered" would not be true.
+      if (Date.now() > deadline) throw new GW_ERR_PUBLISH_OUTCOME_UNKNOWN('a request with this Idempotency-Key is still being handled on another node')
       await new Promise((resolve) => setTimeout(resolve, pollMs))
     }
   }
