@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import { startApp } from './helpers/app.js'
 import { connectWamp } from './helpers/wamp-client.js'
 import { redisOptions, startRedis, until } from './helpers/redis.js'
+import { counters } from '../src/metrics.js'
 
 const KEY = 'key-one'
 const PREFIX = 'freeze:'
@@ -27,7 +28,8 @@ test('a frozen Redis: 503 only for events never delivered, 504 when unknown, unr
   witness.on('message', (_channel: string, message: string) => { arrived.push(JSON.parse(message.slice(message.indexOf('\n') + 1))) })
   await witness.subscribe(PREFIX + 't')
   const subscriber = await connectWamp(node.wsUrl)
-  t.teardown(() => subscriber.close())
+  const backend = await connectWamp(node.wsUrl)
+  t.teardown(() => { subscriber.close(); backend.close() })
   subscriber.subscribe('t')
   await subscriber.sync()
   await until(async () => (await redis.subscribers(PREFIX + 't')) === 2, 'the node and the witness subscribed')
@@ -66,11 +68,17 @@ test('a frozen Redis: 503 only for events never delivered, 504 when unknown, unr
   await until(() => count(202) >= 20, '20 events accepted before the freeze')
 
   redis.pause()
+  // A WAMP publication from the backend, which cannot be answered: counted as dropped only when
+  // it certainly was not delivered, else as unconfirmed.
+  const [dropped, unconfirmed0] = [counters.publishesDropped, counters.publishesUnconfirmed]
+  backend.publish('t', 'from the backend')
   await until(async () => (await readyz()) === 503, '/readyz to turn 503 while Redis is frozen', 20_000)
   t.match(await (await fetch(`${node.url}/readyz`)).json(), { checks: { broker: /^redis: (not answering|down)/ } }, '/readyz names the broker')
   await until(() => count(504) >= 1 && count(503) >= 5, 'unconfirmed (504) and refused (503) publications', 20_000)
   // Every request in flight is answered while Redis is still frozen (503 at once, 504 on time-out).
   await stop()
+  await until(() => counters.publishesDropped + counters.publishesUnconfirmed > dropped + unconfirmed0, 'the WAMP publication to be counted', 20_000)
+  const backendUnconfirmed = counters.publishesUnconfirmed > unconfirmed0
   redis.resume()
 
   await until(async () => (await readyz()) === 200, '/readyz back to 200 once Redis answers', 20_000)
@@ -99,6 +107,8 @@ test('a frozen Redis: 503 only for events never delivered, 504 when unknown, unr
   const refused = answers.filter((a) => a.status === 503).map((a) => a.n)
   t.same(refused.filter((n) => seen.has(n)), [], 'no event answered 503 ever arrived')
   t.same(answers.filter((a) => a.status === 202 && !seen.has(a.n)).map((a) => a.n), [], 'every event answered 202 arrived')
+  if (seen.has('from the backend')) t.ok(backendUnconfirmed, 'the WAMP publication that arrived was not counted as dropped')
+  t.ok(node.logs.some((l) => l.msg === (backendUnconfirmed ? 'publish not confirmed: the broker may or may not have delivered it' : 'publish dropped: the broker did not take it')), 'and logged as such')
   t.equal(arrived.filter((a) => a === 'twice').length, 2, 'Redis carried the same id twice')
   const events = subscriber.events('t')
   t.equal(events.filter((e) => e === 'twice').length, 1, 'the node delivered it once')

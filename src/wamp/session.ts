@@ -288,10 +288,16 @@ export class WampSession implements HubClient {
     flow.started()
     broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => flow.settled(), (err: unknown) => {
       flow.settled()
-      // The PHP backend never reads, so it cannot be told; the loss is counted and logged.
-      counters.publishesDropped++
-      const suppressed = this.#ctx.throttle.take('publish-dropped')
-      if (suppressed >= 0) this.#ctx.log.warn({ sessionId: this.id, topic: clip(topic, 200), err, suppressed }, 'publish dropped: the broker did not take it')
+      // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
+      // Redis took the command but did not confirm it, the event may still arrive: say so.
+      const unknown = (err as { code?: unknown }).code === 'GW_ERR_PUBLISH_OUTCOME_UNKNOWN'
+      if (unknown) counters.publishesUnconfirmed++
+      else counters.publishesDropped++
+      const suppressed = this.#ctx.throttle.take(unknown ? 'publish-unconfirmed' : 'publish-dropped')
+      if (suppressed >= 0) {
+        this.#ctx.log.warn({ sessionId: this.id, topic: clip(topic, 200), err, suppressed },
+          unknown ? 'publish not confirmed: the broker may or may not have delivered it' : 'publish dropped: the broker did not take it')
+      }
     })
   }
 
