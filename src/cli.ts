@@ -4,15 +4,21 @@
 // stderr and exit 1 before anything listens; usage mistakes exit 2.
 import { parseCommonOptions, usageError } from './cli/options.js'
 import { renderConfig } from './cli/config-command.js'
-import { checkConnections, renderCheck } from './cli/config-check.js'
-import { ticketCommand } from './cli/ticket-command.js'
 import { loadConfig } from './config/load.js'
 import { configErrorLines } from './config/errors.js'
-import { flush, serve } from './server.js'
 import { version } from './version.js'
 import { CommandError, publishCommand } from './cli/publish-command.js'
 import { nginxCommand } from './cli/nginx-command.js'
-import { checkCommand } from './cli/doctor-command.js'
+
+// The heavy modules (Fastify, database and Redis clients) load only for the command that needs
+// them: a usage mistake or `config` answers at once.
+const lazy = {
+  server: async () => await import('./server.js'),
+  configCheck: async () => await import('./cli/config-check.js'),
+  ticket: async () => await import('./cli/ticket-command.js'),
+  doctor: async () => await import('./cli/doctor-command.js')
+}
+import { waitReadyCommand } from './cli/wait-ready-command.js'
 
 
 const HELP = `oro-websocket-gateway ${version}: a drop-in WebSocket server for Oro applications
@@ -32,6 +38,8 @@ Commands:
             print the nginx blocks (location, upstream, TLS server) for the effective DSNs
   check [--url URL] [--origin ORIGIN] [--key KEY] [--timeout S]
             check a running gateway as Oro and its browsers use it; one line per step, exit 0 when all pass
+  wait-ready [--timeout S]
+            wait until the gateway of this configuration answers /healthz (systemd ExecStartPost)
   help      print this text
 
 Options:
@@ -78,16 +86,20 @@ async function main (argv: string[]): Promise<number> {
     return 0
   }
   if (command === 'check' && !rest.includes('--help') && !rest.includes('-h')) {
-    const report = await checkCommand(rest, process.env, process.cwd())
+    const report = await (await lazy.doctor()).checkCommand(rest, process.env, process.cwd())
     process.stdout.write(report.text)
     return report.code
+  }
+  if (command === 'wait-ready' && !rest.includes('--help') && !rest.includes('-h')) {
+    process.stdout.write(await waitReadyCommand(rest, process.env, process.cwd()))
+    return 0
   }
   if (command === 'nginx' && !rest.includes('--help') && !rest.includes('-h')) {
     process.stdout.write(nginxCommand(rest, process.env, process.cwd()))
     return 0
   }
   if (command === 'ticket' && !rest.includes('--help') && !rest.includes('-h')) {
-    const { ticket, note } = await ticketCommand(rest, process.env, process.cwd())
+    const { ticket, note } = await (await lazy.ticket()).ticketCommand(rest, process.env, process.cwd())
     process.stderr.write(note + '\n')
     process.stdout.write(ticket + '\n')
     return 0
@@ -107,13 +119,15 @@ async function main (argv: string[]): Promise<number> {
     case 'config': {
       // The same checks as serve (options.load carries the mode), every problem listed.
       const loaded = loadConfig(options.load)
-      const lines = options.check ? await checkConnections(loaded) : []
+      const check = options.check ? await lazy.configCheck() : undefined
+      const lines = check !== undefined ? await check.checkConnections(loaded) : []
       process.stdout.write(options.json
         ? renderConfig(loaded, true, options.check ? lines : undefined)
-        : renderConfig(loaded, false) + (options.check ? renderCheck(lines) : ''))
+        : renderConfig(loaded, false) + (check !== undefined ? check.renderCheck(lines) : ''))
       return lines.every((l) => l.ok) ? 0 : 1
     }
     case 'serve': {
+      const { flush, serve } = await lazy.server()
       const running = await serve(options)
       if (typeof running === 'number') return running
       installCrashHandlers(running.logger)

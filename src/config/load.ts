@@ -128,7 +128,8 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     topicsFile: topics === undefined || topics === '' ? undefined : resolve(pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd), topics),
     topicsBase: pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd)
   }
-  if (options.mode !== undefined) problems.push(...checkServeRequirements(loaded, options.mode))
+  // A disabled server (empty SERVER DSN host) runs nothing, so it needs nothing (Oro exits 0 too).
+  if (options.mode !== undefined && gateway.server.enabled) problems.push(...checkServeRequirements(loaded, options.mode))
   throwProblems(problems)
   return loaded
 }
