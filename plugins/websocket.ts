@@ -135,7 +135,11 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES
     },
     log,
-    writes: new WriteScheduler({ onError: (err) => { log.error({ err }, 'ending a write turn failed') } }),
+    writes: new WriteScheduler({
+      onError: (err) => { log.error({ err }, 'ending a write turn failed') },
+      // A fan-out yielding to the event loop keeps its frames together (see socket-writer.ts).
+      holdWhile: () => fastify.hub.queued > 0
+    }),
     throttle
   }
   fastify.decorate('sessions', sessions)

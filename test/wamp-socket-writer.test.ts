@@ -122,3 +122,27 @@ test('backlog: bytes held in this turn do not count; what the kernel left from e
   writer.write(frame)
   t.equal(writer.backlog, before, 'a new turn\'s frame is not backlog')
 })
+
+test('during a fan-out the turn is held open (frames stay together), at most holdMs', async (t) => {
+  let clock = 0
+  let busy = true
+  const scheduler = new WriteScheduler({ now: () => clock, holdWhile: () => busy, holdMs: 50 })
+  const sock = recordingSocket()
+  const writer = new SocketWriter(sock, scheduler)
+  writer.write(Buffer.from('a'))
+  t.equal(writer.state, 'corked', 'while holding, even the first frame waits')
+  await nextTurn()
+  t.equal(writer.state, 'corked', 'the fan-out goes on: still held')
+  writer.write(Buffer.from('b'))
+  clock += 60
+  await nextTurn() // first held at 0, now 60: past holdMs
+  t.equal(writer.state, 'idle', 'held no longer than holdMs')
+  t.equal(sock.corks, 0)
+  writer.write(Buffer.from('c'))
+  await nextTurn()
+  t.equal(writer.state, 'corked', 'a new hold')
+  busy = false
+  await nextTurn()
+  t.equal(writer.state, 'idle', 'the fan-out ended: the frames leave')
+  t.same(sock.calls.filter((c) => c.startsWith('write')), ['write a', 'write b', 'write c'], 'in order')
+})

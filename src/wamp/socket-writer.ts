@@ -7,6 +7,10 @@
 // The turn's state lives in a WriteScheduler owned by whoever owns the sockets (the websocket
 // plugin), not in module state: a write made while a turn is being ended joins the next turn and
 // is never left corked.
+//
+// While a large fan-out is under way (the hub yields to the event loop between parts of it), the
+// turn is held open for up to HOLD_MS: the fan-out's frames still leave in few writev calls per
+// socket, as when it ran in one turn, while the event loop serves other work in between.
 import type { Socket } from 'node:net'
 
 const IDLE = 0
@@ -16,6 +20,8 @@ const STATE_NAMES = ['idle', 'wrote', 'corked'] as const
 export type WriterState = typeof STATE_NAMES[number]
 
 export const BURST_MS = 1
+/** Longest a turn is held open while a fan-out is under way (latency bound for its frames). */
+export const HOLD_MS = 50
 
 /** What a writer needs from its socket (a net.Socket; a stand-in in unit tests). */
 export type WritableSocket = Pick<Socket, 'write' | 'cork' | 'uncork' | 'writableLength'>
@@ -26,12 +32,24 @@ export class WriteScheduler {
   #spare: SocketWriter[] = []
   #scheduled = false
   #turnTime = 0
+  /** When the current turn was first held open, or -1. */
+  #heldSince = -1
   readonly #now: () => number
   readonly #onError: (err: unknown) => void
+  readonly #holdWhile: (() => boolean) | null
+  readonly #holdMs: number
 
-  constructor (options: { now?: () => number, onError?: (err: unknown) => void } = {}) {
+  constructor (options: {
+    now?: () => number
+    onError?: (err: unknown) => void
+    /** True while a fan-out is under way: the turn is held open (up to holdMs). */
+    holdWhile?: () => boolean
+    holdMs?: number
+  } = {}) {
     this.#now = options.now ?? Date.now
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
+    this.#holdWhile = options.holdWhile ?? null
+    this.#holdMs = options.holdMs ?? HOLD_MS
   }
 
   /** A writer's first write of a turn: it is ended with the turn. Returns the turn's clock. */
@@ -45,11 +63,24 @@ export class WriteScheduler {
     return this.#turnTime
   }
 
+  /** True while a fan-out holds turns open: every writer's first frame is held too. */
+  get holding (): boolean { return this.#holdWhile !== null && this.#holdWhile() }
+
   /** Writers written to in the current turn. */
   get pending (): number { return this.#touched.length }
 
-  /** Ends the current turn now: every held frame leaves. (Runs by itself after each turn.) */
+  /** Ends the current turn: every held frame leaves. (Runs by itself after each turn.) */
   readonly endTurn = (): void => {
+    if (this.#holdWhile !== null && this.#holdWhile()) {
+      const now = this.#now()
+      if (this.#heldSince === -1) this.#heldSince = now
+      if (now - this.#heldSince < this.#holdMs) {
+        this.#turnTime = now
+        setImmediate(this.endTurn)
+        return
+      }
+    }
+    this.#heldSince = -1
     this.#scheduled = false
     const list = this.#touched
     // Writes made while this turn ends (re-entrant) join a fresh list and a new turn.
@@ -104,7 +135,7 @@ export class SocketWriter {
       const turnTime = this.#scheduler.join(this)
       const inBurst = turnTime - this.#lastTurnTime <= BURST_MS
       this.#lastTurnTime = turnTime
-      if (inBurst) {
+      if (inBurst || this.#scheduler.holding) {
         this.#state = CORKED
         socket.cork()
       } else {
