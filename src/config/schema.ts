@@ -167,11 +167,11 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_MAX_PENDING_PUBLISHES: {
       type: 'integer',
-      default: 1000,
+      default: 100,
       minimum: 1,
       maximum: 1000000,
       description: 'WAMP PUBLISHes of one backend session not yet taken by the broker; past it the session is not read until half are (nothing is dropped).',
-      example: '1000'
+      example: '100'
     },
     ORO_WEBSOCKET_PING_INTERVAL: {
       type: 'integer',
