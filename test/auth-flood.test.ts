@@ -6,6 +6,8 @@ import { test } from 'tap'
 import { startApp } from './helpers/app.js'
 import { forgedTicket, rawUpgrade, type UpgradeAnswer } from './helpers/raw-upgrade.js'
 import { makeTicket } from './helpers/tickets.js'
+import { nginxBinary, startNginx } from './helpers/nginx.js'
+import { serviceOptions } from './helpers/services.js'
 
 const SECRET = 'flood-secret'
 const PENDING_PER_CLIENT = 16
@@ -59,4 +61,25 @@ test('a flood of forged tickets from one network: good clients from other networ
 
   const authLines = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Authentication'))
   t.ok(authLines.length <= 4, `${authLines.length} log lines for ${FORGED} refusals (one per kind and network per minute)`)
+})
+
+test('behind nginx every peer is 127.0.0.1, yet each client counts as its own network (X-Forwarded-For)', serviceOptions(nginxBinary !== undefined, 'nginx', 'apt-get install nginx'), async (t) => {
+  const gw = await startApp(t, {
+    ORO_SECRET: SECRET,
+    ORO_WEBSOCKET_PUBLISH_KEYS: 'k',
+    ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: String(PENDING_PER_CLIENT),
+    ORO_WEBSOCKET_AUTH_FAILURES: String(FAILURES)
+  }, 'prod', 'info')
+  const nginxPort = await startNginx(t, gw.port, 'slash')
+  const headers = { Origin: 'http://localhost' }
+  const viaNginx = async (ticket: string, from: string): Promise<UpgradeAnswer> =>
+    await rawUpgrade(nginxPort, `/ws?ticket=${encodeURIComponent(ticket)}`, headers, from)
+  const forged: UpgradeAnswer[] = []
+  for (let wave = 0; wave < 2; wave++) forged.push(...await Promise.all(Array.from({ length: 100 }, async () => await viaNginx(forgedTicket(), '127.0.1.1'))))
+  t.ok(forged.filter((a) => a.status === 429).length >= 200 - FAILURES - PENDING_PER_CLIENT - 1, 'the flooding client is limited')
+  const good = await viaNginx(makeTicket({ secret: SECRET }), '127.0.2.1')
+  t.teardown(() => good.destroy())
+  t.equal(good.status, 101, 'a client on another network, through the same nginx, is not')
+  t.ok(gw.logs.some((l) => l.msg === 'Authentication refused: too many failed tickets (ORO_WEBSOCKET_AUTH_FAILURES)' && l.network === '127.0.1.0/24' && l.address === '127.0.1.1'),
+    'the refusal names the client\'s own address and network, not the proxy\'s')
 })
