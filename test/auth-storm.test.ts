@@ -17,7 +17,7 @@ const VERIFICATIONS = 2000
 const DISTINCT = Number(process.env.STORM_DISTINCT ?? 200)
 const LOGINS = ['alice', 'bob', 'dave', 'dave.smith@example.com', 'semi;colon']
 
-test('2,000 user tickets at once: all verified, few database lookups', postgres, async (t) => {
+test('2,000 user tickets at once: all verified, few database lookups', { ...postgres, timeout: 240_000 }, async (t) => {
   const { url, table } = await createPgUsers(t)
   const tickets = Array.from({ length: DISTINCT }, (_, i) => {
     const login = LOGINS[i % LOGINS.length] as string
