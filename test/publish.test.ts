@@ -185,7 +185,7 @@ test('Idempotency-Key reused with another body: 422, and the second body is not 
 test('prod without ORO_WEBSOCKET_PUBLISH_KEYS: starts, says so at warn, answers 404 GW_ERR_PUBLISH_DISABLED', async (t) => {
   const gw = await startApp(t, { ORO_SECRET: 'secret' }, 'prod', 'warn')
   t.ok(gw.logs.some((l) => l.level === 'warn' && /POST \/publish is disabled: ORO_WEBSOCKET_PUBLISH_KEYS is not set/.test(String(l.msg))), 'a warn line at start')
-  for (const headers of [{}, { authorization: 'Bearer anything' }]) {
+  for (const headers of [{}, { authorization: 'Bearer anything' }] as Array<Record<string, string>>) {
     const res = await fetch(`${gw.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"topic":"t","data":1}' })
     t.equal(res.status, 404)
     t.match(await res.json(), { code: 'GW_ERR_PUBLISH_DISABLED', message: /set it \(e\.g\. ORO_WEBSOCKET_PUBLISH_KEYS=/ })
