@@ -103,3 +103,18 @@ test('many bad clients at once do not crash the process', async (t) => {
   const res = await fetch(`${url}/healthz`)
   t.equal(res.status, 200, 'still alive')
 })
+
+test('a message in more than 64 fragments closes the session with 1008', async (t) => {
+  const { wsUrl } = await startApp(t, {}, 'dev', 'info')
+  const ok = await connectWamp(wsUrl)
+  t.teardown(() => ok.close())
+  // A few fragments are fine (nothing sends them, but they are WebSocket).
+  const parts = ['[5,', '"t"', ']']
+  parts.forEach((part, i) => { ok.ws.send(part, { fin: i === parts.length - 1 }) })
+  await ok.sync()
+  t.equal(ok.ws.readyState, WebSocket.OPEN, 'three fragments: one message')
+  const c = await connectWamp(wsUrl)
+  for (let i = 0; i < 100; i++) c.ws.send(i === 0 ? '[5,"' : 'x', { fin: false })
+  const closed = await c.closed
+  t.equal(closed.code, 1008)
+})
