@@ -96,7 +96,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   }
   fastify.decorate('originRefresh', originRefresh)
   fastify.addHook('onClose', async () => {
-    originRefresh?.stop()
+    await originRefresh?.stop()
     await verifier?.close()
     await users?.close()
   })
@@ -147,7 +147,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       const error = err as Error & { statusCode?: number, code?: string }
       // Only the client's own mistakes count against it; a database outage is ours.
       entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
-      if (error.statusCode === 503) reply.header('Retry-After', '5')
+      if (error.statusCode === 503) reply.header('Retry-After', error.code === 'GW_ERR_SHUTTING_DOWN' ? '2' : '5')
       refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
       throw err
     }

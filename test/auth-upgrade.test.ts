@@ -217,9 +217,10 @@ test('any forwarding header means proxied: X-Forwarded-Host or -Proto alone, Via
   const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
   const anon = encodeURIComponent(ticketFor())
   const sub = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`)
-  const proxied = await Promise.all([
+  const forwarding: Array<Record<string, string>> = [
     { 'X-Forwarded-Host': 'shop.example.com' }, { 'X-Forwarded-Proto': 'https' }, { Via: '1.1 proxy' }, { 'X-NginX-Proxy': 'true' }
-  ].map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers })))
+  ]
+  const proxied = await Promise.all(forwarding.map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers })))
   const backend = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers: { Origin: '127.0.0.1' } })
   t.teardown(() => { sub.close(); backend.close(); for (const p of proxied) p.close() })
   sub.subscribe('oro/data/update')

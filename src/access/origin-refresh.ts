@@ -38,9 +38,11 @@ export class OriginRefresh {
     }
   }
 
-  stop (): void {
+  /** No more reads; waits for one running, so no connection outlives the gateway. */
+  async stop (): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
+    await this.#running
   }
 
   /** Resolves when a read that began after this call has ended (whatever its outcome). */

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads'
 import { oroDigest } from './digest.js'
 import type { DigestReply, DigestRequest } from './digest-worker.js'
 import type { Lane } from './admission.js'
+import { GW_ERR_SHUTTING_DOWN } from '../errors.js'
 
 export interface DigestPoolStats {
   /** Configured number of worker threads (0 = inline). */
@@ -29,7 +30,7 @@ export interface DigestPool {
   /** base64 digest of the salted input (see saltedInput in digest.ts); lane default 'clean'. */
   digest: (salted: string, lane?: Lane) => Promise<string>
   readonly stats: DigestPoolStats
-  /** Stops the workers; pending digests reject. Safe to call twice. */
+  /** Stops the workers; pending digests reject with GW_ERR_SHUTTING_DOWN (503). Safe to call twice. */
   close: () => Promise<void>
 }
 
@@ -124,7 +125,8 @@ class WorkerDigestPool implements DigestPool {
   }
 
   async digest (salted: string, lane: Lane = 'clean'): Promise<string> {
-    if (this.#closed) throw new Error('the digest pool is closed')
+    // Closed only when the gateway stops: the client is told to retry (elsewhere), not a 500.
+    if (this.#closed) throw new GW_ERR_SHUTTING_DOWN()
     return await new Promise<string>((resolve, reject) => {
       (lane === 'suspect' ? this.#suspect : this.#clean).push({ salted, resolve, reject })
       this.#dispatch()
@@ -135,7 +137,7 @@ class WorkerDigestPool implements DigestPool {
     this.#closed = true
     const slots = this.#slots
     this.#slots = []
-    const error = new Error('the digest pool is closed')
+    const error = new GW_ERR_SHUTTING_DOWN()
     for (const job of [...this.#clean.drain(), ...this.#suspect.drain()]) job.reject(error)
     for (const slot of slots) this.#rejectAll(slot, error)
     await Promise.all(slots.map(async (slot) => await slot.worker.terminate()))
