@@ -13,12 +13,14 @@ export class MemoryBroker implements Broker {
   async publish (publication: Publication): Promise<PublishReceipt> {
     if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
     // Resolves once written: during a large fan-out that is a later turn (the count stays true).
-    return { recipients: await this.#hub.deliver(publication) }
+    const recipients = this.#hub.deliver(publication)
+    return { recipients: typeof recipients === 'number' ? recipients : await recipients }
   }
 
   async publishBatch (publications: readonly Publication[]): Promise<PublishReceipt> {
     if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
-    return { recipients: await this.#hub.deliverAll(publications) }
+    const recipients = this.#hub.deliverAll(publications)
+    return { recipients: typeof recipients === 'number' ? recipients : await recipients }
   }
 
   subscribe (_topic: string): void {}
