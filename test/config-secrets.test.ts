@@ -2,7 +2,7 @@
 // them (percent-encoded, raw with @ : / ? #, in the query string), never reach any output:
 // `config`, `config --json`, `serve -vvv` logs (with a database unreachable on purpose, so the
 // error paths run) and the answers a client gets.
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { request } from 'node:http'
@@ -44,7 +44,7 @@ function upgradeAnswer (url: string, ticket: string): Promise<{ status: number, 
   })
 }
 
-function assertClean (t: Tap.Test, where: string, text: string, expected: RegExp): void {
+function assertClean (t: Test, where: string, text: string, expected: RegExp): void {
   // Not vacuous: the output must be the one that would have shown the password.
   t.match(text, expected, `${where}: the expected output`)
   const found = FRAGMENTS.filter((f) => text.includes(f))
