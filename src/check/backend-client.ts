@@ -90,33 +90,37 @@ export function backendHandshake (dsn: Dsn, ticket: string, timeoutMs = 1000): P
         'User-Agent: oro-websocket-gateway check'
       ]
       socket.write(lines.join('\r\n') + '\r\n\r\n')
-      let first: string | undefined
+      // PHP reads, non-blocking, until a read comes back empty after some data: what is there at
+      // once (this I/O turn) counts, what comes later does not.
       let all = ''
+      let reading = false
       socket.on('data', (chunk: Buffer) => {
-        const text = chunk.toString('latin1')
-        all += text
-        if (first !== undefined) return
-        first = text
-        if (!text.startsWith('HTTP/1.1 101')) {
-          // A refusal: read the rest of the answer (a short body) before telling it.
-          socket.once('end', () => finish({ kind: 'refused', ...parseRefusal(all) }))
-          setTimeout(() => finish({ kind: 'refused', ...parseRefusal(all) }), 200).unref()
-          return
-        }
-        const start = text.indexOf('[')
-        const end = text.indexOf(']')
-        if (start === -1 || end < start) {
-          finish({ kind: 'split', detail: 'the 101 came without the WELCOME in the same read' })
-          return
-        }
-        let welcome: unknown
-        try { welcome = JSON.parse(text.slice(start, end + 1)) } catch { welcome = undefined }
-        if (!Array.isArray(welcome) || welcome[0] !== 0 || typeof welcome[1] !== 'string') {
-          finish({ kind: 'split', detail: `the text between the first [ and ] is not a WELCOME: ${text.slice(start, Math.min(end + 1, start + 80))}` })
-          return
-        }
-        socket.pause() // Oro's client never reads again
-        finish({ kind: 'welcome', sessionId: welcome[1], socket, publish: (frame) => socket.write(maskedTextFrame(JSON.stringify(frame))) })
+        all += chunk.toString('latin1')
+        if (reading) return
+        reading = true
+        setImmediate(() => {
+          const text = all
+          if (!text.startsWith('HTTP/1.1 101')) {
+            // A refusal: read the rest of the answer (a short body) before telling it.
+            socket.once('end', () => finish({ kind: 'refused', ...parseRefusal(all) }))
+            setTimeout(() => finish({ kind: 'refused', ...parseRefusal(all) }), 200).unref()
+            return
+          }
+          const start = text.indexOf('[')
+          const end = text.indexOf(']')
+          if (start === -1 || end < start) {
+            finish({ kind: 'split', detail: 'the 101 came without the WELCOME in the same read' })
+            return
+          }
+          let welcome: unknown
+          try { welcome = JSON.parse(text.slice(start, end + 1)) } catch { welcome = undefined }
+          if (!Array.isArray(welcome) || welcome[0] !== 0 || typeof welcome[1] !== 'string') {
+            finish({ kind: 'split', detail: `the text between the first [ and ] is not a WELCOME: ${text.slice(start, Math.min(end + 1, start + 80))}` })
+            return
+          }
+          socket.pause() // Oro's client never reads again
+          finish({ kind: 'welcome', sessionId: welcome[1], socket, publish: (frame) => socket.write(maskedTextFrame(JSON.stringify(frame))) })
+        })
       })
     })
   })

@@ -248,8 +248,10 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     // 8. Subscribe + publish + receive: the backend's WAMP PUBLISH, delivered to the probe session only.
     const probe = frontendSession ?? directSession
     const probeVia = frontendSession !== undefined ? 'through the frontend' : 'on the gateway\'s address'
-    if (probe === undefined) {
-      results.push({ step: 'publish', status: 'skip', detail: 'not run: no session to subscribe with (see the steps above)' })
+    const brokerDown = results.some((r) => r.step === 'broker' && r.status === 'fail')
+    if (probe === undefined || brokerDown) {
+      // Without the broker every publish is refused or dropped: nothing to learn from trying.
+      results.push({ step: 'publish', status: 'skip', detail: brokerDown ? 'not run: the broker is down (see broker)' : 'not run: no session to subscribe with (see the steps above)' })
     } else {
       probe.subscribe(PROBE_TOPIC)
       const synced = await probe.sync(timeoutMs)
@@ -261,7 +263,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
         const arrived = synced && await probe.waitForEvent(PROBE_TOPIC, payload, timeoutMs)
         results.push(arrived
           ? { step: 'publish', status: 'ok', detail: `a WAMP PUBLISH from the backend session reached a subscriber ${probeVia} (${PROBE_TOPIC})` }
-          : { step: 'publish', status: 'fail', detail: `a WAMP PUBLISH from the backend session did not reach the subscriber ${probeVia} within ${timeoutMs} ms`, fix: 'this machine must be in ORO_WEBSOCKET_BACKEND_NETWORKS (publishes from elsewhere are dropped), and with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN; see the gateway\'s log' })
+          : { step: 'publish', status: 'fail', detail: `a WAMP PUBLISH from the backend session did not reach the subscriber ${probeVia} within ${timeoutMs} ms`, fix: 'only backend sessions may publish: connections straight from an address in ORO_WEBSOCKET_BACKEND_NETWORKS, without forwarding headers (a BACKEND DSN through nginx, such as ssl://*:443/ws, adds them: point ORO_WEBSOCKET_BACKEND_DSN at the gateway itself); with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN; the gateway\'s log says why it refused' })
       }
 
       // POST /publish, when a key is known.
