@@ -99,7 +99,7 @@ export const GW_ERR_ORIGIN_FORBIDDEN = createError(
 // WebSocket endpoint.
 export const GW_ERR_UPGRADE_REQUIRED = createError(
   'GW_ERR_UPGRADE_REQUIRED',
-  'This is the WebSocket endpoint: connect with a WebSocket client (subprotocol wamp), e.g. ws://host:8080/ws',
+  'This is the WebSocket endpoint: connect with a WebSocket client (subprotocol wamp), e.g. %s',
   426
 )
 

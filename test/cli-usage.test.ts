@@ -83,6 +83,9 @@ test('listen errors that are not "port in use" say what they are', async (t) => 
 
 test('the start line at the default prod level: where it listens, who may publish, broker, database (masked)', async (t) => {
   const gw = await startGateway({ env: { ORO_SECRET: 's', ORO_DB_URL: 'postgres://oro:start-line-pw@127.0.0.1:1/oro', ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.0/8,10.0.5.0/24' } }, t)
+  const plain = await fetch(`${gw.url}/ws`)
+  t.equal(plain.status, 426)
+  t.match(await plain.json(), { code: 'GW_ERR_UPGRADE_REQUIRED', message: new RegExp(`e\\.g\\. ws://<host>:${gw.port}/ws$`) }, 'the 426 names the real listen port')
   await gw.stop()
   const start = gw.logLines().find((l) => String(l.msg).startsWith('oro-websocket-gateway listening'))
   t.match(start, {
