@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import {
   GW_ERR_BODY_INVALID, GW_ERR_BODY_TOO_LARGE, GW_ERR_INTERNAL, GW_ERR_NOT_FOUND, GW_ERR_UNSUPPORTED_MEDIA_TYPE
 } from '../src/errors.js'
+import { LogThrottle, clip } from '../src/log-throttle.js'
 
 interface ValidationIssue { instancePath: string, message?: string, params?: Record<string, unknown> }
 
@@ -45,6 +46,9 @@ function translate (error: FastifyError, request: FastifyRequest): { code: strin
 }
 
 async function errorsPlugin (fastify: FastifyInstance): Promise<void> {
+  // One line per code per 10 s (with how many were left out): a Redis outage answers every
+  // publication 503, and a client's bad requests must not be a way to fill the log.
+  const throttle = new LogThrottle({ intervalMs: 10_000 })
   fastify.setErrorHandler(function (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
     const translated = translate(error, request)
     const status = translated.statusCode >= 400 ? translated.statusCode : 500
@@ -56,7 +60,12 @@ async function errorsPlugin (fastify: FastifyInstance): Promise<void> {
     // A 503 always says when to come back.
     if (status === 503 && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '1')
     // Refused upgrades are logged where they are refused, with the words operators grep for.
-    if (!request.ws) request.log[status >= 500 ? 'warn' : 'info']({ code: translated.code, status, url: request.url.split('?')[0] }, translated.message)
+    if (!request.ws) {
+      const suppressed = throttle.take(translated.code ?? String(status))
+      if (suppressed >= 0) {
+        request.log[status >= 500 ? 'warn' : 'info']({ code: translated.code, status, url: clip(request.url.split('?')[0], 200), suppressed }, clip(translated.message, 500))
+      }
+    }
     return reply.code(status).send({ code: translated.code ?? 'GW_ERR_BODY_INVALID', message: translated.message })
   })
 

@@ -191,3 +191,11 @@ test('prod without ORO_WEBSOCKET_PUBLISH_KEYS: starts, says so at warn, answers 
     t.match(await res.json(), { code: 'GW_ERR_PUBLISH_DISABLED', message: /set it \(e\.g\. ORO_WEBSOCKET_PUBLISH_KEYS=/ })
   }
 })
+
+test('refused requests are logged once per code per interval, clipped, with the count left out', async (t) => {
+  const gw = await startApp(t, { ...KEYS, ORO_WEBSOCKET_TOPICS: '' })
+  for (let i = 0; i < 20; i++) t.equal((await post(gw, { topic: `acme/${'x'.repeat(2000)}/${i}`, data: 1 })).status, 404)
+  const lines = gw.logs.filter((l) => l.code === 'GW_ERR_TOPIC_NOT_ROUTED')
+  t.equal(lines.length, 1, 'one line for twenty refusals')
+  t.ok(String(lines[0]?.msg).length < 600, 'the client-controlled topic is clipped')
+})
