@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { Writable } from 'node:stream'
-import { createLogger, logLevel } from '../src/logger.js'
+import { createLogger, lifecycleLogger, logLevel } from '../src/logger.js'
 
 // oro-compat §8: prod normal=warning, -v=notice, -vv=info, -vvv=debug; dev normal=info, -v=debug;
 // -q = errors only.
@@ -28,4 +28,19 @@ test('notice sits between info and warn, and secrets are redacted', async (t) =>
   t.equal(records[0]?.level, 'notice')
   t.equal(records[0]?.ticket, '[redacted]')
   t.equal(records[0]?.req?.headers.authorization, '[redacted]')
+})
+
+test('the lifecycle logger shows notice at prod\'s default level, keeps a more verbose level, and -q hides it', async (t) => {
+  const run = (level: string, quiet: boolean): string[] => {
+    const lines: string[] = []
+    const destination = new Writable({ write (chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb() } })
+    const lifecycle = lifecycleLogger(createLogger({ mode: 'prod', level, pretty: false, destination }), quiet)
+    lifecycle.debug('debug line')
+    lifecycle.notice('start line')
+    lifecycle.error('error line')
+    return lines.map((l) => (JSON.parse(l) as { msg: string }).msg)
+  }
+  t.same(run('warn', false), ['start line', 'error line'], 'prod default (warn): the start line shows')
+  t.same(run('debug', false), ['debug line', 'start line', 'error line'], '-vvv: not made quieter')
+  t.same(run('error', true), ['error line'], '-q: errors only')
 })

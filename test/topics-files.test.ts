@@ -170,7 +170,8 @@ test('every bad file is a ConfigError naming the file, the entry and the problem
       t.ok(err instanceof ConfigError && err.code === 'GW_ERR_CONFIG_INVALID', 'a ConfigError')
     }
   }
-  t.throws(() => loadTopicRules({ cwd: tmp(), topicsFile: 'missing.yml' }), { message: /^ORO_WEBSOCKET_TOPICS missing\.yml cannot be read \(ENOENT\)/ })
+  const dir = tmp()
+  t.throws(() => loadTopicRules({ cwd: dir, topicsFile: 'missing.yml' }), { message: new RegExp(`^ORO_WEBSOCKET_TOPICS missing\\.yml cannot be read \\(${join(dir, 'missing.yml')}: ENOENT\\)`) }, 'names the absolute path tried')
 })
 
 test('a bad routing file under --app-root names that file', async (t) => {
