@@ -6,8 +6,8 @@
 
 export class ReplyWatch {
   #pending = 0
-  /** When the connection started owing an answer, or 0 when it owes none. */
-  #waitingSince = 0
+  /** When the connection started owing an answer, or null when it owes none. */
+  #waitingSince: number | null = null
   #epoch = 0
   readonly #now: () => number
 
@@ -18,7 +18,7 @@ export class ReplyWatch {
   /** Follows a command sent on the connection; returns it unchanged. */
   track<T> (command: Promise<T>, isReply: (err: unknown) => boolean): Promise<T> {
     const epoch = this.#epoch
-    if (this.#pending++ === 0 && this.#waitingSince === 0) this.#waitingSince = this.#now()
+    if (this.#pending++ === 0 && this.#waitingSince === null) this.#waitingSince = this.#now()
     command.then(() => { this.#settled(epoch, true) }, (err: unknown) => { this.#settled(epoch, isReply(err)) })
     return command
   }
@@ -27,18 +27,18 @@ export class ReplyWatch {
   reset (): void {
     this.#epoch++
     this.#pending = 0
-    this.#waitingSince = 0
+    this.#waitingSince = null
   }
 
   /** How long the connection has owed an answer without giving any (0 when it owes none). */
   silentMs (): number {
-    return this.#waitingSince === 0 ? 0 : this.#now() - this.#waitingSince
+    return this.#waitingSince === null ? 0 : this.#now() - this.#waitingSince
   }
 
   #settled (epoch: number, replied: boolean): void {
     if (epoch !== this.#epoch) return
     this.#pending--
     // A reply to a later command answers for every earlier one; a time-out answers for nothing.
-    if (replied) this.#waitingSince = this.#pending > 0 ? this.#now() : 0
+    if (replied) this.#waitingSince = this.#pending > 0 ? this.#now() : null
   }
 }
