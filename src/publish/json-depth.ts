@@ -7,6 +7,9 @@ export const MAX_JSON_DEPTH = 100
 
 /** True when the text's arrays and objects nest deeper than `limit` (strings are skipped). */
 export function nestsDeeperThan (text: string, limit: number): boolean {
+  // Valid JSON nesting past the limit needs limit + 1 openings and as many closings; shorter text
+  // is either within it or malformed (JSON.parse refuses it). Most publications are that short.
+  if (text.length < 2 * (limit + 1)) return false
   let depth = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
