@@ -42,6 +42,7 @@ type MarkedRequest = IncomingMessage & { [kWampUpgrade]?: true }
 // from a ws listener would reach uncaughtException.
 function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
   const session = (this as SessionSocket)[kSession]
+  if (!session.alive) return
   if (isBinary) {
     session.protocolError('binary frames are not WAMP v1; send JSON text frames')
     return

@@ -26,9 +26,11 @@ test('PREFIX flood: a session is closed with 1007 at ORO_WEBSOCKET_MAX_PREFIXES;
   flooder.send([1, 'q0', 'redefined']) // redefining a prefix is no new one
   await flooder.sync()
   t.equal(flooder.ws.readyState, WebSocket.OPEN)
-  // The flood goes on: the 33rd prefix closes it; what follows is never read.
+  // The flood goes on: the 33rd prefix closes it; what follows is ignored.
+  const protocolErrorsBefore = counters.protocolErrors
   for (let i = 32; i < 200 && flooder.ws.readyState === WebSocket.OPEN; i++) flooder.send([1, `q${i}`, long])
   const closed = await flooder.closed
+  t.equal(counters.protocolErrors - protocolErrorsBefore, 1, 'one protocol error: frames after the close are not handled')
   t.equal(closed.code, 1007)
   t.match(closed.reason, /ORO_WEBSOCKET_MAX_PREFIXES/, 'the reason names the setting')
   t.ok((session?.prefixCount ?? 0) <= 32, 'never more than the bound')

@@ -171,6 +171,8 @@ export class WampSession implements HubClient {
   // --- reading -------------------------------------------------------------------------------
 
   handleText (text: string): void {
+    // ws goes on reading until the close handshake ends: a closed session ignores what follows.
+    if (!this.alive) return
     try {
       this.#handle(decodeClientMessage(text))
     } catch (err) {
@@ -286,7 +288,7 @@ export class WampSession implements HubClient {
     const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
     flow.started()
-    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => flow.settled(), (err: unknown) => {
+    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
       flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
       // Redis took the command but did not confirm it, the event may still arrive: say so.
