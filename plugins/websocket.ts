@@ -150,7 +150,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     try {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         counters.oversizeFrames++
-        log.info({ sessionId: session.id, user: session.user, limit: limits.maxFrameBytes }, 'closing session with 1009: frame over ORO_WEBSOCKET_MAX_FRAME_BYTES')
+        const suppressed = throttle.take('oversize')
+        if (suppressed >= 0) log.info({ sessionId: session.id, user: session.user, limit: limits.maxFrameBytes, suppressed }, 'closing session with 1009: frame over ORO_WEBSOCKET_MAX_FRAME_BYTES')
       } else if (throttle.take(`ws-error:${String(err.code)}`) >= 0) {
         log.info({ sessionId: session.id, user: session.user, err: err.message, code: err.code }, 'session error')
       }
