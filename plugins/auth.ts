@@ -10,7 +10,8 @@ import { logDatabaseStatus } from '../src/auth/database-log.js'
 import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/admission.js'
 import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
 import { addressBucket } from '../src/access/address-bucket.js'
-import { clientAddress, hasForwardingHeaders } from '../src/access/client-address.js'
+import { clientAddress } from '../src/access/client-address.js'
+import { mayPublish } from '../src/access/backend-publisher.js'
 import { originHost } from '../src/access/origin.js'
 import { createOroOriginSource } from '../src/access/oro-config-origins.js'
 import { OriginRefresh } from '../src/access/origin-refresh.js'
@@ -117,8 +118,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       }, 'Client rejected, bad origin')
       throw new GW_ERR_ORIGIN_FORBIDDEN(origin === undefined ? '(none)' : JSON.stringify(clip(origin, 100)))
     }
-    const direct = !hasForwardingHeaders(headers)
-    const canPublish = direct && access.backendNetworks.has(peer)
+    // Direct from a backend network, or through a trusted proxy for one (src/access/backend-publisher.ts).
+    const canPublish = mayPublish(peer, headers, access)
     if (verifier === undefined) return { identity: ANONYMOUS, canPublish, address }
 
     // Each new ticket costs ~5 ms of a worker's CPU: admission decides whether this client may

@@ -45,7 +45,7 @@ export default async function websocketRoutes (fastify: FastifyInstance): Promis
   }
   // The example names the port this gateway really listens on (not a fixed 8080).
   const server = fastify.gateway.server
-  const example = `ws://<host>:${server.port}/${fastify.gateway.frontend.path}`
+  const example = `${server.tls !== null ? 'wss' : 'ws'}://<host>:${server.port}/${fastify.gateway.frontend.path}`
   const upgradeRequired = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => sendError(reply, new GW_ERR_UPGRADE_REQUIRED(example))
   const notFound = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
     sendError(reply, new GW_ERR_NOT_FOUND(request.method, request.url.split('?')[0]))

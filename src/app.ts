@@ -16,6 +16,7 @@ import topicsPlugin from '../plugins/topics.js'
 import authPlugin from '../plugins/auth.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
+import { httpsOptions, type ListenerTls } from './tls/context-options.js'
 
 export interface AppOptions {
   loaded: LoadedConfig
@@ -23,8 +24,12 @@ export interface AppOptions {
   logger: GatewayLogger
 }
 
-function createFastify (options: AppOptions): FastifyInstance {
+/** tls: the listener's certificate (SERVER DSN or a separate listener's context options); serves https:// and wss://. */
+function createFastify (options: AppOptions, tls: ListenerTls | null = null): FastifyInstance {
+  // loadConfig reads the certificate; a listener configured for TLS never falls back to plain TCP.
+  if (tls !== null && tls.server === undefined) throw new Error(`${tls.setting}: TLS certificate not loaded (loadConfig reads it)`)
   return Fastify({
+    ...(tls?.server !== undefined ? { https: httpsOptions(tls.server) } : {}),
     loggerInstance: options.logger,
     // Health probes must keep answering while the gateway drains; draining is ours to report.
     return503OnClosing: false,
@@ -41,7 +46,7 @@ function createFastify (options: AppOptions): FastifyInstance {
 }
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
-  const app = createFastify(options)
+  const app = createFastify(options, options.loaded.gateway.server.tls)
   // Requests are logged at debug; the hook exists only when that level is on (it costs a promise
   // and an object per request otherwise).
   if (options.logger.isLevelEnabled('debug')) {
@@ -83,7 +88,7 @@ function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>
  * publishes through the main app's broker, with its own /healthz and /openapi.json.
  */
 export async function buildPublishApp (main: FastifyInstance, options: AppOptions): Promise<FastifyInstance> {
-  const app = createFastify(options)
+  const app = createFastify(options, options.loaded.gateway.publish.listen?.tls ?? null)
   await app.register(errorsPlugin)
   await app.register(openapiPlugin)
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))

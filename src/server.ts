@@ -12,6 +12,8 @@ import { ConfigError } from './config/errors.js'
 import { GW_ERR_LISTEN_FAILED } from './errors.js'
 import { describeListenError } from './listen-error.js'
 import { startLine } from './start-line.js'
+import { reloadOnSighup, type TlsListener } from './tls/reload.js'
+import type { Server as TlsServer } from 'node:tls'
 
 export interface ServeOptions {
   mode: Mode
@@ -77,6 +79,14 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const lifecycle = lifecycleLogger(logger, options.quiet)
   const start = startLine(loaded, options.mode)
   lifecycle.notice(start.fields, start.msg)
+
+  // SIGHUP reloads the certificates of the TLS listeners (only then: without TLS it keeps its
+  // default meaning, so closing a terminal still stops a gateway started from it).
+  const tlsListeners: TlsListener[] = []
+  if (gateway.server.tls !== null) tlsListeners.push({ name: 'websocket', server: app.server as unknown as TlsServer, tls: gateway.server.tls })
+  const publishTls = gateway.publish.listen?.tls ?? null
+  if (publishApp !== null && publishTls !== null) tlsListeners.push({ name: 'publish', server: publishApp.server as unknown as TlsServer, tls: publishTls })
+  if (tlsListeners.length > 0) cleanups.push(reloadOnSighup(tlsListeners, lifecycle))
 
   const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, listeners, cleanups)
   return { app, logger, done }

@@ -30,7 +30,7 @@ export function hasForwardingHeaders (headers: Headers): boolean {
 // A forwarded address as an IP, or undefined: '[2001:db8::1]:443' and '203.0.113.9:5678' lose
 // their port; anything that is not an IP (a forged header's text) is ignored, so what reaches the
 // logs and the per-network limits is always a short, real address.
-function forwardedIp (value: string): string | undefined {
+export function forwardedIp (value: string): string | undefined {
   let text = value.trim()
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text)
   if (bracketed !== null) text = bracketed[1] as string

@@ -3,7 +3,7 @@
 import { settingNames, settingSchema, type SettingName } from '../config/schema.js'
 import { originLabel, type LoadedConfig } from '../config/load.js'
 import { formatDsnUrl } from '../config/dsn.js'
-import { maskSecretValue } from '../config/mask.js'
+import { maskQuerySecrets, maskSecretValue } from '../config/mask.js'
 
 export interface ConfigEntry {
   name: SettingName
@@ -13,7 +13,8 @@ export interface ConfigEntry {
 
 export function maskSecret (name: SettingName, value: string | number | boolean | undefined): string | number | boolean | null {
   if (value === undefined) return null
-  if (settingSchema(name).secret !== true) return value
+  // DSNs are not secret, but a key passphrase in their context options is.
+  if (settingSchema(name).secret !== true) return typeof value === 'string' ? maskQuerySecrets(value) : value
   // A URL keeps its shape (which database, which host) with the password hidden.
   return maskSecretValue(String(value))
 }
@@ -37,7 +38,7 @@ export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend
     listen: server.enabled ? `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}` : 'disabled (ORO_WEBSOCKET_SERVER_DSN has no host)',
     frontend: formatDsnUrl(frontend, frontend.scheme === 'wss' || frontend.scheme === 'https' || frontend.port === 443 ? 'wss' : 'ws', '<page host>'),
     backend: formatDsnUrl(backend, backend.scheme, '127.0.0.1'),
-    publish: `http://${publish.listen !== null ? hostPort(publish.listen.host, publish.listen.port) : hostPort(server.host, server.port)}/publish`
+    publish: `${(publish.listen !== null ? publish.listen.tls : server.tls) !== null ? 'https' : 'http'}://${publish.listen !== null ? hostPort(publish.listen.host, publish.listen.port) : hostPort(server.host, server.port)}/publish`
   }
 }
 

@@ -7,12 +7,16 @@ import { parseKeyList } from '../publish/keys.js'
 import { NetworkListError, parseNetworks, type NetworkList } from '../access/networks.js'
 import { OriginListError, createOriginPolicy, originPolicyFromSetting, type OriginPolicy } from '../access/origin.js'
 import { parseBrokerDsn, type BrokerTarget } from '../broker/redis-dsn.js'
+import { listenerTls, type ListenerTls } from '../tls/context-options.js'
+import { maskQuerySecrets } from './mask.js'
 
 export interface ListenAddress {
   /** False when the SERVER DSN has an empty host: Oro's way of turning the server off. */
   enabled: boolean
   host: string
   port: number
+  /** TLS (wss://, https://) from the SERVER DSN's context_options[local_cert]; null = plain TCP. */
+  tls: ListenerTls | null
 }
 
 export interface GatewayConfig {
@@ -49,7 +53,7 @@ export interface PublishSettings {
   maxBatch: number
   ratePerSecond: number
   /** A separate listener for POST /publish, or null to serve it with the WebSockets. */
-  listen: { host: string, port: number } | null
+  listen: { host: string, port: number, tls: ListenerTls | null } | null
 }
 
 export interface WebSocketLimits {
@@ -62,7 +66,7 @@ export interface WebSocketLimits {
 }
 
 const ROLE_SCHEMES: Record<string, readonly string[]> = {
-  ORO_WEBSOCKET_SERVER_DSN: ['tcp'],
+  ORO_WEBSOCKET_SERVER_DSN: ['tcp', 'ssl', 'tls'],
   ORO_WEBSOCKET_FRONTEND_DSN: ['tcp', 'ws', 'wss', 'http', 'https'],
   ORO_WEBSOCKET_BACKEND_DSN: ['tcp', 'ssl', 'tls', 'tlsv1.0', 'tlsv1.1', 'tlsv1.2', 'tlsv1.3', 'sslv3']
 }
@@ -90,7 +94,12 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
   const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), parseDsn(String(settingSchema(name).default)))
 
   const serverDsn = dsn('ORO_WEBSOCKET_SERVER_DSN')
-  const server: ListenAddress = { enabled: serverDsn.host !== '', host: serverDsn.host === '*' ? '0.0.0.0' : serverDsn.host, port: serverDsn.port }
+  const server: ListenAddress = {
+    enabled: serverDsn.host !== '',
+    host: serverDsn.host === '*' ? '0.0.0.0' : serverDsn.host,
+    port: serverDsn.port,
+    tls: collect(problems, () => listenerTls(serverDsn, describe('ORO_WEBSOCKET_SERVER_DSN')), null)
+  }
   if (listen.host !== undefined) {
     if (listen.host === '' || /[\s/]/.test(listen.host)) {
       problems.push(new ConfigError('--host', `= "${listen.host}" is not a host name or address`, '--host 127.0.0.1'))
@@ -156,12 +165,12 @@ function roleDsn (name: DsnSetting, value: string, setting: string): Dsn {
   try {
     parsed = parseDsn(value)
   } catch (err) {
-    if (err instanceof DsnError) throw new ConfigError(setting, `= "${value}" ${err.message}`, example)
+    if (err instanceof DsnError) throw new ConfigError(setting, `= "${maskQuerySecrets(value)}" ${err.message}`, example)
     throw err
   }
   const schemes = ROLE_SCHEMES[name] as readonly string[]
   if (!schemes.includes(parsed.scheme)) {
-    throw new ConfigError(setting, `= "${value}" has scheme "${parsed.scheme}", expected ${schemes.join(', ')}`, example)
+    throw new ConfigError(setting, `= "${maskQuerySecrets(value)}" has scheme "${parsed.scheme}", expected ${schemes.join(', ')}`, example)
   }
   return parsed
 }
@@ -184,19 +193,29 @@ function originPolicy (value: string | undefined, frontendHost: string, setting:
   }
 }
 
-function publishListen (value: string | undefined, setting: string): { host: string, port: number } | null {
+function publishListen (value: string | undefined, setting: string): { host: string, port: number, tls: ListenerTls | null } | null {
+  return listenAddress(value, setting, 'ORO_WEBSOCKET_PUBLISH_LISTEN=127.0.0.1:8081')
+}
+
+/**
+ * A separate listener's address, `host:port` (or `//host:port`), with optional TLS in the SERVER
+ * DSN's syntax: `host:port?context_options[local_cert]=...` (see src/tls/context-options.ts).
+ */
+export function listenAddress (value: string | undefined, setting: string, example: string): { host: string, port: number, tls: ListenerTls | null } | null {
   if (value === undefined || value === '') return null
+  const shown = maskQuerySecrets(value)
   let dsn: Dsn
   try {
     dsn = parseDsn(value.includes('//') ? value : '//' + value)
   } catch (err) {
-    if (err instanceof DsnError) throw new ConfigError(setting, `= "${value}" ${err.message}`, 'ORO_WEBSOCKET_PUBLISH_LISTEN=127.0.0.1:8081')
+    if (err instanceof DsnError) throw new ConfigError(setting, `= "${shown}" ${err.message}`, example)
     throw err
   }
-  if (dsn.host === '' || !/:\d+$/.test(value.replace(/\/$/, ''))) {
-    throw new ConfigError(setting, `= "${value}" needs a host and a port`, 'ORO_WEBSOCKET_PUBLISH_LISTEN=127.0.0.1:8081')
+  if (dsn.host === '' || !/:\d+$/.test((value.split('?')[0] as string).replace(/\/$/, ''))) {
+    throw new ConfigError(setting, `= "${shown}" needs a host and a port`, example)
   }
-  return { host: dsn.host, port: dsn.port }
+  if (!['tcp', 'ssl', 'tls'].includes(dsn.scheme)) throw new ConfigError(setting, `= "${shown}" has scheme "${dsn.scheme}", expected tcp, ssl or tls`, example)
+  return { host: dsn.host, port: dsn.port, tls: listenerTls(dsn, setting) }
 }
 
 function emptyToUndefined (value: string | undefined): string | undefined {

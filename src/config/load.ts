@@ -13,6 +13,7 @@ import { readParametersFile } from './parameters-yml.js'
 import { expandReferences } from './expand.js'
 import { gatherGatewayConfig, type GatewayConfig } from './gateway-config.js'
 import { checkServeRequirements } from './requirements.js'
+import { loadListenerTls } from '../tls/context-options.js'
 import type { LoadedTopics } from '../topics/load.js'
 import type { Mode } from '../logger.js'
 
@@ -117,6 +118,14 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
 
   const settings = validate(values, origins, problems)
   const gateway = gatherGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen ?? {}, problems)
+  // Certificates are read and checked now: a bad one stops the start (and fails `config --check`).
+  const listeners = [['ORO_WEBSOCKET_SERVER_DSN', gateway.server.tls], ['ORO_WEBSOCKET_PUBLISH_LISTEN', gateway.publish.listen?.tls ?? null]] as const
+  for (const [name, tls] of listeners) {
+    if (tls === null) continue
+    tls.base = pathBase(origins[name], root, options.cwd)
+    const server = collect(problems, () => loadListenerTls(tls, tls.base as string), undefined)
+    if (server !== undefined) tls.server = server
+  }
   const topics = settings.ORO_WEBSOCKET_TOPICS
   const loaded: LoadedConfig = {
     settings,

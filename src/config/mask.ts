@@ -22,7 +22,16 @@ export function maskUrl (text: string): string {
     // user:password@host without a scheme: nothing before the last @ is shown.
     masked = '***' + masked.slice(at)
   }
-  return masked.replace(SECRET_QUERY_KEYS, '$1***')
+  return maskQuerySecrets(masked.replace(SECRET_QUERY_KEYS, '$1***'))
+}
+
+// Key passphrases in a DSN's context options (`context_options[passphrase]=...`, brackets written
+// or percent-encoded): every DSN may hold one, secret setting or not.
+const PASSPHRASE_QUERY = /((?:^|[?&;])[^=&#;]*passphrase(?:\]|%5D)?=)[^&#;]*/gi
+
+/** A DSN with its context options' passphrases replaced by `***` (the rest as it is). */
+export function maskQuerySecrets (text: string): string {
+  return text.replace(PASSPHRASE_QUERY, '$1***')
 }
 
 /** A secret setting's value as it may be shown: URLs keep their shape, anything else is hidden. */

@@ -1,0 +1,44 @@
+// SIGHUP: every TLS listener reads its certificate files again and swaps its secure context
+// (tls.Server#setSecureContext). Open sessions keep the context they were made with; new
+// handshakes get the new one. Files that do not load leave the old certificate in place, and the
+// log says which option to fix.
+import type { Server as TlsServer } from 'node:tls'
+import { ConfigError } from '../config/errors.js'
+import { httpsOptions, loadListenerTls, type ListenerTls } from './context-options.js'
+import type { GatewayLogger } from '../logger.js'
+
+export interface TlsListener {
+  /** What it serves, for logs ("websocket", "publish"). */
+  name: string
+  server: TlsServer
+  tls: ListenerTls
+}
+
+/** Reloads each listener's certificate; resolves with how many were replaced. */
+export function reloadCertificates (listeners: readonly TlsListener[], log: GatewayLogger): number {
+  let reloaded = 0
+  for (const { name, server, tls } of listeners) {
+    let options
+    try {
+      options = loadListenerTls(tls, tls.base ?? process.cwd())
+    } catch (err) {
+      const text = err instanceof ConfigError ? err.message : (err as Error).message
+      log.error({ listener: name, setting: tls.setting }, `certificate reload failed, the ${name} listener keeps its old certificate: ${text}`)
+      continue
+    }
+    const { requestCert: _requestCert, rejectUnauthorized: _rejectUnauthorized, ...context } = httpsOptions(options)
+    server.setSecureContext(context)
+    tls.server = options
+    reloaded++
+    log.notice({ listener: name, cert: options.files.cert, subject: options.certificate.subject, validTo: options.certificate.validTo, fingerprint256: options.certificate.fingerprint256 },
+      `certificate reloaded for the ${name} listener: ${options.certificate.subject}, valid to ${options.certificate.validTo}`)
+  }
+  return reloaded
+}
+
+/** Reloads on every SIGHUP; returns the function that stops listening for it. */
+export function reloadOnSighup (listeners: readonly TlsListener[], log: GatewayLogger): () => void {
+  const onHup = (): void => { reloadCertificates(listeners, log) }
+  process.on('SIGHUP', onHup)
+  return () => { process.removeListener('SIGHUP', onHup) }
+}
