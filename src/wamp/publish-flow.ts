@@ -29,6 +29,7 @@ export class PublishFlow {
   #pending = 0
   #pausedFor = 0
   #timer: NodeJS.Timeout | null = null
+  #checkScheduled = false
 
   constructor (options: PublishFlowOptions) {
     this.#options = options
@@ -44,7 +45,13 @@ export class PublishFlow {
   /** A publish was accepted and handed to the broker. */
   started (): void {
     this.#pending++
-    if (this.#pending >= this.#options.maxPending) this.#pause(PAUSE_PENDING)
+    // Checked after this turn: a broker that takes publications at once settles them within the
+    // turn (a burst of frames from one TCP read must not pause reading); one that has not by then
+    // really owes them.
+    if (this.#pending >= this.#options.maxPending && !this.#checkScheduled) {
+      this.#checkScheduled = true
+      setImmediate(this.#checkPending)
+    }
     const rate = this.#options.ratePerSecond
     if (rate <= 0) return
     const now = this.#now()
@@ -61,6 +68,11 @@ export class PublishFlow {
         this.#release(PAUSE_RATE)
       }, waitMs)
     }
+  }
+
+  readonly #checkPending = (): void => {
+    this.#checkScheduled = false
+    if (this.#pending >= this.#options.maxPending) this.#pause(PAUSE_PENDING)
   }
 
   /** The broker took (or refused) a publish. */
