@@ -22,6 +22,10 @@ export interface StartOptions {
   waitFor?: 'healthz' | 'exit'
   /** How long to wait, in ms (default 15000). */
   timeoutMs?: number
+  /** 'https' when the SERVER DSN has TLS: the url says so and `ready` replaces the plain GET /healthz poll. */
+  scheme?: 'http' | 'https'
+  /** Instead of polling GET url/healthz with fetch (e.g. over TLS with the test's CA). */
+  ready?: (url: string, timeoutMs: number, gaveUp: Promise<unknown>) => Promise<void>
 }
 
 export interface Gateway {
@@ -69,7 +73,7 @@ export async function startGateway (options: StartOptions = {}, t?: Teardown): P
   Object.assign(env, { ORO_WEBSOCKET_SERVER_DSN: dsn }, options.env)
   const { host, port } = parseDsn(dsn)
   const urlHost = ['', '*', '0.0.0.0', '::', '[::]'].includes(host) ? '127.0.0.1' : host
-  const url = `http://${urlHost.includes(':') && !urlHost.startsWith('[') ? `[${urlHost}]` : urlHost}:${port}`
+  const url = `${options.scheme ?? 'http'}://${urlHost.includes(':') && !urlHost.startsWith('[') ? `[${urlHost}]` : urlHost}:${port}`
 
   const child = spawn(process.execPath, [cliPath, 'serve', ...(options.args ?? [])], {
     cwd: options.cwd ?? process.cwd(),
@@ -133,7 +137,7 @@ export async function startGateway (options: StartOptions = {}, t?: Teardown): P
     return gateway
   }
   try {
-    await waitForHealthz(`${url}/healthz`, timeoutMs, exited)
+    await (options.ready ?? ((u, ms, gaveUp) => waitForHealthz(`${u}/healthz`, ms, gaveUp)))(url, timeoutMs, exited)
   } catch (e) {
     if (running()) child.kill('SIGKILL')
     const code = await exited

@@ -31,10 +31,11 @@ let callCounter = 0
 /** Browsers send an Origin; the gateway refuses upgrades without an allowed one. */
 export const TEST_ORIGIN = 'http://localhost'
 
-export function connectWamp (url: string, options: { protocols?: string[], headers?: Record<string, string>, localAddress?: string } = {}): Promise<WampClient> {
+/** tls: for wss:// URLs, e.g. the test CA ({ ca }) or a client certificate ({ cert, key }). */
+export function connectWamp (url: string, options: { protocols?: string[], headers?: Record<string, string>, localAddress?: string, tls?: { ca?: Buffer, cert?: Buffer, key?: Buffer, servername?: string } } = {}): Promise<WampClient> {
   return new Promise((resolve, reject) => {
     const headers = { Origin: TEST_ORIGIN, ...options.headers }
-    const ws = new WebSocket(url, options.protocols ?? ['wamp'], { headers, localAddress: options.localAddress, perMessageDeflate: false })
+    const ws = new WebSocket(url, options.protocols ?? ['wamp'], { headers, localAddress: options.localAddress, perMessageDeflate: false, ...options.tls })
     const frames: Frame[] = []
     let sessionId = ''
     const waiters: Array<() => void> = []
