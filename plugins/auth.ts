@@ -21,7 +21,7 @@ import { ConfigError } from '../src/config/errors.js'
 import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
 import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
-import { counters } from '../src/metrics.js'
+import { upgradeRefused } from '../src/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -108,7 +108,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const address = clientAddress(peer, headers, access.trustedProxies)
     const origin = headers.origin
     if (!access.origins.allows(origin)) {
-      counters.upgradesRejected++
+      upgradeRefused('origin_forbidden')
       const shown = origin === undefined ? '(none)' : clip(origin)
       const host = originHost(origin)
       originLog.write('warn', `origin ${shown}`, {
@@ -127,7 +127,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const network = addressBucket(address)
     const entry = admission.enter(network, canPublish)
     if (!entry.admitted) {
-      counters.upgradesRejected++
+      upgradeRefused(entry.reason === 'busy' || entry.reason === 'suspect-lane' ? 'auth_busy' : 'auth_rate_limited')
       reply.header('Retry-After', String(entry.retryAfterSeconds))
       const { what, setting } = REFUSAL_TEXT[entry.reason]
       refusalLog.write('warn', `${entry.reason} ${network}`, { address, network, reason: entry.reason, setting },
@@ -142,7 +142,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       identity = await verifier.verify(typeof ticket === 'string' ? ticket : undefined, entry.lane)
       entry.release('ok')
     } catch (caught) {
-      counters.upgradesRejected++
+      upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
       const err = users === undefined && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught
       const error = err as Error & { statusCode?: number, code?: string }

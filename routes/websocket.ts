@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED } from '../src/errors.js'
 import type { UpgradeDecision } from '../plugins/websocket.js'
-import { counters } from '../src/metrics.js'
+import { upgradeRefused } from '../src/metrics.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +23,7 @@ export default async function websocketRoutes (fastify: FastifyInstance): Promis
   // one restarted), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
   // browser code treats as a failed connect and retries.
   const refuseDraining = (reply: FastifyReply): FastifyReply => {
-    counters.upgradesRejected++
+    upgradeRefused('shutting_down')
     reply.header('Retry-After', '2')
     return sendError(reply, new GW_ERR_SHUTTING_DOWN())
   }

@@ -8,6 +8,7 @@ import brokerPlugin from '../plugins/broker.js'
 import websocketPlugin from '../plugins/websocket.js'
 import websocketRoutes from '../routes/websocket.js'
 import metricsRoutes from '../routes/metrics.js'
+import metricsPlugin, { countPublishOutcomes } from '../plugins/metrics.js'
 import errorsPlugin from '../plugins/errors.js'
 import openapiPlugin from '../plugins/openapi.js'
 import publishRoutes from '../routes/publish.js'
@@ -63,6 +64,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(topicsPlugin, { loaded: options.loaded })
   await app.register(authPlugin)
   await app.register(websocketPlugin)
+  await app.register(metricsPlugin)
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
   const publish = publishOptions(app)
@@ -92,6 +94,7 @@ export async function buildPublishApp (main: FastifyInstance, options: AppOption
   await app.register(errorsPlugin)
   await app.register(openapiPlugin)
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  countPublishOutcomes(app)
   await app.register(publishRoutes, publishOptions(main))
   return app
 }

@@ -1,5 +1,8 @@
-// Counters and gauges the gateway keeps, rendered in Prometheus' text format at GET /metrics.
-// Plain numbers on one object: incrementing one on a hot path costs a property write.
+// What the gateway counts, as plain numbers: incrementing one on a hot path is a property write.
+// prom-client reads them when /metrics is scraped (src/metrics/registry.ts). The two histograms
+// are observed where the event happens, once per publication or upgrade (never per delivery).
+import { Histogram, Registry } from 'prom-client'
+import { FastHistogram, exposeHistogram } from './metrics/fast-histogram.js'
 
 export const counters = {
   connectionsOpened: 0,
@@ -8,11 +11,15 @@ export const counters = {
   oversizeFrames: 0,
   slowConsumerDrops: 0,
   deadPeerDrops: 0,
+  /** Sessions dropped because the gateway began to drain (counted when the drain starts). */
+  shutdownDrops: 0,
   subscribesRefused: 0,
   publishesRefused: 0,
   publishesReceived: 0,
   publishesDropped: 0,
   publishesUnconfirmed: 0,
+  /** WAMP publications the broker took (the success side of publishesDropped/Unconfirmed). */
+  wampPublishesOk: 0,
   eventsDelivered: 0,
   upgradesRejected: 0,
   sessionFaults: 0,
@@ -22,38 +29,53 @@ export const counters = {
 
 export type CounterName = keyof typeof counters
 
-const HELP: Record<CounterName, string> = {
-  connectionsOpened: 'WebSocket sessions opened',
-  connectionsClosed: 'WebSocket sessions closed, for any reason',
-  protocolErrors: 'Sessions closed with 1007 for a frame that is not WAMP v1',
-  oversizeFrames: 'Sessions closed with 1009 for a frame over the inbound limit',
-  slowConsumerDrops: 'Sessions dropped because their unsent bytes passed the cap',
-  deadPeerDrops: 'Sessions dropped after missing two pings in a row',
-  subscribesRefused: 'SUBSCRIBE messages refused (no route, private topic, limits)',
-  publishesRefused: 'PUBLISH messages refused (not a backend session, no route, server-only topic)',
-  publishesReceived: 'Publications accepted (WAMP PUBLISH and POST /publish)',
-  publishesDropped: 'Publications accepted from WAMP that the broker could not take',
-  publishesUnconfirmed: 'Publications accepted from WAMP that Redis took but did not confirm (maybe delivered)',
-  eventsDelivered: 'EVENT frames written to local sessions',
-  upgradesRejected: 'WebSocket upgrades refused before the handshake (auth, origin, draining)',
-  sessionFaults: 'Sessions closed with 1011 because handling them failed (a bug; the log has the error)',
-  publishPauses: 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES',
-  fanoutYields: 'Times delivery paused for a turn of the event loop so other work is served (large fan-outs)'
+/** A counter per label value (a reason, an outcome): few values, each a property on one object. */
+export type Tally = Record<string, number>
+
+function tally (): Tally { return Object.create(null) as Tally }
+
+/** Upgrades refused before the handshake, by reason (see upgradeRefused). */
+export const upgradeRefusals = tally()
+/** POST /publish requests by outcome (ok, refused, unauthorized, rate_limited, unavailable, unknown, error). */
+export const httpPublishOutcomes = tally()
+
+/**
+ * Counts an upgrade refused before the handshake. `reason` is a short snake_case word
+ * ('origin', 'shutdown', 'auth_busy', ...) or an error code (GW_ERR_TICKET_EXPIRED becomes
+ * 'ticket_expired'): the values are the gateway's own, so the label stays small.
+ */
+export function upgradeRefused (reason: string | undefined): void {
+  counters.upgradesRejected++
+  const label = reasonLabel(reason)
+  upgradeRefusals[label] = (upgradeRefusals[label] ?? 0) + 1
 }
 
-function snake (name: string): string {
-  return name.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())
+export function reasonLabel (reason: string | undefined): string {
+  if (reason === undefined || reason === '') return 'error'
+  return reason.replace(/^GW_ERR_/, '').toLowerCase().replace(/[^a-z0-9]+/g, '_')
 }
 
-export function renderMetrics (gauges: Record<string, { help: string, value: number }>): string {
-  const lines: string[] = []
-  for (const [name, value] of Object.entries(counters) as Array<[CounterName, number]>) {
-    const metric = `oro_ws_${snake(name)}_total`
-    lines.push(`# HELP ${metric} ${HELP[name]}`, `# TYPE ${metric} counter`, `${metric} ${value}`)
-  }
-  for (const [name, gauge] of Object.entries(gauges)) {
-    const metric = `oro_ws_${name}`
-    lines.push(`# HELP ${metric} ${gauge.help}`, `# TYPE ${metric} gauge`, `${metric} ${gauge.value}`)
-  }
-  return lines.join('\n') + '\n'
-}
+/**
+ * Process-wide metrics observed where things happen. The registry is the process's (several apps
+ * in one process, as in tests, share it, as they share `counters`).
+ */
+export const processRegistry = new Registry()
+
+/**
+ * Buckets from 100 µs to 10 s: a delivery is sub-millisecond unless a fan-out yields or Redis is
+ * slow. Observed once per publication that reached a local subscriber (cheap: see FastHistogram).
+ */
+export const PUBLISH_TO_WRITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
+export const publishToWrite = new FastHistogram(PUBLISH_TO_WRITE_BUCKETS)
+exposeHistogram(publishToWrite, 'oro_ws_publish_to_write_seconds',
+  'Time from a publication reaching this node\'s hub (from a local publisher, or from Redis) to its frame being written to the last local subscriber',
+  [processRegistry])
+
+/** Buckets from 1 ms (origin refused, anonymous) to 10 s (a queue of ticket verifications). */
+export const upgradeAuthDuration = new Histogram({
+  name: 'oro_ws_upgrade_auth_seconds',
+  help: 'Time taken to decide a WebSocket upgrade: origin, admission and ticket verification (outcome: accepted or refused)',
+  labelNames: ['outcome'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [processRegistry]
+})

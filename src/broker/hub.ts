@@ -9,7 +9,7 @@
 import { encodeEvent } from '../wamp/codec.js'
 import { textFrame } from '../wamp/frame.js'
 import type { Publication } from './broker.js'
-import { counters } from '../metrics.js'
+import { counters, publishToWrite } from '../metrics.js'
 
 export interface HubClient {
   readonly id: string
@@ -33,6 +33,8 @@ interface Waiter {
 interface Queued {
   publication: Publication
   waiter: Waiter | null
+  /** performance.now() when it was handed over (for oro_ws_publish_to_write_seconds). */
+  since: number
 }
 
 export interface HubOptions {
@@ -144,7 +146,7 @@ export class Hub {
 
   #enqueue (publication: Publication, waiter: Waiter | null): void {
     if (this.#head === this.#queue.length) counters.fanoutYields++
-    this.#queue.push({ publication, waiter })
+    this.#queue.push({ publication, waiter, since: performance.now() })
     if (!this.#drainScheduled) {
       this.#drainScheduled = true
       setImmediate(this.#drain)
@@ -173,7 +175,7 @@ export class Hub {
       const item = queue[this.#head] as Queued
       queue[this.#head++] = undefined as unknown as Queued // let it be collected
       try {
-        const written = this.#deliverNow(item.publication)
+        const written = this.#deliverNow(item.publication, item.since)
         item.waiter?.resolve(written)
       } catch (err) {
         // One failed delivery must not stop the ones behind it.
@@ -185,18 +187,20 @@ export class Hub {
     this.#head = 0
   }
 
-  #deliverNow (publication: Publication): number {
+  #deliverNow (publication: Publication, since = -1): number {
     if (!this.#drainScheduled) {
       // The first delivery of this turn: the write budget starts again at the next one.
       this.#drainScheduled = true
       setImmediate(this.#drain)
     }
-    return this.#write(publication)
+    return this.#write(publication, since)
   }
 
-  #write (publication: Publication): number {
+  /** `since`: when a queued publication was handed over; -1 for one written at once. */
+  #write (publication: Publication, since: number): number {
     const subscribers = this.#topics.get(publication.topic)
     if (subscribers === undefined) return 0
+    const started = since < 0 ? performance.now() : since
     const frame = textFrame(encodeEvent(publication.topic, publication.payload))
     const exclude = publication.exclude ?? null
     const excluded = exclude === null || exclude.length === 0 ? null : new Set(exclude)
@@ -213,6 +217,7 @@ export class Hub {
       }
       this.#writes += seen.size
       counters.eventsDelivered += written
+      publishToWrite.observe((performance.now() - started) / 1000)
       return written
     }
     for (const client of subscribers) {
@@ -221,6 +226,7 @@ export class Hub {
     }
     this.#writes += subscribers.size
     counters.eventsDelivered += written
+    publishToWrite.observe((performance.now() - started) / 1000)
     return written
   }
 }

@@ -1,0 +1,71 @@
+// The app's metrics on the instance: its Prometheus registry (gauges read at scrape time), the
+// upgrade authentication time, POST /publish outcomes and the sessions a drain drops. Counting
+// stays out of the hot paths: those increment plain numbers (src/metrics.ts).
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Registry } from 'prom-client'
+import { counters, httpPublishOutcomes, upgradeAuthDuration } from '../src/metrics.js'
+import { createAppRegistry } from '../src/metrics/registry.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metricsRegistry: Registry
+  }
+}
+
+/** What a POST /publish answer's status means, as the `outcome` label. */
+export function publishOutcome (status: number): string {
+  if (status < 300) return 'ok'
+  if (status === 401) return 'unauthorized'
+  if (status === 429) return 'rate_limited'
+  if (status === 503) return 'unavailable'
+  if (status === 504) return 'unknown'
+  if (status < 500) return 'refused'
+  return 'error'
+}
+
+/** Counts every POST /publish answer of this app by outcome (also used by the publish listener). */
+export function countPublishOutcomes (app: FastifyInstance): void {
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (request.routeOptions.url === '/publish' && request.method === 'POST') {
+      const outcome = publishOutcome(reply.statusCode)
+      httpPublishOutcomes[outcome] = (httpPublishOutcomes[outcome] ?? 0) + 1
+    }
+    done()
+  })
+}
+
+async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
+  const sessions = fastify.sessions
+  fastify.decorate('metricsRegistry', createAppRegistry({
+    sessions () {
+      let browser = 0; let backend = 0; let browserSubscriptions = 0; let backendSubscriptions = 0
+      for (const session of sessions) {
+        if (session.canPublish) { backend++; backendSubscriptions += session.subscriptionCount } else { browser++; browserSubscriptions += session.subscriptionCount }
+      }
+      return { browser, backend, browserSubscriptions, backendSubscriptions }
+    },
+    topicCount: () => fastify.hub.topicCount,
+    readiness: () => fastify.readiness.report()
+  }))
+
+  // Upgrade authentication time, whatever the answer: wraps the auth plugin's decision.
+  const admit = fastify.admitUpgrade
+  fastify.admitUpgrade = async function timedAdmitUpgrade (request, reply) {
+    const started = performance.now()
+    try {
+      const decision = await admit.call(this, request, reply)
+      upgradeAuthDuration.observe({ outcome: 'accepted' }, (performance.now() - started) / 1000)
+      return decision
+    } catch (err) {
+      upgradeAuthDuration.observe({ outcome: 'refused' }, (performance.now() - started) / 1000)
+      throw err
+    }
+  }
+
+  // The websocket plugin drops every session when the drain starts (it listens first).
+  fastify.readiness.onDrain(() => { counters.shutdownDrops += sessions.size })
+  countPublishOutcomes(fastify)
+}
+
+export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x', dependencies: ['readiness', 'broker', 'auth', 'websocket'] })
