@@ -66,7 +66,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     } else {
       log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
-    verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}) })
+    const poolSize = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS
+    verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}), ...(poolSize !== undefined ? { poolSize } : {}) })
   }
   const admission = new Admission({
     maxPending: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,

@@ -1,6 +1,9 @@
 // Computes ticket digests off the main thread. One digest is 5000 SHA-512 rounds (about 5 ms of
 // CPU here), so a reconnect storm verified inline would stall every WebSocket for seconds.
 // Size 0 gives the inline fallback with the same interface.
+// Workers run at a lower scheduling priority (nice WORKER_NICE, see digest-worker.ts), so where
+// that works (Linux) the pool has a worker on every core: during a storm every core computes
+// digests and the event loop still gets a core the moment it has work.
 // Digests wait on the main thread in two lanes and go to a worker only when it has room: the
 // 'suspect' lane (clients that failed recently, see admission.ts) gets one dispatch in
 // SUSPECT_TURN while the 'clean' lane has work, so failing clients cannot delay the others much.
@@ -9,7 +12,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { oroDigest } from './digest.js'
-import type { DigestReply, DigestRequest } from './digest-worker.js'
+import type { DigestReply, DigestRequest, PriorityReport } from './digest-worker.js'
 import type { Lane } from './admission.js'
 import { GW_ERR_SHUTTING_DOWN } from '../errors.js'
 
@@ -24,6 +27,8 @@ export interface DigestPoolStats {
   suspectWaiting: number
   /** Digests computed since creation. */
   computed: number
+  /** Workers running at a lowered priority (nice WORKER_NICE). */
+  lowPriority: number
 }
 
 export interface DigestPool {
@@ -37,25 +42,32 @@ export interface DigestPool {
 export interface DigestPoolOptions {
   /** Worker threads; 0 computes on the calling thread. Default: defaultPoolSize(). */
   size?: number
+  /** Nice value the workers give themselves (0 keeps the process's). Default WORKER_NICE. */
+  nice?: number
 }
 
+/** Workers' nice value: a weight of 110 against the event loop's 1024 when they share a core. */
+export const WORKER_NICE = 10
+
 /**
- * One worker per core minus one for the event loop, at least one, at most four: on a 2-core
- * machine a second worker won little throughput and doubled the event loop's delay in a storm.
+ * On Linux, where workers lower their own priority, one worker per core (at most eight): the event
+ * loop preempts them when it has work. Elsewhere one per core minus one for the event loop, at
+ * least one, at most four.
  */
 export function defaultPoolSize (): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1))
+  const cores = availableParallelism()
+  return process.platform === 'linux' ? Math.max(1, Math.min(8, cores)) : Math.max(1, Math.min(4, cores - 1))
 }
 
 export function createDigestPool (options: DigestPoolOptions = {}): DigestPool {
   const size = options.size ?? defaultPoolSize()
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`digest pool size must be an integer >= 0, got ${size}`)
-  return size === 0 ? new InlineDigester() : new WorkerDigestPool(size)
+  return size === 0 ? new InlineDigester() : new WorkerDigestPool(size, options.nice ?? WORKER_NICE)
 }
 
 class InlineDigester implements DigestPool {
   #computed = 0
-  get stats (): DigestPoolStats { return { size: 0, workers: 0, pending: 0, suspectWaiting: 0, computed: this.#computed } }
+  get stats (): DigestPoolStats { return { size: 0, workers: 0, pending: 0, suspectWaiting: 0, computed: this.#computed, lowPriority: 0 } }
   async digest (salted: string): Promise<string> {
     this.#computed++
     return oroDigest(salted)
@@ -65,7 +77,7 @@ class InlineDigester implements DigestPool {
 }
 
 interface Job { salted: string, resolve: (digest: string) => void, reject: (error: Error) => void }
-interface Slot { worker: Worker, jobs: Map<number, Job> }
+interface Slot { worker: Worker, jobs: Map<number, Job>, nice: number | null }
 
 // One dispatch in this many goes to the suspect lane while both lanes wait.
 export const SUSPECT_TURN = 8
@@ -106,6 +118,7 @@ class Fifo<T> {
 
 class WorkerDigestPool implements DigestPool {
   readonly #size: number
+  readonly #nice: number
   #slots: Slot[] = []
   #nextId = 0
   #computed = 0
@@ -114,14 +127,19 @@ class WorkerDigestPool implements DigestPool {
   readonly #suspect = new Fifo<Job>()
   #dispatches = 0
 
-  constructor (size: number) {
+  constructor (size: number, nice: number) {
     this.#size = size
+    this.#nice = nice
   }
 
   get stats (): DigestPoolStats {
     let running = 0
-    for (const slot of this.#slots) running += slot.jobs.size
-    return { size: this.#size, workers: this.#slots.length, pending: running + this.#clean.length + this.#suspect.length, suspectWaiting: this.#suspect.length, computed: this.#computed }
+    let lowPriority = 0
+    for (const slot of this.#slots) {
+      running += slot.jobs.size
+      if (slot.nice !== null) lowPriority++
+    }
+    return { size: this.#size, workers: this.#slots.length, pending: running + this.#clean.length + this.#suspect.length, suspectWaiting: this.#suspect.length, computed: this.#computed, lowPriority }
   }
 
   async digest (salted: string, lane: Lane = 'clean'): Promise<string> {
@@ -171,10 +189,14 @@ class WorkerDigestPool implements DigestPool {
   }
 
   #spawn (): Slot {
-    const worker = new Worker(workerUrl())
+    const worker = new Worker(workerUrl(), { workerData: { nice: this.#nice } })
     worker.unref()
-    const slot: Slot = { worker, jobs: new Map() }
-    worker.on('message', (reply: DigestReply) => {
+    const slot: Slot = { worker, jobs: new Map(), nice: null }
+    worker.on('message', (reply: DigestReply | PriorityReport) => {
+      if (!('id' in reply)) {
+        slot.nice = reply.nice
+        return
+      }
       const job = slot.jobs.get(reply.id)
       if (job === undefined) return
       slot.jobs.delete(reply.id)

@@ -29,8 +29,10 @@ export interface TicketVerifierOptions {
   users?: UserStore
   /** Clock in ms. Default Date.now. */
   now?: () => number
-  /** Default: a worker pool of defaultPoolSize() threads, closed by close(). */
+  /** Default: a worker pool of `poolSize` threads, closed by close(). */
   digestPool?: DigestPool
+  /** Threads of the pool the verifier creates when none is passed. Default defaultPoolSize(). */
+  poolSize?: number
   /** Verified tickets remembered, and as many refused ones. Default 10,000; 0 disables. */
   cacheSize?: number
 }
@@ -68,7 +70,7 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
   const now = options.now ?? Date.now
   const users = options.users
   const ownsPool = options.digestPool === undefined
-  const pool = options.digestPool ?? createDigestPool()
+  const pool = options.digestPool ?? createDigestPool(options.poolSize === undefined ? {} : { size: options.poolSize })
   const cache = new TtlCache<Verified>(options.cacheSize ?? 10_000)
   // Ticket hash → the password its digest failed against.
   const forged = new TtlCache<string>(options.cacheSize ?? 10_000)

@@ -120,6 +120,13 @@ export const configSchema = {
       description: 'Seconds a ticket may be dated in the future (clock skew between Oro and the gateway).',
       example: '30'
     },
+    ORO_WEBSOCKET_DIGEST_WORKERS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 64,
+      description: 'Worker threads computing ticket digests (0 = on the event loop). Default: one per core on Linux (at a lower priority than the event loop, at most 8), else one per core minus one (at most 4).',
+      example: '2'
+    },
     ORO_WEBSOCKET_TOPICS: {
       type: 'string',
       description: "A YAML or JSON file of topic rules (or an Oro websocket_routing.yml) added to Oro's own; see Topics.",
