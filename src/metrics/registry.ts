@@ -150,16 +150,15 @@ export function createAppRegistry (source: GaugeSource): Registry {
     registers,
     collect () { this.set((report ?? source.readiness()).checks.broker === 'ok' ? 1 : 0) }
   })
-  new Gauge({ // eslint-disable-line no-new
-    name: 'oro_ws_database_up',
-    help: '1 when the user database (ORO_DB_URL) answers; absent without ORO_DB_URL',
-    registers,
-    collect () {
-      this.reset()
-      const state = (report ?? source.readiness()).checks.database
-      if (state !== undefined) this.set(state === 'ok' ? 1 : 0)
-    }
-  })
+  // Only with a database (ORO_DB_URL): its readiness check exists from the start.
+  if (source.readiness().checks.database !== undefined) {
+    new Gauge({ // eslint-disable-line no-new
+      name: 'oro_ws_database_up',
+      help: '1 when the user database (ORO_DB_URL) answers',
+      registers,
+      collect () { this.set((report ?? source.readiness()).checks.database === 'ok' ? 1 : 0) }
+    })
+  }
   const memory = (): NodeJS.MemoryUsage => process.memoryUsage()
   new Gauge({ // eslint-disable-line no-new
     name: 'oro_ws_resident_memory_bytes',
