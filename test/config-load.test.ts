@@ -21,7 +21,7 @@ function appDir (files: Record<string, string>): string {
 
 test('defaults are Oro\'s', async (t) => {
   const { gateway, origins } = loadConfig({ env: {}, cwd: appDir({}) })
-  t.same(gateway.server, { enabled: true, host: '0.0.0.0', port: 8080 })
+  t.same(gateway.server, { enabled: true, host: '0.0.0.0', port: 8080, tls: null })
   t.match(gateway.frontend, { host: '*', port: 8080, path: 'ws' })
   t.match(gateway.backend, { scheme: 'tcp', host: '127.0.0.1', port: 8080 })
   t.equal(gateway.secret, undefined)
@@ -36,7 +36,7 @@ test('.env-app, then .env-app.local, then the environment, then flags', async (t
     '.env-app.local': 'ORO_WEBSOCKET_SERVER_DSN=//127.0.0.1:8082\n# a comment\nORO_WEBSOCKET_BACKEND_DSN="tcp://127.0.0.1:8082"\n'
   })
   const loaded = loadConfig({ env: { ORO_WEBSOCKET_BACKEND_DSN: 'tcp://127.0.0.1:8083' }, cwd, listen: { port: '8084' } })
-  t.same(loaded.gateway.server, { enabled: true, host: '127.0.0.1', port: 8084 })
+  t.same(loaded.gateway.server, { enabled: true, host: '127.0.0.1', port: 8084, tls: null })
   t.equal(loaded.gateway.frontend.port, 8081)
   t.equal(loaded.gateway.backend.port, 8083)
   t.equal(loaded.gateway.secret, 'from-app')
@@ -62,7 +62,8 @@ const badValues: Array<[Record<string, string>, RegExp]> = [
   [{ ORO_WEBSOCKET_SERVER_DSN: '//0.0.0.0:99999' }, /^ORO_WEBSOCKET_SERVER_DSN .*outside 1-65535/],
   [{ ORO_WEBSOCKET_BACKEND_DSN: 'ftp://x:1' }, /^ORO_WEBSOCKET_BACKEND_DSN = "ftp:\/\/x:1" has scheme "ftp", expected tcp, ssl, tls/],
   [{ ORO_WEBSOCKET_FRONTEND_DSN: '//*:8080/ws?a[b=1' }, /^ORO_WEBSOCKET_FRONTEND_DSN .*unbalanced brackets/],
-  [{ ORO_WEBSOCKET_SERVER_DSN: 'ssl://0.0.0.0:8080' }, /^ORO_WEBSOCKET_SERVER_DSN .*scheme "ssl", expected tcp/],
+  [{ ORO_WEBSOCKET_SERVER_DSN: 'ssl://0.0.0.0:8080' }, /^ORO_WEBSOCKET_SERVER_DSN has scheme ssl:\/\/ but no context_options\[local_cert\]: a listener needs its certificate/],
+  [{ ORO_WEBSOCKET_SERVER_DSN: 'wss://0.0.0.0:8080' }, /^ORO_WEBSOCKET_SERVER_DSN .*scheme "wss", expected tcp, ssl, tls/],
   [{ ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: 'soon' }, /^ORO_WEBSOCKET_SHUTDOWN_TIMEOUT = "soon" must be integer; for example ORO_WEBSOCKET_SHUTDOWN_TIMEOUT=10$/],
   [{ ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: '0' }, /must be >= 1/]
 ]
@@ -87,7 +88,7 @@ test('--host and --port are checked', async (t) => {
   t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { port: 'x' } }), { name: 'ConfigError', setting: '--port' })
   t.throws(() => loadConfig({ env: {}, cwd: appDir({}), listen: { host: '' } }), { name: 'ConfigError', setting: '--host' })
   t.same(loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//:8080' }, cwd: appDir({}), listen: { host: '127.0.0.1' } }).gateway.server,
-    { enabled: true, host: '127.0.0.1', port: 8080 }, '--host turns a disabled server on')
+    { enabled: true, host: '127.0.0.1', port: 8080, tls: null }, '--host turns a disabled server on')
 })
 
 test('legacy parameters.yml with the websocket_host/port/path fallbacks', async (t) => {
@@ -122,7 +123,7 @@ test('--parameters file feeds the DSNs and names its keys as the source', async 
     'empty.yml': '# nothing\n'
   })
   const loaded = loadConfig({ env: {}, cwd, parametersFile: 'parameters.yml' })
-  t.same(loaded.gateway.server, { enabled: true, host: '127.0.0.1', port: 8085 })
+  t.same(loaded.gateway.server, { enabled: true, host: '127.0.0.1', port: 8085, tls: null })
   t.match(loaded.gateway.backend, { scheme: 'ssl', port: 443, query: { context_options: { verify_peer: 'false', verify_peer_name: 'false' } } })
   t.same(loaded.origins.ORO_WEBSOCKET_SERVER_DSN, { kind: 'parameters', file: 'parameters.yml', keys: ['websocket_bind_address', 'websocket_bind_port'] })
   t.throws(() => loadConfig({ env: {}, cwd, parametersFile: 'broken.yml' }), { setting: '--parameters broken.yml', message: /not valid YAML/ })

@@ -22,7 +22,7 @@ export const configSchema = {
     ORO_WEBSOCKET_SERVER_DSN: {
       type: 'string',
       default: '//0.0.0.0:8080',
-      description: 'Address the gateway listens on (host and port only). An empty host disables the server.',
+      description: 'Address the gateway listens on. An empty host disables the server. ?context_options[local_cert]=...&[local_pk]=...&[passphrase]=... serve wss:// and https:// (see TLS).',
       example: '//0.0.0.0:8080'
     },
     ORO_WEBSOCKET_FRONTEND_DSN: {
@@ -95,13 +95,13 @@ export const configSchema = {
     ORO_WEBSOCKET_BACKEND_NETWORKS: {
       type: 'string',
       default: '127.0.0.0/8,::1/128',
-      description: 'CIDR list: sessions from these addresses, without forwarding headers and with a valid ticket, may publish.',
+      description: 'CIDR list: sessions with a valid ticket from these addresses may publish: direct, or through a trusted proxy that forwards only such addresses.',
       example: '127.0.0.0/8,::1/128,10.0.5.0/24'
     },
     ORO_WEBSOCKET_TRUSTED_PROXIES: {
       type: 'string',
       default: '127.0.0.0/8,::1/128',
-      description: "CIDR list of proxies whose X-Forwarded-For / X-Real-IP give the client's address for logs.",
+      description: "CIDR list of proxies whose X-Forwarded-For / X-Real-IP give the client's address (logs, limits, backend publishers).",
       example: '127.0.0.1/32'
     },
     ORO_WEBSOCKET_TICKET_LIFETIME: {
@@ -228,7 +228,7 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_PUBLISH_LISTEN: {
       type: 'string',
-      description: 'Serve POST /publish on this separate address (host:port) instead of the WebSocket listener.',
+      description: 'Serve POST /publish on this separate address (host:port, optionally ?context_options[...] for its own TLS) instead of the WebSocket listener.',
       example: '127.0.0.1:8081'
     },
     ORO_WEBSOCKET_BROKER_DSN: {

@@ -66,7 +66,7 @@ export const INTERNAL_ERROR_REASON = 'internal error; reconnect'
 
 /** Logged (warning, with the client's address) when a session that is not a backend publishes. */
 export const NOT_BACKEND_MESSAGE = 'only backend sessions may publish: to let this client publish, add its address to ' +
-  'ORO_WEBSOCKET_BACKEND_NETWORKS (it must also connect directly, without forwarding headers, with a valid ticket)'
+  'ORO_WEBSOCKET_BACKEND_NETWORKS (it must connect directly, or through a proxy in ORO_WEBSOCKET_TRUSTED_PROXIES that forwards only such addresses, with a valid ticket)'
 
 type PublishMessage = Extract<ClientMessage, { type: typeof PUBLISH }>
 
