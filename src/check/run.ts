@@ -263,7 +263,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
         const arrived = synced && await probe.waitForEvent(PROBE_TOPIC, payload, timeoutMs)
         results.push(arrived
           ? { step: 'publish', status: 'ok', detail: `a WAMP PUBLISH from the backend session reached a subscriber ${probeVia} (${PROBE_TOPIC})` }
-          : { step: 'publish', status: 'fail', detail: `a WAMP PUBLISH from the backend session did not reach the subscriber ${probeVia} within ${timeoutMs} ms`, fix: 'only backend sessions may publish: connections straight from an address in ORO_WEBSOCKET_BACKEND_NETWORKS, without forwarding headers (a BACKEND DSN through nginx, such as ssl://*:443/ws, adds them: point ORO_WEBSOCKET_BACKEND_DSN at the gateway itself); with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN; the gateway\'s log says why it refused' })
+          : { step: 'publish', status: 'fail', detail: `a WAMP PUBLISH from the backend session did not reach the subscriber ${probeVia} within ${timeoutMs} ms`, fix: 'only backend sessions may publish: connections from an address in ORO_WEBSOCKET_BACKEND_NETWORKS, straight or through a proxy in ORO_WEBSOCKET_TRUSTED_PROXIES that forwards only such addresses (a BACKEND DSN through nginx on another host: add nginx to ORO_WEBSOCKET_TRUSTED_PROXIES, or point ORO_WEBSOCKET_BACKEND_DSN at the gateway itself); with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN; the gateway\'s log says why it refused' })
       }
 
       // POST /publish, when a key is known.
