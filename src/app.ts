@@ -66,7 +66,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(websocketPlugin)
   await app.register(metricsPlugin)
   await app.register(healthRoutes)
-  await app.register(metricsRoutes)
+  if (options.loaded.gateway.metrics.listen === null) await app.register(metricsRoutes)
   const publish = publishOptions(app)
   if (options.loaded.gateway.publish.listen === null) await app.register(publishRoutes, publish)
   await app.register(websocketRoutes)
@@ -96,5 +96,18 @@ export async function buildPublishApp (main: FastifyInstance, options: AppOption
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
   countPublishOutcomes(app)
   await app.register(publishRoutes, publishOptions(main))
+  return app
+}
+
+/**
+ * The separate listener for GET /metrics (ORO_WEBSOCKET_METRICS_LISTEN): the main app's metrics
+ * (and status page), with its own /healthz; nothing of it on the WebSocket listener.
+ */
+export async function buildMetricsApp (main: FastifyInstance, options: AppOptions): Promise<FastifyInstance> {
+  const app = createFastify(options, options.loaded.gateway.metrics.listen?.tls ?? null)
+  await app.register(errorsPlugin)
+  app.decorate('metricsRegistry', main.metricsRegistry)
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  await app.register(metricsRoutes)
   return app
 }

@@ -2,7 +2,7 @@
 // gracefully on SIGTERM/SIGINT (readiness 503 at once, sessions dropped, in-flight requests
 // finished, exit 0 within the shutdown timeout; a second signal exits at once).
 import type { FastifyInstance } from 'fastify'
-import { buildApp, buildPublishApp } from './app.js'
+import { buildApp, buildMetricsApp, buildPublishApp } from './app.js'
 import { trackConnections, type ConnectionTracker } from './http-drain.js'
 import { generateKey } from './publish/keys.js'
 import { removeDevKey, saveDevKey } from './publish/dev-key.js'
@@ -66,8 +66,10 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     await listen(publishApp, gateway.publish.listen, app)
     cleanups.push(() => publishApp.close())
   }
+  const metricsApp = await listenMetrics(app, appOptions)
+  if (metricsApp !== null) cleanups.push(() => metricsApp.close())
   cleanups.push(() => app.close())
-  const listeners = [app, ...(publishApp !== null ? [publishApp] : [])].map((a) => trackConnections(a.server))
+  const listeners = [app, ...(publishApp !== null ? [publishApp] : []), ...(metricsApp !== null ? [metricsApp] : [])].map((a) => trackConnections(a.server))
   if (devKey !== undefined) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
     const file = saveDevKey(port, devKey)
@@ -86,10 +88,21 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   if (gateway.server.tls !== null) tlsListeners.push({ name: 'websocket', server: app.server as unknown as TlsServer, tls: gateway.server.tls })
   const publishTls = gateway.publish.listen?.tls ?? null
   if (publishApp !== null && publishTls !== null) tlsListeners.push({ name: 'publish', server: publishApp.server as unknown as TlsServer, tls: publishTls })
+  const metricsTls = gateway.metrics.listen?.tls ?? null
+  if (metricsApp !== null && metricsTls !== null) tlsListeners.push({ name: 'metrics', server: metricsApp.server as unknown as TlsServer, tls: metricsTls })
   if (tlsListeners.length > 0) cleanups.push(reloadOnSighup(tlsListeners, lifecycle))
 
   const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, listeners, cleanups)
   return { app, logger, done }
+}
+
+/** ORO_WEBSOCKET_METRICS_LISTEN: GET /metrics on its own address, or null when not set. */
+async function listenMetrics (main: FastifyInstance, options: Parameters<typeof buildMetricsApp>[1]): Promise<FastifyInstance | null> {
+  const address = options.loaded.gateway.metrics.listen
+  if (address === null) return null
+  const metricsApp = await buildMetricsApp(main, options)
+  await listen(metricsApp, address, main)
+  return metricsApp
 }
 
 async function listen (app: FastifyInstance, address: { host: string, port: number }, alsoClose?: FastifyInstance): Promise<void> {

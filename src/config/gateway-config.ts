@@ -32,6 +32,12 @@ export interface GatewayConfig {
   access: AccessSettings
   broker: BrokerSettings
   tickets: { lifetimeSeconds: number, skewSeconds: number }
+  metrics: MetricsSettings
+}
+
+export interface MetricsSettings {
+  /** A separate listener for GET /metrics (and /status), or null to serve them with the WebSockets. */
+  listen: { host: string, port: number, tls: ListenerTls | null } | null
 }
 
 export interface BrokerSettings {
@@ -151,6 +157,9 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
       maxBatch: settings.ORO_WEBSOCKET_PUBLISH_MAX_BATCH,
       ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
       listen: collect(problems, () => publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN')), null)
+    },
+    metrics: {
+      listen: collect(problems, () => listenAddress(settings.ORO_WEBSOCKET_METRICS_LISTEN, describe('ORO_WEBSOCKET_METRICS_LISTEN'), 'ORO_WEBSOCKET_METRICS_LISTEN=127.0.0.1:9464'), null)
     },
     broker: {
       target: collect<BrokerTarget>(problems, () => parseBrokerDsn(settings.ORO_WEBSOCKET_BROKER_DSN, describe('ORO_WEBSOCKET_BROKER_DSN')), { kind: 'memory' }),

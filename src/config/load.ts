@@ -119,7 +119,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   const settings = validate(values, origins, problems)
   const gateway = gatherGatewayConfig(settings, (name) => describeOrigin(name, origins[name]), options.listen ?? {}, problems)
   // Certificates are read and checked now: a bad one stops the start (and fails `config --check`).
-  const listeners = [['ORO_WEBSOCKET_SERVER_DSN', gateway.server.tls], ['ORO_WEBSOCKET_PUBLISH_LISTEN', gateway.publish.listen?.tls ?? null]] as const
+  const listeners = [['ORO_WEBSOCKET_SERVER_DSN', gateway.server.tls], ['ORO_WEBSOCKET_PUBLISH_LISTEN', gateway.publish.listen?.tls ?? null], ['ORO_WEBSOCKET_METRICS_LISTEN', gateway.metrics.listen?.tls ?? null]] as const
   for (const [name, tls] of listeners) {
     if (tls === null) continue
     tls.base = pathBase(origins[name], root, options.cwd)

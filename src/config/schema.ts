@@ -239,6 +239,11 @@ export const configSchema = {
       secret: true
     },
     ORO_WEBSOCKET_REDIS_PREFIX: {
+    ORO_WEBSOCKET_METRICS_LISTEN: {
+      type: 'string',
+      description: 'Serve GET /metrics (and /status when on) on this separate address (host:port) and not on the WebSocket listener.',
+      example: '127.0.0.1:9464'
+    },
       type: 'string',
       default: 'oro-ws:',
       description: 'Prefix of the Redis channels and keys, so several gateways can share one Redis.',
