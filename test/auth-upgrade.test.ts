@@ -142,12 +142,15 @@ test('MariaDB: a user ticket verified against MySQL', await needsMysql(), async 
   t.equal((await refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor('carol'))}`))).statusCode, 401, 'a disabled user is refused')
 })
 
-test('only backend sessions publish: direct loopback with a ticket yes, through nginx no', serviceOptions(nginxBinary !== undefined, 'nginx', 'apt-get install nginx'), async (t) => {
-  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
+test('only backend sessions publish: direct loopback with a ticket yes, a browser through nginx no', serviceOptions(nginxBinary !== undefined, 'nginx', 'apt-get install nginx'), async (t) => {
+  // The browser connects to nginx from 127.0.0.5, outside the backend networks (as a browser on
+  // another host would): nginx forwards that address. (A process on loopback through nginx is a
+  // backend: see tls-nginx.test.ts.)
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32' }, 'prod', 'info')
   const nginxPort = await startNginx(t, gw.port, 'slash')
   const anon = encodeURIComponent(ticketFor())
   const sub = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`)
-  const browser = await connectWamp(`ws://127.0.0.1:${nginxPort}/ws?ticket=${anon}`)
+  const browser = await connectWamp(`ws://127.0.0.1:${nginxPort}/ws?ticket=${anon}`, { localAddress: '127.0.0.5' })
   const forged = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers: { 'X-Forwarded-For': '203.0.113.5' } })
   const php = await connectPhpBackend(gw.port, { ticket: ticketFor() })
   t.teardown(() => { sub.close(); browser.close(); forged.close(); php.close() })
