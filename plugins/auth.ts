@@ -11,6 +11,7 @@ import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/
 import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
 import { addressBucket } from '../src/access/address-bucket.js'
 import { clientAddress } from '../src/access/client-address.js'
+import { normalizeAddress } from '../src/access/networks.js'
 import { mayPublish } from '../src/access/backend-publisher.js'
 import { originHost } from '../src/access/origin.js'
 import { createOroOriginSource } from '../src/access/oro-config-origins.js'
@@ -22,13 +23,14 @@ import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_ORIGIN_FORBIDDEN, GW
 import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { upgradeRefused } from '../src/metrics.js'
+import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Checks an upgrade request; throws the GW_ERR_* answer when it is refused. */
     admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision>
     /** Ticket, admission and database counters (digests computed, cache hits, queries sent). */
-    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats }
+    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats, resume?: { revoked: number, rechecksFailed: number } }
     /** Reads the allowed origins from Oro's configuration, when they come from there (null otherwise). */
     originRefresh: OriginRefresh | null
   }
@@ -50,6 +52,9 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
 
   let users: DatabaseUserStore | undefined
   let verifier: ReturnType<typeof createTicketVerifier> | undefined
+  // Session resumption (docs/auth.md): a cookie set with the 101 spares a reconnect the digest.
+  let resumeCookies: ResumeCookies | undefined
+  let rechecksFailed = 0
   if (secret === undefined) {
     if (fastify.mode === 'prod') {
       throw new ConfigError('ORO_SECRET', 'is not set; --env=prod needs it to verify the tickets of WebSocket clients', 'ORO_SECRET=<the secret of your Oro application>')
@@ -67,6 +72,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
     const poolSize = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS
+    const ttl = fastify.config.ORO_WEBSOCKET_RESUME_TTL
+    if (ttl > 0) resumeCookies = createResumeCookies({ secret, ttlSeconds: ttl, path: `/${fastify.gateway.frontend.path}` })
     verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}), ...(poolSize !== undefined ? { poolSize } : {}) })
   }
   const admission = new Admission({
@@ -77,7 +84,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   fastify.decorate('authStats', () => ({
     ...(verifier !== undefined ? { tickets: { ...verifier.stats } } : {}),
     ...(users !== undefined ? { users: { ...users.stats } } : {}),
-    admission: admission.stats
+    admission: admission.stats,
+    ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecksFailed } } : {})
   }))
   // Origins as Oro decides them: the hosts of the application and website URLs in its database,
   // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
@@ -139,8 +147,22 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     }
     const ticket = (request.query as Record<string, unknown>).ticket
     let identity: Identity
+    let recheck: Promise<boolean> | undefined
     try {
-      identity = await verifier.verify(typeof ticket === 'string' ? ticket : undefined, entry.lane)
+      const given = typeof ticket === 'string' ? ticket : undefined
+      if (resumeCookies === undefined) {
+        identity = await verifier.verify(given, entry.lane)
+      } else {
+        const cookies = resumeCookies
+        const cookieHeader = headers.cookie
+        const verification = await verifier.verifyOrResume(given, entry.lane, (username, password) => cookies.check(cookieHeader, network, username, password))
+        identity = verification.identity
+        if (verification.resumed) recheck = recheckLater(verifier, given, cookieHeader, address, network)
+        // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).
+        const secure = (request.raw.socket as { encrypted?: boolean }).encrypted === true ||
+          (headers['x-forwarded-proto'] === 'https' && peer !== undefined && access.trustedProxies.has(normalizeAddress(peer)))
+        setCookieOnUpgrade(request.raw, cookies.issue(network, verification.username, verification.password, secure))
+      }
       entry.release('ok')
     } catch (caught) {
       upgradeRefused((caught as { code?: string }).code)
@@ -153,8 +175,25 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
       throw err
     }
-    return { identity, canPublish, address }
+    return { identity, canPublish, address, ...(recheck !== undefined ? { recheck } : {}) }
   })
+
+  // A resumed session's ticket still gets its digest, in the pool's low-priority lane once the
+  // storm has passed: false (the session is then closed) when the ticket was forged; its cookie
+  // resumes nothing more. Never rejects: a database outage or a shutdown keeps the session.
+  async function recheckLater (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, address: string, network: string): Promise<boolean> {
+    try {
+      await tickets.verify(ticket, 'suspect')
+      return true
+    } catch (caught) {
+      const error = caught as { statusCode?: number, code?: string, message?: string }
+      if (error.statusCode !== 401) return true
+      rechecksFailed++
+      resumeCookies?.revoke(cookieHeader)
+      refusalLog.write('warn', `recheck ${network}`, { address, code: error.code }, `Resumed session closed: its ticket failed the digest check (${error.message ?? ''})`)
+      return false
+    }
+  }
 }
 
 export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['config', 'readiness'] })

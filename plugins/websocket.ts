@@ -16,12 +16,15 @@ import { welcomeFrame } from '../src/wamp/welcome.js'
 import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
+import { setCookieOf } from '../src/auth/resume-cookie.js'
 
 
 export interface UpgradeDecision {
   identity: Identity
   canPublish: boolean
   address: string
+  /** A session resumed by cookie: resolves false when its ticket's digest, checked later, failed. */
+  recheck?: Promise<boolean>
 }
 
 declare module 'fastify' {
@@ -115,7 +118,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   // socket's writes from the moment ws writes the 101 until acceptWamp queues the WELCOME. Only
   // WAMP upgrades: an upgrade to an HTTP route (/healthz) is closed by @fastify/websocket at once,
   // and a cork nobody lifts would hold its 101 and close frame until ws's 30 s close timeout.
-  fastify.websocketServer.on('headers', (_headers: string[], request: MarkedRequest) => {
+  fastify.websocketServer.on('headers', (headers: string[], request: MarkedRequest) => {
+    // The session cookie (docs/auth.md, "Resuming sessions") goes with the 101.
+    const setCookie = setCookieOf(request)
+    if (setCookie !== undefined) headers.push(`Set-Cookie: ${setCookie}`)
     if (request[kWampUpgrade] === true) request.socket.cork()
   })
   fastify.addHook('onRoute', (route) => {
@@ -191,6 +197,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     fastify.hub.addClient(session)
     counters.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
+    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not retry).
+    decision.recheck?.then((ok) => { if (!ok) session.closeWith(1008, 'ticket digest does not match') }, () => {})
     return session
   })
 

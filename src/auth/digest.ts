@@ -14,11 +14,12 @@ export function saltedInput (nonce: string, created: string, password: string, s
 // asked for as a latin1 string instead (one byte per character, lossless both ways) and written
 // back into one reused buffer, a ticket's 5,000 rounds take ~3.4 ms of CPU instead of ~6.0 ms
 // (OpenSSL's own loop: ~2.5 ms; see docs/benchmark.md). crypto.hash (Node >= 20.12) is the
-// one-shot call; createHash is the fallback for older Node 20 releases.
-const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
+// one-shot call; createHash is the fallback for older Node 20 releases. ('binary' is Node's
+// other name for latin1, the one its digest typings take.)
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'binary') => string }).hash
 const sha512 = oneShot !== undefined
-  ? (data: Buffer): string => oneShot('sha512', data, 'latin1')
-  : (data: Buffer): string => crypto.createHash('sha512').update(data).digest('latin1')
+  ? (data: Buffer): string => oneShot('sha512', data, 'binary')
+  : (data: Buffer): string => crypto.createHash('sha512').update(data).digest('binary')
 
 /** base64(d) with d = sha512(salted), then 4999 times d = sha512(d + salted). */
 export function oroDigest (salted: string): string {

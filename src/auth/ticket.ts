@@ -47,6 +47,25 @@ export interface TicketVerifierStats {
   digests: number
   /** Verifications refused from the cache of forged tickets, without a digest. */
   refusedFromCache: number
+  /** Verifications admitted by a session cookie instead of a digest (see resume-cookie.ts). */
+  resumed: number
+}
+
+/**
+ * Says whether the client proved, by a cookie, that this username with this password hash (ORO_SECRET
+ * for anonymous) was verified for it before. Called only for well-formed, in-window tickets of an
+ * existing, enabled user.
+ */
+export type ResumeCheck = (username: string, password: string) => boolean
+
+export interface Verification {
+  identity: Identity
+  /** True when the resume check admitted the ticket without its digest. */
+  resumed: boolean
+  /** The login as the ticket gives it ('' for anonymous) and the password hash it was checked
+   * with (ORO_SECRET for anonymous): what a cookie binds. */
+  username: string
+  password: string
 }
 
 export interface TicketVerifier {
@@ -55,6 +74,11 @@ export interface TicketVerifier {
    * GW_ERR_DATABASE_UNAVAILABLE. The digest waits in `lane` (default 'clean') of the pool.
    */
   verify: (ticket: string | undefined, lane?: Lane) => Promise<Identity>
+  /**
+   * As verify, and a ticket that passes every check but the digest is admitted when `resume` says
+   * yes (the digest is not computed: the caller checks it later with verify).
+   */
+  verifyOrResume: (ticket: string | undefined, lane: Lane, resume: ResumeCheck) => Promise<Verification>
   readonly stats: TicketVerifierStats
   /** Forgets the cache and stops the digest pool it created (not one passed in). */
   close: () => Promise<void>
@@ -74,8 +98,8 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
   const cache = new TtlCache<Verified>(options.cacheSize ?? 10_000)
   // Ticket hash → the password its digest failed against.
   const forged = new TtlCache<string>(options.cacheSize ?? 10_000)
-  const flights = new SingleFlight<Identity>()
-  const counts = { verified: 0, cacheHits: 0, digests: 0, refusedFromCache: 0 }
+  const flights = new SingleFlight<Verification>()
+  const counts = { verified: 0, cacheHits: 0, digests: 0, refusedFromCache: 0, resumed: 0 }
 
   async function findUser (username: string): Promise<OroUser> {
     // Without ORO_DB_URL no user can be checked: the user is unknown to this gateway.
@@ -93,7 +117,18 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     return user
   }
 
-  async function verifyParsed (key: string, ticket: ParsedTicket, lane: Lane): Promise<Identity> {
+  // Every check of verifyParsed but the digest; then the cookie instead. null: no resumption.
+  async function resumeParsed (key: string, ticket: ParsedTicket, resume: ResumeCheck): Promise<Verification | null> {
+    checkCreated(ticket, now(), lifetime, skew)
+    const user = ticket.username === '' ? undefined : await findUser(ticket.username)
+    const password = user?.password ?? secret
+    // A ticket already known forged is refused by verifyParsed, cookie or not.
+    if (forged.get(key, now()) === password || !resume(ticket.username, password)) return null
+    counts.resumed++
+    return { identity: user === undefined ? ANONYMOUS : userIdentity(user.id, user.username), resumed: true, username: ticket.username, password }
+  }
+
+  async function verifyParsed (key: string, ticket: ParsedTicket, lane: Lane): Promise<Verification> {
     checkCreated(ticket, now(), lifetime, skew)
     const user = ticket.username === '' ? undefined : await findUser(ticket.username)
     const password = user?.password ?? secret
@@ -101,7 +136,7 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     const cached = cache.get(key, now())
     if (cached !== undefined && cached.password === password) {
       counts.cacheHits++
-      return cached.identity
+      return { identity: cached.identity, resumed: false, username: ticket.username, password }
     }
 
     const expiresAt = (ticket.createdSeconds + lifetime + 1) * 1000
@@ -121,18 +156,29 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     const identity = user === undefined ? ANONYMOUS : userIdentity(user.id, user.username)
     // Kept until the ticket expires (whole seconds, like the check above).
     cache.set(key, { identity, password }, expiresAt)
-    return identity
+    return { identity, resumed: false, username: ticket.username, password }
+  }
+
+  function keyOf (ticket: string | undefined): { key: string, parsed: ParsedTicket } {
+    if (ticket === undefined || ticket === '') throw new GW_ERR_TICKET_MISSING()
+    const parsed = parseTicket(ticket)
+    // Keyed by a hash: the raw ticket is a credential and never kept.
+    return { key: createHash('sha256').update(ticket).digest('base64'), parsed }
   }
 
   return {
     async verify (ticket, lane = 'clean') {
-      if (ticket === undefined || ticket === '') throw new GW_ERR_TICKET_MISSING()
-      const parsed = parseTicket(ticket)
-      // Keyed by a hash: the raw ticket is a credential and never kept.
-      const key = createHash('sha256').update(ticket).digest('base64')
-      const identity = await flights.run(key, async () => await verifyParsed(key, parsed, lane))
+      const { key, parsed } = keyOf(ticket)
+      const { identity } = await flights.run(key, async () => await verifyParsed(key, parsed, lane))
       counts.verified++
       return identity
+    },
+    async verifyOrResume (ticket, lane, resume) {
+      const { key, parsed } = keyOf(ticket)
+      // The cookie is per client: checked apart, before joining the shared verification.
+      const verification = await resumeParsed(key, parsed, resume) ?? await flights.run(key, async () => await verifyParsed(key, parsed, lane))
+      counts.verified++
+      return verification
     },
     get stats () {
       return { ...counts, shared: flights.joined }

@@ -127,6 +127,14 @@ export const configSchema = {
       description: 'Worker threads computing ticket digests (0 = on the event loop). Default: one per core on Linux (at a lower priority than the event loop, at most 8), else one per core minus one (at most 4).',
       example: '2'
     },
+    ORO_WEBSOCKET_RESUME_TTL: {
+      type: 'integer',
+      default: 43200,
+      minimum: 0,
+      maximum: 604800,
+      description: 'Seconds a session cookie set with the 101 lets the same browser reconnect (same user, network and password) after one HMAC instead of a ticket digest, the digest checked afterwards; 0 = no cookie. See docs/auth.md.',
+      example: '43200'
+    },
     ORO_WEBSOCKET_TOPICS: {
       type: 'string',
       description: "A YAML or JSON file of topic rules (or an Oro websocket_routing.yml) added to Oro's own; see Topics.",
