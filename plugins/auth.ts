@@ -30,7 +30,7 @@ declare module 'fastify' {
     /** Checks an upgrade request; throws the GW_ERR_* answer when it is refused. */
     admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision>
     /** Ticket, admission and database counters (digests computed, cache hits, queries sent). */
-    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats, resume?: { revoked: number, rechecksFailed: number } }
+    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats, resume?: { revoked: number, rechecks: number, rechecksFailed: number } }
     /** Reads the allowed origins from Oro's configuration, when they come from there (null otherwise). */
     originRefresh: OriginRefresh | null
   }
@@ -54,6 +54,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   let verifier: ReturnType<typeof createTicketVerifier> | undefined
   // Session resumption (docs/auth.md): a cookie set with the 101 spares a reconnect the digest.
   let resumeCookies: ResumeCookies | undefined
+  // Digests of resumed sessions' tickets started afterwards, and those that failed.
+  let rechecks = 0
   let rechecksFailed = 0
   if (secret === undefined) {
     if (fastify.mode === 'prod') {
@@ -85,7 +87,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     ...(verifier !== undefined ? { tickets: { ...verifier.stats } } : {}),
     ...(users !== undefined ? { users: { ...users.stats } } : {}),
     admission: admission.stats,
-    ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecksFailed } } : {})
+    ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks, rechecksFailed } } : {})
   }))
   // Origins as Oro decides them: the hosts of the application and website URLs in its database,
   // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
@@ -182,6 +184,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   // storm has passed: false (the session is then closed) when the ticket was forged; its cookie
   // resumes nothing more. Never rejects: a database outage or a shutdown keeps the session.
   async function recheckLater (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, address: string, network: string): Promise<boolean> {
+    rechecks++
     try {
       await tickets.verify(ticket, 'suspect')
       return true
