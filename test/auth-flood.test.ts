@@ -68,15 +68,24 @@ test('behind nginx every peer is 127.0.0.1, yet each client counts as its own ne
     ORO_SECRET: SECRET,
     ORO_WEBSOCKET_PUBLISH_KEYS: 'k',
     ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: String(PENDING_PER_CLIENT),
-    ORO_WEBSOCKET_AUTH_FAILURES: String(FAILURES)
+    ORO_WEBSOCKET_AUTH_FAILURES: String(FAILURES),
+    // The clients are played by loopback addresses: keep them out of the backend networks (a
+    // backend, even through a trusted proxy, is not held to the per-client pending limit).
+    ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32'
   }, 'prod', 'info')
   const nginxPort = await startNginx(t, gw.port, 'slash')
   const headers = { Origin: 'http://localhost' }
   const viaNginx = async (ticket: string, from: string): Promise<UpgradeAnswer> =>
     await rawUpgrade(nginxPort, `/ws?ticket=${encodeURIComponent(ticket)}`, headers, from)
+  const started = Date.now()
   const forged: UpgradeAnswer[] = []
   for (let wave = 0; wave < 2; wave++) forged.push(...await Promise.all(Array.from({ length: 100 }, async () => await viaNginx(forgedTicket(), '127.0.1.1'))))
-  t.ok(forged.filter((a) => a.status === 429).length >= 200 - FAILURES - PENDING_PER_CLIENT - 1, 'the flooding client is limited')
+  // Admitted are at most the failure budget, the verifications pending when it ran out, and what
+  // the budget refilled while the waves ran (a slow machine takes longer, so more refills).
+  const refilled = Math.ceil((Date.now() - started) / 60_000 * FAILURES) + 1
+  const statuses: Record<number, number> = {}
+  for (const a of forged) statuses[a.status] = (statuses[a.status] ?? 0) + 1
+  t.ok((statuses[429] ?? 0) >= 200 - FAILURES - PENDING_PER_CLIENT - refilled, `the flooding client is limited (${JSON.stringify(statuses)})`)
   const good = await viaNginx(makeTicket({ secret: SECRET }), '127.0.2.1')
   t.teardown(() => good.destroy())
   t.equal(good.status, 101, 'a client on another network, through the same nginx, is not')

@@ -32,7 +32,7 @@ test('listens where ORO_WEBSOCKET_SERVER_DSN says, and -p overrides the port', a
   const [dsnPort, other] = [await freePort(), await freePort()]
   const child = spawn(process.execPath, [cliPath, 'serve', '-q', '-p', String(other)], { env: { ...process.env, ...PROD, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${dsnPort}` }, stdio: 'ignore' })
   t.teardown(() => { child.kill('SIGKILL') })
-  await waitForHealthz(`http://127.0.0.1:${other}/healthz`, 15_000)
+  await waitForHealthz(`http://127.0.0.1:${other}/healthz`, 60_000)
   t.pass('-p PORT wins')
   t.notOk(await canConnect(dsnPort), 'nothing on the DSN\'s port')
 })
@@ -86,36 +86,6 @@ test('SIGTERM: readiness 503 at once, sessions dropped, exit 0; a second signal 
   t.equal(exit2.code, 1, 'the second signal exits at once (code 1)')
 })
 
-test('-v, -vv, -vvv, -q and --env=dev give Oro\'s levels', async (t) => {
-  // Lines known to appear: "listening" (notice) and "topic rule loaded" (info) at start; every
-  // request but the probes' is logged at debug.
-  const table: Array<[string[], { notice: boolean, info: boolean, debug: boolean }]> = [
-    // The start and stop lines (notice) show at prod's default level too; nothing else at notice.
-    [['--env=prod'], { notice: true, info: false, debug: false }],
-    [['--env=prod', '-v'], { notice: true, info: false, debug: false }],
-    [['--env=prod', '-vv'], { notice: true, info: true, debug: false }],
-    [['--env=prod', '-vvv'], { notice: true, info: true, debug: true }],
-    [['--env=prod', '-q'], { notice: false, info: false, debug: false }],
-    [['--env=dev'], { notice: true, info: true, debug: false }],
-    [['--env=dev', '-v'], { notice: true, info: true, debug: true }],
-    [['--env=dev', '-q'], { notice: false, info: false, debug: false }]
-  ]
-  for (const [args, expected] of table) {
-    const gw = await startGateway({ env: PROD, args }, t)
-    await fetch(`${gw.url}/no-such-page`)
-    await gw.stop()
-    const levels = new Set(gw.logLines().map((l) => l.level))
-    const got = { notice: levels.has('notice'), info: levels.has('info'), debug: levels.has('debug') }
-    t.same(got, expected, args.join(' '))
-    if (args.includes('-q')) t.notOk([...levels].some((l) => l !== 'error' && l !== 'fatal'), '-q: errors only')
-    if (args.length === 1 && args[0] === '--env=prod') {
-      const notices = gw.logLines().filter((l) => l.level === 'notice').map((l) => String(l.msg))
-      t.match(notices, [/^oro-websocket-gateway listening on /, /^shutting down/, /^shutdown complete/], 'prod default: the start and stop lines only')
-      t.equal(notices.length, 3)
-    }
-  }
-})
-
 test('config prints every value with its source, secrets masked; exit 1 when invalid', async (t) => {
   const ok = await cli(['config'], { ORO_SECRET: 'super-secret-value', ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:9999' })
   t.equal(ok.code, 0)
@@ -160,7 +130,7 @@ test('npm start runs the gateway in development mode', async (t) => {
   let out = ''
   child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
   t.teardown(() => { try { process.kill(-(child.pid as number), 'SIGKILL') } catch {} })
-  await waitForHealthz(`http://127.0.0.1:${port}/healthz`, 15_000)
+  await waitForHealthz(`http://127.0.0.1:${port}/healthz`, 60_000)
   t.pass('/healthz answers 200')
   process.kill(-(child.pid as number), 'SIGTERM')
   await new Promise((resolve) => child.once('exit', resolve))

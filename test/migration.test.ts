@@ -103,7 +103,7 @@ test('the README\'s migration checklist, step by step', { ...(skip !== undefined
   t.match(supervisor.ctl('update'), /oro_web_socket: (stopped|updated)/, '8. supervisorctl update replaces the program')
   t.notOk(alive(old), 'the old server is gone')
   const gateway = `http://127.0.0.1:${port}`
-  await waitForHealthz(`${gateway}/healthz`, 30_000)
+  await waitForHealthz(`${gateway}/healthz`, 90_000)
 
   // 9. Check it works.
   // RUNNING once it stayed up startsecs (1 s).

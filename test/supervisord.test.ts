@@ -17,7 +17,7 @@ test('the README\'s supervisord program: start, kill -9, restart, stop', { ...ne
   const supervisor = await startSupervisord(t, programBlock({ installDir, appRoot, node }))
   const health = `http://127.0.0.1:${port}/healthz`
 
-  await waitForHealthz(health, 30_000)
+  await waitForHealthz(health, 90_000)
   t.pass('the gateway answers /healthz')
   const first = supervisor.pid()
   t.ok(first > 0, `running with pid ${first}`)
@@ -26,7 +26,7 @@ test('the README\'s supervisord program: start, kill -9, restart, stop', { ...ne
 
   process.kill(first, 'SIGKILL')
   await until('a new process after kill -9', () => { const pid = supervisor.pid(); return pid !== 0 && pid !== first })
-  await waitForHealthz(health, 30_000)
+  await waitForHealthz(health, 90_000)
   t.pass('restarted and answering after kill -9')
   t.notOk(alive(first), 'the killed process is gone')
   t.match(supervisor.log(), /exited: oro_web_socket \(terminated by SIGKILL; not expected\)/)

@@ -20,7 +20,7 @@ export interface StartOptions {
   cwd?: string
   /** 'healthz' (default): resolve once GET /healthz answers 200. 'exit': once the child exits. */
   waitFor?: 'healthz' | 'exit'
-  /** How long to wait, in ms (default 15000). */
+  /** How long to wait, in ms (default 60000: a busy 2-core CI machine can take long to start a process). */
   timeoutMs?: number
   /** 'https' when the SERVER DSN has TLS: the url says so and `ready` replaces the plain GET /healthz poll. */
   scheme?: 'http' | 'https'
@@ -123,7 +123,7 @@ export async function startGateway (options: StartOptions = {}, t?: Teardown): P
     stop
   }
 
-  const timeoutMs = options.timeoutMs ?? 15000
+  const timeoutMs = options.timeoutMs ?? 60_000
   if (options.waitFor === 'exit') {
     const timeout = new Promise<never>((_resolve, reject) => {
       setTimeout(() => reject(new Error(`the gateway did not exit within ${timeoutMs} ms; stderr:\n${err}`)), timeoutMs).unref()
