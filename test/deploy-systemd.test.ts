@@ -1,10 +1,12 @@
 // deploy/systemd/oro-websocket-gateway.service: `systemd-analyze verify` accepts it (with the
 // install paths pointed at this checkout), its key options are there, its commands are the
 // README's, and its start sequence works: ExecStart, then ExecStartPost's `wait-ready` returns
-// once the gateway answers; SIGTERM stops it within TimeoutStopSec.
+// once the gateway answers; SIGTERM stops it within TimeoutStopSec. With TLS on the SERVER DSN,
+// wait-ready asks over https pinning the configured certificate, and ExecReload (SIGHUP) swaps a
+// renewed certificate in.
 import { test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +14,8 @@ import { promisify } from 'node:util'
 import { settingSchema } from '../src/config/schema.js'
 import { findBinary, freePort, serviceOptions } from './helpers/services.js'
 import { cliPath } from './helpers/spawn-gateway.js'
+import { fingerprint, makeCertificates, opensslBinary } from './helpers/certificates.js'
+import { httpsRequest, waitForLog } from './helpers/tls-clients.js'
 
 const run = promisify(execFile)
 const unitFile = new URL('../deploy/systemd/oro-websocket-gateway.service', import.meta.url)
@@ -49,6 +53,7 @@ function localUnit (appRoot: string): string {
 
 test('the key options', async (t) => {
   t.equal(get('Service', 'Type'), 'exec')
+  t.equal(get('Service', 'ExecReload'), '/bin/kill -HUP $MAINPID', 'systemctl reload: SIGHUP, which reloads the TLS certificates')
   t.match(get('Service', 'ExecStartPost'), / wait-ready /, 'readiness: ExecStartPost waits for the gateway')
   for (const [key, value] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['PrivateDevices', 'yes'],
     ['RestrictSUIDSGID', 'yes'], ['CapabilityBoundingSet', ''], ['KillSignal', 'SIGTERM'], ['Restart', 'always']]) {
@@ -89,6 +94,8 @@ test('systemd-analyze verify accepts it, and notices a broken copy', serviceOpti
   t.match(typo.output, /Unknown key 'ProtectSytem'/, 'a misspelled option is reported')
   const missing = await verify(localUnit(dir).replace(process.execPath, '/nonexistent/node'))
   t.not(missing.code, 0, 'a missing executable fails verify')
+  const reload = await verify(localUnit(dir).replace('ExecReload=/bin/kill', 'ExecReload=/nonexistent/kill'))
+  t.not(reload.code, 0, 'verify checks ExecReload\'s executable too (so the good verdict covers it)')
 })
 
 test('the start sequence: ExecStart, then ExecStartPost returns once the gateway answers; SIGTERM stops it in time', async (t) => {
@@ -128,4 +135,53 @@ test('wait-ready gives up with exit 1 and the reason when nothing answers', asyn
   const result = await run(process.execPath, [cliPath, 'wait-ready', '--timeout=0.5'], { env }).then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`^GW_ERR_GATEWAY_UNREACHABLE: the gateway at http://127\\.0\\.0\\.1:${port}/healthz did not answer 200 within 0\\.5 s \\(last: ECONNREFUSED\\)`))
+})
+
+test('TLS: ExecStartPost\'s wait-ready asks over https for the certificate of local_cert; ExecReload swaps in a renewed one', serviceOptions(opensslBinary !== undefined, 'openssl', 'apt-get install openssl'), async (t) => {
+  const c = makeCertificates()
+  const live = { cert: join(c.dir, 'live.crt'), key: join(c.dir, 'live.key') }
+  copyFileSync(c.server.cert, live.cert)
+  copyFileSync(c.server.key, live.key)
+  const appRoot = mkdtempSync(join(tmpdir(), 'gw-systemd-tls-'))
+  const port = await freePort()
+  const tlsDsn = (cert: string, key: string): string => `//127.0.0.1:${port}?context_options[local_cert]=${cert}&context_options[local_pk]=${key}`
+  writeFileSync(join(appRoot, '.env-app.local'), `ORO_SECRET=systemd-test-secret\nORO_WEBSOCKET_SERVER_DSN=${tlsDsn(live.cert, live.key)}\n`)
+  const unit = parseUnit(localUnit(appRoot))
+  const command = (key: string): string[] => (unit.find(([s, k]) => s === 'Service' && k === key)?.[2] ?? '').split(' ')
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) env[k] = v
+  const cwd = unit.find(([, k]) => k === 'WorkingDirectory')?.[2] ?? repo
+
+  const [node, ...args] = command('ExecStart')
+  const gateway = spawn(node as string, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  gateway.stdout?.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  gateway.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  t.teardown(() => { gateway.kill('SIGKILL') })
+  const logLines = (): Array<Record<string, unknown>> => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+
+  const [postNode, ...postArgs] = command('ExecStartPost')
+  const post = await run(postNode as string, postArgs, { cwd, env }).then((r) => ({ code: 0, out: r.stdout }), (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }))
+  t.equal(post.code, 0, `ExecStartPost succeeded over TLS: ${post.out}${stderr}`)
+  t.match(post.out, new RegExp(`^https://127\\.0\\.0\\.1:${port}/healthz: 200 \\(the certificate of context_options\\[local_cert\\]\\)`))
+
+  // The pin is checked: a configuration whose local_cert is another certificate does not accept this gateway.
+  const other = await run(process.execPath, [cliPath, 'wait-ready', '--timeout=0.5'], { env: { ...env, ORO_WEBSOCKET_SERVER_DSN: tlsDsn(c.selfSigned.cert, c.selfSigned.key) } })
+    .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
+  t.equal(other.code, 1, 'another certificate on the port: not ready')
+  t.match(other.stderr, /GW_ERR_GATEWAY_UNREACHABLE: .*https:\/\/127\.0\.0\.1:\d+\/healthz .*the certificate served \(SHA-256 [0-9A-F:]+\) is not the one in context_options\[local_cert\]/)
+
+  // systemctl reload: ExecReload with $MAINPID, after the renewal's files are in place.
+  copyFileSync(c.renewed.cert, live.cert)
+  copyFileSync(c.renewed.key, live.key)
+  const [kill, ...killArgs] = command('ExecReload').map((word) => word === '$MAINPID' ? String(gateway.pid) : word)
+  await run(kill as string, killArgs)
+  const reloaded = await waitForLog(logLines, (l) => l.fingerprint256 === fingerprint(c.renewed.cert), 'naming the renewed certificate')
+  t.equal(reloaded.listener, 'websocket')
+  const answer = await httpsRequest(`https://localhost:${port}/healthz`, { ca: readFileSync(c.ca) })
+  t.equal(answer.peer.fingerprint256, fingerprint(c.renewed.cert), 'the renewed certificate is served after the reload')
+  t.equal(gateway.exitCode, null, 'the gateway still runs')
+  const again = await run(postNode as string, postArgs, { cwd, env }).then((r) => r.stdout, (err: { stdout: string, stderr: string }) => err.stdout + err.stderr)
+  t.match(again, /healthz: 200/, 'wait-ready, reading the renewed local_cert, pins the renewed certificate')
 })

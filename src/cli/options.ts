@@ -61,6 +61,22 @@ export function usageError (problem: string, example: string): Error {
   return new GW_ERR_USAGE(`${problem}; for example ${example}`)
 }
 
+/** A command that takes no positional arguments: any is a usage mistake (exit 2). */
+export function refuseArguments (positionals: string[], example: string): void {
+  if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(' ').slice(0, 80)}`, example)
+}
+
+/** What loadConfig needs from a command's --app-root, --parameters, --host and --port. */
+export function commandLoadOptions (values: { 'app-root'?: string, parameters?: string, host?: string, port?: string }, env: Record<string, string | undefined>, cwd: string): LoadOptions {
+  const load: LoadOptions = { env, cwd }
+  if (values['app-root'] !== undefined) load.appRoot = values['app-root']
+  if (values.parameters !== undefined) load.parametersFile = values.parameters
+  if (values.host !== undefined || values.port !== undefined) {
+    load.listen = { ...(values.host !== undefined ? { host: values.host } : {}), ...(values.port !== undefined ? { port: values.port } : {}) }
+  }
+  return load
+}
+
 export function parseCommonOptions (args: string[], env: Record<string, string | undefined>, cwd: string): CommonOptions {
   const { values, positionals } = parseCommandLine(args, COMMON_OPTIONS, 'oro-websocket-gateway serve --env=prod -v')
   const mode = values.env ?? 'prod'

@@ -2,10 +2,19 @@
 // answers GET /healthz (it listens and serves), then exits 0; exit 1 after the timeout. For
 // supervisors that have no other way to know: systemd's ExecStartPost (deploy/systemd), scripts.
 // Node cannot call sd_notify (a Unix datagram socket) without native code, so the unit polls.
+//
+// With TLS on the SERVER DSN (context_options[local_cert]) it asks over https. It probes the
+// listen address (127.0.0.1 for 0.0.0.0), which a certificate for ws.example.com does not name,
+// and the CA that signed it is not in the configuration (cafile is for client certificates): so
+// instead of a CA and a name it pins the certificate itself. The answer counts only when the
+// certificate served is the one in local_cert (same SHA-256 fingerprint); another process on the
+// port, without the gateway's key, cannot pass. Nothing secret is sent either way.
+import { request } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import { loadConfig } from '../config/load.js'
 import { ConfigError } from '../config/errors.js'
 import { upstreamHost } from './nginx-config.js'
-import { parseCommandLine } from './options.js'
+import { commandLoadOptions, parseCommandLine, refuseArguments } from './options.js'
 import { CommandError } from './publish-command.js'
 
 export const WAIT_READY_OPTIONS = {
@@ -16,18 +25,51 @@ export const WAIT_READY_OPTIONS = {
   port: { type: 'string', short: 'p' }
 } as const
 
-/** Polls `url` every `intervalMs` until it answers 200; the last problem seen otherwise. */
-export async function waitFor200 (url: string, timeoutMs: number, intervalMs = 200): Promise<{ ok: true } | { ok: false, last: string }> {
+const EXAMPLE = 'oro-websocket-gateway wait-ready --timeout 30'
+
+/** One GET over https that counts only if the certificate served has `fingerprint256`. */
+function pinnedGet (url: string, fingerprint256: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // rejectUnauthorized: false because the pin below replaces the CA and name checks.
+    const req = request(url, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+      const served = (res.socket as TLSSocket).getPeerCertificate().fingerprint256
+      res.resume()
+      if (served !== fingerprint256) {
+        req.destroy()
+        reject(new Error(`the certificate served (SHA-256 ${served ?? 'none'}) is not the one in context_options[local_cert] (${fingerprint256})`))
+        return
+      }
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function plainGet (url: string, timeoutMs: number): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+  await res.arrayBuffer()
+  return res.status
+}
+
+/**
+ * Polls `url` every `intervalMs` until it answers 200; the last problem seen otherwise. An https
+ * URL needs `fingerprint256`, the certificate the answer must come with (see above).
+ */
+export async function waitFor200 (url: string, timeoutMs: number, intervalMs = 200, fingerprint256?: string): Promise<{ ok: true } | { ok: false, last: string }> {
+  if (url.startsWith('https:') && fingerprint256 === undefined) throw new TypeError('an https URL needs the fingerprint of the certificate to expect')
   const deadline = Date.now() + timeoutMs
   let last = 'no answer'
   for (;;) {
+    const budget = Math.max(100, Math.min(2000, deadline - Date.now()))
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(100, Math.min(2000, deadline - Date.now()))) })
-      await res.arrayBuffer()
-      if (res.status === 200) return { ok: true }
-      last = `HTTP ${res.status}`
+      const status = fingerprint256 !== undefined ? await pinnedGet(url, fingerprint256, budget) : await plainGet(url, budget)
+      if (status === 200) return { ok: true }
+      last = `HTTP ${status}`
     } catch (err) {
-      last = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+      const e = err as Error & { code?: string, cause?: { code?: string } }
+      last = e.cause?.code ?? e.code ?? e.message
     }
     if (Date.now() + intervalMs > deadline) return { ok: false, last }
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
@@ -35,21 +77,17 @@ export async function waitFor200 (url: string, timeoutMs: number, intervalMs = 2
 }
 
 export async function waitReadyCommand (args: string[], env: Record<string, string | undefined>, cwd: string): Promise<string> {
-  const { values, positionals } = parseCommandLine(args, WAIT_READY_OPTIONS, 'oro-websocket-gateway wait-ready --timeout 30')
-  if (positionals.length > 0) throw new ConfigError('command line', `has unexpected arguments: ${positionals.join(' ')}`, 'oro-websocket-gateway wait-ready --timeout 30')
+  const { values, positionals } = parseCommandLine(args, WAIT_READY_OPTIONS, EXAMPLE)
+  refuseArguments(positionals, EXAMPLE)
   const timeout = values.timeout ?? '30'
   if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0) throw new ConfigError('--timeout', `= "${timeout}" is not a number of seconds`, '--timeout 30')
-  const loaded = loadConfig({
-    env,
-    cwd,
-    ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}),
-    ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {}),
-    listen: { ...(values.host !== undefined ? { host: values.host } : {}), ...(values.port !== undefined ? { port: values.port } : {}) }
-  })
-  const url = `http://${upstreamHost(loaded.gateway.server.host)}:${loaded.gateway.server.port}/healthz`
-  const result = await waitFor200(url, Number(timeout) * 1000)
+  const { server } = loadConfig(commandLoadOptions(values, env, cwd)).gateway
+  // loadConfig has read and checked the certificate (tls.server) or stopped with the reason.
+  const pin = server.tls?.server?.certificate.fingerprint256
+  const url = `${pin !== undefined ? 'https' : 'http'}://${upstreamHost(server.host)}:${server.port}/healthz`
+  const result = await waitFor200(url, Number(timeout) * 1000, 200, pin)
   if (!result.ok) {
     throw new CommandError('GW_ERR_GATEWAY_UNREACHABLE', `the gateway at ${url} did not answer 200 within ${timeout} s (last: ${result.last}); see its log`)
   }
-  return `${url}: 200\n`
+  return `${url}: 200${pin !== undefined ? ' (the certificate of context_options[local_cert])' : ''}\n`
 }
