@@ -35,11 +35,14 @@ Commands:
   publish TOPIC [DATA] [--url URL] [--key KEY] [--exclude ID]... [--eligible ID]... [--idempotency-key K]
             POST one event to a running gateway (DATA is JSON, or read from stdin)
   nginx [--tls] [--upstream N] [--server-name NAME] [--ssl-certificate F] [--ssl-certificate-key F]
-            print the nginx blocks (location, upstream, TLS server) for the effective DSNs
+        [--proxy-ssl-trusted-certificate CA] [--proxy-ssl-name NAME]
+            print the nginx blocks (location, upstream, TLS server) for the effective DSNs;
+            a gateway with TLS of its own is forwarded to over https:// (checked against CA)
   check [--url URL] [--origin ORIGIN] [--key KEY] [--timeout S]
             check a running gateway as Oro and its browsers use it; one line per step, exit 0 when all pass
   wait-ready [--timeout S]
-            wait until the gateway of this configuration answers /healthz (systemd ExecStartPost)
+            wait until the gateway of this configuration answers /healthz (systemd ExecStartPost;
+            over https with the SERVER DSN's certificate, pinned)
   help      print this text
 
 Options:

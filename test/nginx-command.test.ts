@@ -1,5 +1,7 @@
 // `oro-websocket-gateway nginx`: every variant it prints passes `nginx -t`, and a real nginx run
 // with it carries a WAMP session (WELCOME) to real gateways and answers 404 below the location.
+// A gateway with TLS of its own is forwarded to over https://: unchecked on loopback, checked
+// against --proxy-ssl-trusted-certificate (a wrong CA gives 502), required for another host.
 import { test } from 'tap'
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
@@ -19,6 +21,7 @@ import { findBinary, freePort, serviceOptions } from './helpers/services.js'
 import { runNginx } from './helpers/nginx-run.js'
 import { cliPath } from './helpers/spawn-gateway.js'
 import { TEST_ORIGIN } from './helpers/wamp-client.js'
+import { makeCertificates } from './helpers/certificates.js'
 
 const run = promisify(execFile)
 const openssl = findBinary('openssl')
@@ -35,13 +38,13 @@ async function printed (args: string[], env: Record<string, string>): Promise<st
 }
 
 /** N gateway nodes in this process, on consecutive ports (what `--upstream N` assumes). */
-async function startNodes (t: Teardown, count: number): Promise<{ port: number, upgrades: () => number }[]> {
+async function startNodes (t: Teardown, count: number, dsnQuery = ''): Promise<{ port: number, upgrades: () => number }[]> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const base = await freePort()
     const nodes: Array<{ port: number, upgrades: () => number }> = []
     try {
       for (let i = 0; i < count; i++) {
-        const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${base + i}`, ORO_WEBSOCKET_TOPICS: 'test/fixtures/open-topics.yml' }, cwd: process.cwd() })
+        const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${base + i}${dsnQuery}`, ORO_WEBSOCKET_TOPICS: 'test/fixtures/open-topics.yml' }, cwd: process.cwd() })
         const logger = createLogger({ mode: 'dev', level: 'error', pretty: false, destination: new Writable({ write (_c, _e, cb) { cb() } }) })
         const app = await buildApp({ loaded, mode: 'dev', logger })
         t.teardown(() => app.close())
@@ -134,4 +137,48 @@ test('nginx --tls: the TLS server block passes nginx -t and carries wss:// with 
   t.equal(session.frame[0], 0, 'WELCOME over wss://, trusting the test certificate')
   await t.rejects(welcome(`wss://localhost:${tlsPort}/ws?ticket=x`), 'without trusting it, the connection fails (so the certificate is really checked)')
   t.equal(await statusOf(`https://localhost:${tlsPort}/wspublish`, ca), 404, '/wspublish is closed')
+})
+
+async function failure (args: string[], env: Record<string, string>): Promise<{ code: number, stderr: string }> {
+  return await run(process.execPath, [cliPath, 'nginx', ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+    .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => ({ code: err.code, stderr: err.stderr }))
+}
+
+test('unexpected arguments are a usage mistake (exit 2)', async (t) => {
+  const result = await failure(['extra'], {})
+  t.equal(result.code, 2)
+  t.match(result.stderr, /^GW_ERR_USAGE: unexpected arguments: extra; for example oro-websocket-gateway nginx/)
+})
+
+test('a gateway with TLS of its own: proxy_pass https://, unchecked on loopback, checked with a CA; a wrong CA gives 502', needsBoth, async (t) => {
+  const c = makeCertificates()
+  const tlsQuery = `?context_options[local_cert]=${c.server.cert}&context_options[local_pk]=${c.server.key}`
+  const [gateway] = await startNodes(t, 1, tlsQuery)
+  const port = gateway?.port ?? 0
+
+  const loopback = await freePort()
+  const unchecked = await printed([], { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}${tlsQuery}`, ORO_WEBSOCKET_FRONTEND_DSN: `//*:${loopback}/ws` })
+  t.match(unchecked, new RegExp(`proxy_pass https://127\\.0\\.0\\.1:${port}/\\$is_args\\$args;`), 'https:// to the gateway')
+  t.match(unchecked, /proxy_ssl_verify off;/, 'on loopback the certificate is not checked (and the block says how to)')
+  t.match(unchecked, /--proxy-ssl-trusted-certificate/)
+  t.match(await runNginx(t, unchecked, loopback), /syntax is ok[\s\S]*test is successful/, 'nginx -t accepts it')
+  t.equal((await welcome(`ws://127.0.0.1:${loopback}/ws?ticket=x`)).frame[0], 0, 'WELCOME through nginx from the TLS gateway')
+  t.equal(await statusOf(`http://127.0.0.1:${loopback}/wspublish`), 404, '/wspublish is closed')
+
+  const verifying = await freePort()
+  const checked = await printed(['--proxy-ssl-trusted-certificate', c.ca], { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}${tlsQuery}`, ORO_WEBSOCKET_FRONTEND_DSN: `//*:${verifying}/ws` })
+  for (const line of ['proxy_ssl_verify on;', `proxy_ssl_trusted_certificate ${c.ca};`, 'proxy_ssl_name localhost;', 'proxy_ssl_server_name on;']) t.ok(checked.includes(line), line)
+  t.match(await runNginx(t, checked, verifying), /syntax is ok[\s\S]*test is successful/)
+  t.equal((await welcome(`ws://127.0.0.1:${verifying}/ws?ticket=x`)).frame[0], 0, 'WELCOME with the gateway\'s certificate checked against the CA')
+
+  const wrongPort = await freePort()
+  const wrong = await printed(['--proxy-ssl-trusted-certificate', c.selfSigned.cert], { ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}${tlsQuery}`, ORO_WEBSOCKET_FRONTEND_DSN: `//*:${wrongPort}/ws` })
+  await runNginx(t, wrong, wrongPort)
+  await t.rejects(welcome(`ws://127.0.0.1:${wrongPort}/ws?ticket=x`), /HTTP 502/, 'a CA that did not sign the gateway\'s certificate: nginx refuses it (so it is really checked)')
+
+  const remote = await failure([], { ORO_WEBSOCKET_SERVER_DSN: `//10.0.0.5:8443${tlsQuery}` })
+  t.equal(remote.code, 2, 'TLS on another host without a CA to check it: a usage mistake')
+  t.match(remote.stderr, /^GW_ERR_USAGE: the gateway at 10\.0\.0\.5:8443 serves TLS .* --proxy-ssl-trusted-certificate/)
+  const named = await printed(['--proxy-ssl-trusted-certificate', c.ca, '--proxy-ssl-name', 'ws.example.com', '--upstream', '2'], { ORO_WEBSOCKET_SERVER_DSN: `//10.0.0.5:8443${tlsQuery}` })
+  t.match(named, /proxy_pass https:\/\/oro_websocket\/\$is_args\$args;[\s\S]*proxy_ssl_verify on;[\s\S]*proxy_ssl_name ws\.example\.com;/, 'an upstream group over TLS, with the name given')
 })

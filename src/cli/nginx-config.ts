@@ -3,8 +3,13 @@
 // on consecutive ports from it) is where nginx forwards. Headers and timeouts are those of Oro's
 // documented block (shared/seeds), in its newer `proxy_pass .../$is_args$args` form, plus the
 // guard that keeps every other path below the location (/wspublish, /wsmetrics, ...) closed.
+// A gateway with TLS of its own (the SERVER DSN's context_options[local_cert]) is forwarded to
+// over https://: on this machine without checking its certificate (the connection never leaves
+// it, as with plain http://), elsewhere checked against --proxy-ssl-trusted-certificate.
+import { X509Certificate } from 'node:crypto'
 import { ConfigError } from '../config/errors.js'
 import type { GatewayConfig } from '../config/gateway-config.js'
+import { usageError } from './options.js'
 
 export interface NginxOptions {
   /** Print the site's whole `server { listen 443 ssl; ... }` block around the locations. */
@@ -15,6 +20,10 @@ export interface NginxOptions {
   serverName?: string
   sslCertificate?: string
   sslCertificateKey?: string
+  /** A gateway with TLS: the CA file nginx checks its certificate against (proxy_ssl_verify on). */
+  proxySslTrustedCertificate?: string
+  /** A gateway with TLS: the name its certificate must have (default: the certificate's first DNS name). */
+  proxySslName?: string
 }
 
 export interface NginxParts {
@@ -40,7 +49,55 @@ function indent (text: string, by: string): string {
   return text.split('\n').map((line) => line === '' ? line : by + line).join('\n')
 }
 
-export function locationBlocks (gateway: GatewayConfig, nodes: number): string {
+/** An address on this machine: what nginx sends there does not cross a network. */
+export function isLoopback (host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '')
+  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare)
+}
+
+/** The first DNS name (not a wildcard) of the certificate loadConfig read for the listener. */
+function certificateName (gateway: GatewayConfig): string | undefined {
+  const cert = gateway.server.tls?.server?.cert
+  if (cert === undefined || Array.isArray(cert)) return undefined
+  try {
+    const x509 = new X509Certificate(cert as Buffer | string)
+    const dns = (x509.subjectAltName ?? '').split(', ').find((entry) => entry.startsWith('DNS:') && !entry.includes('*'))
+    return dns?.slice(4) ?? /(?:^|\n)CN=([^\n*]+)/.exec(x509.subject)?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/** The proxy_ssl_* lines for a gateway that serves TLS itself (see the head of this file). */
+function proxySslLines (gateway: GatewayConfig, options: Pick<NginxOptions, 'proxySslTrustedCertificate' | 'proxySslName'>): string[] {
+  const host = upstreamHost(gateway.server.host)
+  const trusted = options.proxySslTrustedCertificate
+  if (trusted === undefined && isLoopback(host)) {
+    return [
+      '    # The gateway serves TLS itself (ORO_WEBSOCKET_SERVER_DSN context_options[local_cert]). nginx does',
+      '    # not check its certificate (proxy_ssl_verify off, nginx\'s default): the connection stays on this',
+      '    # machine. To check it anyway, print this again with --proxy-ssl-trusted-certificate CA_FILE.',
+      '    proxy_ssl_verify off;'
+    ]
+  }
+  if (trusted === undefined) {
+    throw usageError(`the gateway at ${host}:${gateway.server.port} serves TLS (ORO_WEBSOCKET_SERVER_DSN context_options[local_cert]) on another machine: give the CA nginx checks its certificate against with --proxy-ssl-trusted-certificate`, 'oro-websocket-gateway nginx --proxy-ssl-trusted-certificate /etc/ssl/certs/ca-certificates.crt')
+  }
+  if (/[\s;{}'"]/.test(trusted)) throw new ConfigError('--proxy-ssl-trusted-certificate', `= "${trusted}" cannot be written in nginx's configuration safely`, '--proxy-ssl-trusted-certificate /etc/ssl/certs/ca.pem')
+  const name = options.proxySslName ?? certificateName(gateway) ?? host.replace(/^\[|\]$/g, '')
+  if (!/^[A-Za-z0-9.:-]+$/.test(name)) throw new ConfigError('--proxy-ssl-name', `= "${name}" is not a host name`, '--proxy-ssl-name ws.example.com')
+  return [
+    '    # The gateway serves TLS itself (ORO_WEBSOCKET_SERVER_DSN context_options[local_cert]): nginx checks',
+    '    # that its certificate is signed by this CA and names this host.',
+    '    proxy_ssl_verify on;',
+    `    proxy_ssl_trusted_certificate ${trusted};`,
+    '    proxy_ssl_verify_depth 3;',
+    `    proxy_ssl_name ${name};`,
+    '    proxy_ssl_server_name on;'
+  ]
+}
+
+export function locationBlocks (gateway: GatewayConfig, nodes: number, options: Pick<NginxOptions, 'proxySslTrustedCertificate' | 'proxySslName'> = {}): string {
   const path = gateway.frontend.path
   if (path === '') {
     throw new ConfigError('ORO_WEBSOCKET_FRONTEND_DSN', '= has no path: behind nginx, browsers need one (the location that is proxied to the gateway)', 'ORO_WEBSOCKET_FRONTEND_DSN=//*:443/ws')
@@ -50,6 +107,7 @@ export function locationBlocks (gateway: GatewayConfig, nodes: number): string {
   }
   const target = nodes > 1 ? UPSTREAM_NAME : `${upstreamHost(gateway.server.host)}:${gateway.server.port}`
   const guard = `/${path}`.replace(/[.]/g, '\\.')
+  const scheme = gateway.server.tls !== null ? 'https' : 'http'
   const lines = [
     `# Only /${path} itself reaches the gateway: without this, "location /${path}" would also forward`,
     `# /${path}publish, /${path}metrics, ... to the gateway's HTTP routes.`,
@@ -61,7 +119,8 @@ export function locationBlocks (gateway: GatewayConfig, nodes: number): string {
     '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     '    proxy_set_header X-Forwarded-Proto $scheme;',
     '',
-    `    proxy_pass http://${target}/$is_args$args;`,
+    `    proxy_pass ${scheme}://${target}/$is_args$args;`,
+    ...(gateway.server.tls !== null ? proxySslLines(gateway, options) : []),
     '    proxy_redirect off;',
     '    # WebSockets live long; the gateway pings every ORO_WEBSOCKET_PING_INTERVAL seconds.',
     '    proxy_read_timeout 86400;',
@@ -127,7 +186,7 @@ export function nginxParts (gateway: GatewayConfig, options: NginxOptions): Ngin
   if (!Number.isInteger(options.upstream) || options.upstream < 1) {
     throw new ConfigError('--upstream', `= ${options.upstream} is not a number of nodes (1 or more)`, '--upstream 3')
   }
-  const locations = locationBlocks(gateway, options.upstream)
+  const locations = locationBlocks(gateway, options.upstream, options)
   const http: string[] = []
   if (options.upstream > 1) http.push(upstreamBlock(gateway, options.upstream))
   if (options.tls) {
