@@ -67,3 +67,9 @@ test('an origin the gateway does not allow: the origin step fails and says what 
   t.match(line(result.stdout, 'backend'), /^ok/, 'the backend (Origin 127.0.0.1) is still allowed')
 })
 
+
+test('unexpected arguments are a usage mistake (exit 2), not a configuration problem', async (t) => {
+  const result = await doctor({}, ['extra'])
+  t.equal(result.code, 2)
+  t.match(result.stderr, /^GW_ERR_USAGE: unexpected arguments: extra; for example oro-websocket-gateway check --url/)
+})

@@ -167,7 +167,7 @@ test('TLS: ExecStartPost\'s wait-ready asks over https for the certificate of lo
   t.match(post.out, new RegExp(`^https://127\\.0\\.0\\.1:${port}/healthz: 200 \\(the certificate of context_options\\[local_cert\\]\\)`))
 
   // The pin is checked: a configuration whose local_cert is another certificate does not accept this gateway.
-  const other = await run(process.execPath, [cliPath, 'wait-ready', '--timeout=0.5'], { env: { ...env, ORO_WEBSOCKET_SERVER_DSN: tlsDsn(c.selfSigned.cert, c.selfSigned.key) } })
+  const other = await run(process.execPath, [cliPath, 'wait-ready', '--timeout=3'], { env: { ...env, ORO_WEBSOCKET_SERVER_DSN: tlsDsn(c.selfSigned.cert, c.selfSigned.key) } })
     .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
   t.equal(other.code, 1, 'another certificate on the port: not ready')
   t.match(other.stderr, /GW_ERR_GATEWAY_UNREACHABLE: .*https:\/\/127\.0\.0\.1:\d+\/healthz .*the certificate served \(SHA-256 [0-9A-F:]+\) is not the one in context_options\[local_cert\]/)
@@ -184,4 +184,10 @@ test('TLS: ExecStartPost\'s wait-ready asks over https for the certificate of lo
   t.equal(gateway.exitCode, null, 'the gateway still runs')
   const again = await run(postNode as string, postArgs, { cwd, env }).then((r) => r.stdout, (err: { stdout: string, stderr: string }) => err.stdout + err.stderr)
   t.match(again, /healthz: 200/, 'wait-ready, reading the renewed local_cert, pins the renewed certificate')
+})
+
+test('wait-ready: unexpected arguments are a usage mistake (exit 2)', async (t) => {
+  const result = await run(process.execPath, [cliPath, 'wait-ready', 'extra'], { env: { PATH: process.env.PATH ?? '' } }).then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
+  t.equal(result.code, 2)
+  t.match(result.stderr, /^GW_ERR_USAGE: unexpected arguments: extra; for example oro-websocket-gateway wait-ready/)
 })

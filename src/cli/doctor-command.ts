@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js'
 import { ConfigError } from '../config/errors.js'
 import { exitCode, renderReport } from '../check/report.js'
 import { runCheck, type CheckOptions } from '../check/run.js'
-import { parseCommandLine } from './options.js'
+import { commandLoadOptions, parseCommandLine, refuseArguments } from './options.js'
 
 export const CHECK_OPTIONS = {
   url: { type: 'string' },
@@ -17,20 +17,13 @@ export const CHECK_OPTIONS = {
 
 export async function checkCommand (args: string[], env: Record<string, string | undefined>, cwd: string): Promise<{ text: string, code: number }> {
   const { values, positionals } = parseCommandLine(args, CHECK_OPTIONS, 'oro-websocket-gateway check --app-root /var/www/oroapp --url wss://shop.example.com/ws')
-  if (positionals.length > 0) {
-    throw new ConfigError('command line', `has unexpected arguments: ${positionals.join(' ')}`, 'oro-websocket-gateway check --url wss://shop.example.com/ws')
-  }
+  refuseArguments(positionals, 'oro-websocket-gateway check --url wss://shop.example.com/ws')
   const timeout = values.timeout ?? '3'
   if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0) throw new ConfigError('--timeout', `= "${timeout}" is not a number of seconds`, '--timeout 3')
   if (values.url !== undefined && !/^(wss?|https?):\/\//.test(values.url)) {
     throw new ConfigError('--url', `= "${values.url}" is not a ws://, wss://, http:// or https:// URL`, '--url wss://shop.example.com/ws')
   }
-  const loaded = loadConfig({
-    env,
-    cwd,
-    ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}),
-    ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {})
-  })
+  const loaded = loadConfig(commandLoadOptions(values, env, cwd))
   const options: CheckOptions = { loaded, timeoutMs: Number(timeout) * 1000 }
   if (values.url !== undefined) options.url = values.url
   if (values.origin !== undefined) options.origin = values.origin
