@@ -1,7 +1,8 @@
 // deploy/kubernetes: every manifest is valid against the Kubernetes API's JSON schemas (the
 // validators the npm package kubernetes-models generates from them), and its numbers agree with
 // the gateway's: probes on /healthz and /readyz, preStop + shutdown timeout within the grace
-// period, the port of the SERVER DSN, Redis when there is more than one replica.
+// period, the port of the SERVER DSN, Redis when there is more than one replica, and the probes'
+// scheme (HTTPS exactly when the SERVER DSN has TLS of its own).
 import { test } from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
@@ -13,6 +14,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { settingNames, settingSchema, type SettingName } from '../src/config/schema.js'
 import { loadConfig } from '../src/config/load.js'
 import { parseDsn } from '../src/config/dsn.js'
+import { listenerTls } from '../src/tls/context-options.js'
 
 const dir = new URL('../deploy/kubernetes/', import.meta.url)
 const read = (file: string): any => parse(readFileSync(new URL(file, dir), 'utf8'))
@@ -35,6 +37,14 @@ function validate (doc: { apiVersion: string, kind: string }): string | undefine
   } catch (err) {
     return (err as Error).message
   }
+}
+
+/** The problems of the probes' scheme for this SERVER DSN: HTTPS with TLS on the listener, else HTTP. */
+function probeSchemeProblems (serverDsn: string, container: any): string[] {
+  const wanted = listenerTls(parseDsn(serverDsn), 'ORO_WEBSOCKET_SERVER_DSN') !== null ? 'HTTPS' : 'HTTP'
+  return [container.livenessProbe, container.readinessProbe]
+    .filter((probe) => (probe.httpGet.scheme ?? 'HTTP') !== wanted)
+    .map((probe) => `${String(probe.httpGet.path)} is probed over ${String(probe.httpGet.scheme ?? 'HTTP')}, the listener serves ${wanted}`)
 }
 
 test('every manifest is valid against the Kubernetes schemas', async (t) => {
@@ -71,6 +81,8 @@ test('the numbers agree with the gateway\'s settings and defaults', async (t) =>
   t.equal(container.livenessProbe.httpGet.path, '/healthz')
   t.equal(container.readinessProbe.httpGet.path, '/readyz')
   for (const probe of [container.livenessProbe, container.readinessProbe]) t.equal(probe.httpGet.port, container.ports[0].name)
+  const serverDsn = config.ORO_WEBSOCKET_SERVER_DSN ?? String(settingSchema('ORO_WEBSOCKET_SERVER_DSN').default)
+  t.same(probeSchemeProblems(serverDsn, container), [], 'the probes\' scheme matches the SERVER DSN (HTTP: no TLS of its own)')
 
   const preStop = container.lifecycle.preStop.exec.command as string[]
   t.same(preStop.slice(0, 1), ['sleep'])
@@ -105,4 +117,19 @@ test('the numbers agree with the gateway\'s settings and defaults', async (t) =>
   const pdb = read('pdb.yaml')
   t.same(pdb.spec.selector.matchLabels, labels, 'the PodDisruptionBudget covers the pods')
   t.ok(pdb.spec.maxUnavailable < deployment.spec.replicas, 'and always leaves one running')
+})
+
+test('with TLS on the SERVER DSN (as configmap.yaml describes) the probes need scheme HTTPS', async (t) => {
+  const config = read('configmap.yaml').data as Record<string, string>
+  const comment = readFileSync(new URL('configmap.yaml', dir), 'utf8')
+  const tlsDsn = /"(\/\/0\.0\.0\.0:\d+\?context_options\[local_cert\]=[^"]+)"/.exec(comment)?.[1]
+  t.ok(tlsDsn, 'configmap.yaml shows the SERVER DSN with TLS')
+  t.equal(parseDsn(tlsDsn ?? '').port, parseDsn(config.ORO_WEBSOCKET_SERVER_DSN as string).port, 'on the same port')
+  const deployment = read('deployment.yaml')
+  const [container] = deployment.spec.template.spec.containers
+  t.match(probeSchemeProblems(tlsDsn ?? '', container), [/\/healthz is probed over HTTP, the listener serves HTTPS/, /\/readyz/], 'the HTTP probes do not fit a TLS listener')
+  for (const probe of [container.livenessProbe, container.readinessProbe]) probe.httpGet.scheme = 'HTTPS'
+  t.same(probeSchemeProblems(tlsDsn ?? '', container), [], 'scheme HTTPS does')
+  t.equal(validate(deployment), undefined, 'and is valid against the schema')
+  t.match(readFileSync(new URL('deployment.yaml', dir), 'utf8'), /scheme: HTTPS on both probes when ORO_WEBSOCKET_SERVER_DSN has TLS/, 'deployment.yaml says so next to the probes')
 })
