@@ -1,24 +1,9 @@
 // The operator's command line: usage mistakes (exit 2), every configuration problem at once,
 // listen errors that say what they are, and the start line at the default prod level.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { cliPath, freePort, startGateway } from './helpers/spawn-gateway.js'
+import { cli, freePort, startGateway } from './helpers/spawn-gateway.js'
 
-const run = promisify(execFile)
 const PROD = { ORO_SECRET: 'test-secret' }
-
-async function cli (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
-  const clean: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { env: { ...clean, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 test('usage mistakes are GW_ERR_USAGE with exit 2, naming the flag; no arguments prints the help; -V the version', async (t) => {
   const none = await cli([])

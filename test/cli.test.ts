@@ -1,25 +1,10 @@
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { spawn } from 'node:child_process'
-import { cliPath, freePort, startGateway, waitForHealthz } from './helpers/spawn-gateway.js'
+import { cli, cliPath, freePort, startGateway, waitForHealthz } from './helpers/spawn-gateway.js'
 import { canConnect } from './helpers/services.js'
 import { connectWamp } from './helpers/wamp-client.js'
 
-const run = promisify(execFile)
 const PROD = { ORO_SECRET: 'test-secret', ORO_WEBSOCKET_PUBLISH_KEYS: 'test-key' }
-
-async function cli (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
-  const clean: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { env: { ...clean, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 test('listens where ORO_WEBSOCKET_SERVER_DSN says, and -p overrides the port', async (t) => {
   const port = await freePort()

@@ -2,27 +2,16 @@
 // real PostgreSQL (an Oro-like database), MariaDB and redis-server, with a broken case for each;
 // and the `ticket` command prints tickets a running gateway accepts.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { cliPath, freePort, startGateway } from './helpers/spawn-gateway.js'
+import { cli as runCli, type CliResult, freePort, startGateway } from './helpers/spawn-gateway.js'
 import { createMysqlUsers, MYSQL_URL, needsMysql, needsPostgres } from './helpers/databases.js'
 import { createOroDatabase } from './helpers/oro-database.js'
 import { redisOptions, startRedis } from './helpers/redis.js'
 import { connectWamp } from './helpers/wamp-client.js'
 
-const run = promisify(execFile)
 const SECRET = 'config-check-secret'
 
-async function cli (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  const clean: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { env: { ...clean, ORO_SECRET: SECRET, ...env } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
+async function cli (args: string[], env: Record<string, string>): Promise<CliResult> {
+  return await runCli(args, { ORO_SECRET: SECRET, ...env })
 }
 
 const checkLines = (stdout: string): string[] => stdout.split('\n').filter((l) => /^(ok {2}|FAIL) {2}/.test(l))

@@ -3,13 +3,10 @@
 // `config`, `config --json`, `serve -vvv` logs (with a database unreachable on purpose, so the
 // error paths run) and the answers a client gets.
 import { test, type Test } from 'tap'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { request } from 'node:http'
-import { cliPath, startGateway, freePort } from './helpers/spawn-gateway.js'
+import { cli as runCli, startGateway, freePort } from './helpers/spawn-gateway.js'
 import { makeTicket } from './helpers/tickets.js'
 
-const run = promisify(execFile)
 const SECRET = 'secrets-test-oro-secret'
 // Distinctive fragments: none may appear anywhere, raw or percent-encoded.
 const PASSWORD = 'Zq7@x:y/w?v#u'
@@ -17,15 +14,8 @@ const ENCODED = encodeURIComponent(PASSWORD)
 const FRAGMENTS = ['Zq7', 'w?v', 'v#u', '%3Fv', 'v%23u', SECRET]
 
 async function cli (args: string[], env: Record<string, string>): Promise<string> {
-  const clean: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { env: { ...clean, ...env } })
-    return stdout + stderr
-  } catch (err) {
-    const e = err as { stdout: string, stderr: string }
-    return e.stdout + e.stderr
-  }
+  const { stdout, stderr } = await runCli(args, env)
+  return stdout + stderr
 }
 
 /** The HTTP answer to a WebSocket upgrade, body included. */

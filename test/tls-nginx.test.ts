@@ -5,15 +5,14 @@
 // headless Chromium, trusting the test CA, receives the backend's event over wss://.
 /// <reference lib="dom" />
 import { test } from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { backendHandshake, type HandshakeOutcome } from '../src/check/backend-client.js'
 import { parseDsn } from '../src/config/dsn.js'
 import { makeCertificates, opensslBinary, spkiHash, type TestCertificates } from './helpers/certificates.js'
-import { nginxBinary } from './helpers/nginx.js'
+import { nginxBinary, nginxMain, oroWsLocation, spawnNginx } from './helpers/nginx.js'
 import { chromiumPath, launchChromium } from './helpers/browser.js'
-import { canConnect, freePort, serviceOptions } from './helpers/services.js'
+import { freePort, serviceOptions } from './helpers/services.js'
 import { startApp, type TestApp } from './helpers/app.js'
 import { makeTicket } from './helpers/tickets.js'
 import { connectWamp } from './helpers/wamp-client.js'
@@ -26,18 +25,7 @@ interface Teardown { teardown (fn: () => unknown): void }
 
 /** The seed's TLS server block, on 127.0.0.1:port, proxying /ws to the gateway; `/` serves dir's files. */
 function seedTlsConfig (dir: string, port: number, upstreamPort: number, c: TestCertificates): string {
-  return `
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  access_log off;
+  return nginxMain(dir, `
   types { text/html html; }
   server {
     # This is your regular configuration for SSL connections to website
@@ -52,33 +40,8 @@ http {
     ssl_ciphers EECDH+AESGCM:EDH+AESGCM:AES2;
 
     root ${dir}/site;
-
-    location /ws {
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-NginX-Proxy true;
-      proxy_set_header X-Forwarded-Proto $scheme;
-
-      proxy_pass http://127.0.0.1:${upstreamPort}/$is_args$args;
-      proxy_redirect off;
-      proxy_read_timeout 86400;
-
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-
-      proxy_buffers 8 32k;
-      proxy_buffer_size 64k;
-
-      reset_timedout_connection on;
-
-      error_log ${dir}/oro_wss_error.log;
-      access_log ${dir}/oro_wss_access.log;
-    }
-  }
-}
-`
+${oroWsLocation(dir, `http://127.0.0.1:${upstreamPort}/$is_args$args`)}
+  }`, 256)
 }
 
 async function startSeedNginx (t: Teardown, upstreamPort: number, c: TestCertificates, page: string): Promise<number> {
@@ -89,14 +52,7 @@ async function startSeedNginx (t: Teardown, upstreamPort: number, c: TestCertifi
   // The seed's ssl_certificate is a full chain: the server's certificate, then the CA's.
   writeFileSync(join(dir, 'server.crt.fullchain'), Buffer.concat([readFileSync(c.server.cert), readFileSync(c.ca)]))
   writeFileSync(join(dir, 'nginx.conf'), seedTlsConfig(dir, port, upstreamPort, c))
-  const child = spawn(nginxBinary as string, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off; user root;'], { stdio: ['ignore', 'ignore', 'inherit'] })
-  t.teardown(() => { child.kill('SIGQUIT') })
-  const end = Date.now() + 15_000
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${readFileSync(join(dir, 'error.log'), 'utf8')}`)
-    if (Date.now() > end) throw new Error('nginx did not start in 15 s')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await spawnNginx(t, dir, port, 'inherit', 'see error.log in ' + dir)
   return port
 }
 

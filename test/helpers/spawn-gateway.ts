@@ -1,6 +1,7 @@
 // Starts the built gateway (dist/src/cli.js serve) as a child process on a free loopback port,
 // the way a supervisor would, and captures its output. Needs `npm run build` (npm test does it).
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseDsn } from '../../src/config/dsn.js'
@@ -9,6 +10,23 @@ import { freePort } from './services.js'
 export { freePort }
 
 export const cliPath = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
+
+const execCli = promisify(execFile)
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+/** Runs the built CLI once with `env` and none of this process's ORO_* variables. */
+export async function cli (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const clean: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
+  try {
+    const { stdout, stderr } = await execCli(process.execPath, [cliPath, ...args], { env: { ...clean, ...env } })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as CliResult
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
 
