@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createTicketVerifier, type TicketVerifierStats } from '../src/auth/ticket.js'
-import { createUserStore, type DatabaseUserStore, type UserStoreStats } from '../src/auth/user-store.js'
+import type { DatabaseUserStore, UserStoreStats } from '../src/auth/user-store.js'
 import { logDatabaseStatus } from '../src/auth/database-log.js'
 import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/admission.js'
 import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
@@ -14,7 +14,6 @@ import { clientAddress } from '../src/access/client-address.js'
 import { normalizeAddress } from '../src/access/networks.js'
 import { mayPublish } from '../src/access/backend-publisher.js'
 import { originHost } from '../src/access/origin.js'
-import { createOroOriginSource } from '../src/access/oro-config-origins.js'
 import { OriginRefresh } from '../src/access/origin-refresh.js'
 import { RefusalLog } from '../src/access/refusal-log.js'
 import { clip } from '../src/log-throttle.js'
@@ -64,6 +63,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     log.warn('ORO_SECRET is not set: TICKETS ARE NOT CHECKED and every client connects as anonymous (development mode only; never run like this in production)')
   } else {
     if (databaseUrl !== undefined) {
+      // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_URL is set.
+      const { createUserStore } = await import('../src/auth/user-store.js')
       const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, onStatus: (status, previous) => { logStatus(status, previous) } })
       const logStatus = logDatabaseStatus(log, store.display)
       users = store
@@ -97,7 +98,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     // Oro's tables live together: the configuration tables are where the user table is.
     const schema = table.includes('.') ? table.slice(0, table.indexOf('.')) : undefined
     originRefresh = new OriginRefresh({
-      source: createOroOriginSource(databaseUrl, schema === undefined ? {} : { schema }),
+      source: (await import('../src/access/oro-config-origins.js')).createOroOriginSource(databaseUrl, schema === undefined ? {} : { schema }),
       policy: access.origins,
       intervalMs: fastify.config.ORO_WEBSOCKET_ORIGINS_REFRESH * 1000,
       log

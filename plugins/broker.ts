@@ -6,10 +6,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Hub } from '../src/broker/hub.js'
 import { MemoryBroker } from '../src/broker/memory-broker.js'
-import { RedisBroker } from '../src/broker/redis-broker.js'
 import type { Broker } from '../src/broker/broker.js'
 import { createMemoryIdempotencyStore, type IdempotencyStore } from '../src/publish/idempotency.js'
-import { createRedisIdempotencyStore } from '../src/publish/redis-idempotency.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +27,8 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
     broker = new MemoryBroker(hub)
     idempotency = createMemoryIdempotencyStore()
   } else {
+    // Loaded only with a Redis DSN: ioredis alone is ~10 MB of a single node's memory.
+    const [{ RedisBroker }, { createRedisIdempotencyStore }] = await Promise.all([import('../src/broker/redis-broker.js'), import('../src/publish/redis-idempotency.js')])
     const redisBroker = new RedisBroker({ target, prefix: redisPrefix, deliver: (publication) => hub.broadcast(publication), log: fastify.log.child({ component: 'broker' }) })
     broker = redisBroker
     idempotency = createRedisIdempotencyStore(redisBroker.redis, { prefix: redisPrefix })

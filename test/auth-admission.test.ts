@@ -92,7 +92,7 @@ test('failure records are bounded: the client that failed longest ago is forgott
 })
 
 test('digest pool: the suspect lane gets one dispatch in SUSPECT_TURN while clean work waits', async (t) => {
-  const pool = createDigestPool({ size: 1 })
+  const pool = createDigestPool({ size: 1, inlineWhenIdle: false })
   t.teardown(() => pool.close())
   await pool.digest('warm-up')
   const order: string[] = []

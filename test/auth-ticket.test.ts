@@ -162,7 +162,7 @@ test('digests run in a worker thread (also under tap\'s TypeScript loader) and c
   await v.close()
   await v.close()
 
-  const pool = createDigestPool({ size: 2 })
+  const pool = createDigestPool({ size: 2, inlineWhenIdle: false })
   const digests = await Promise.all(['x', 'y', 'z'].map(async (nonce) => await pool.digest(`${nonce}|${at(0)}|${SECRET}{${SECRET}}`)))
   t.same(digests, ['x', 'y', 'z'].map((nonce) => ticketDigest(nonce, at(0), SECRET, SECRET)), 'same digests as the reference')
   t.match(pool.stats, { size: 2, workers: 2, pending: 0, computed: 3 })
@@ -180,7 +180,7 @@ test('the built pool (dist/) starts its compiled worker, and idle workers never 
 }, async (t) => {
   // A pool that is never closed: the child must still exit once its digests are done.
   const script = `import { createDigestPool } from ${JSON.stringify(builtPool)}
-const pool = createDigestPool({ size: 2 })
+const pool = createDigestPool({ size: 2, inlineWhenIdle: false })
 const digests = await Promise.all(['x', 'y'].map((n) => pool.digest(n + '|c|p{s}')))
 console.log(JSON.stringify({ digests, stats: pool.stats }))`
   const dir = t.testdir({ 'check.mjs': script })

@@ -4,7 +4,7 @@
 import { test } from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { createDigestPool, defaultPoolSize, WORKER_NICE } from '../src/auth/digest-pool.js'
+import { createDigestPool, defaultPoolSize, INLINE_PER_SECOND, WORKER_NICE } from '../src/auth/digest-pool.js'
 import { oroDigest, saltedInput } from '../src/auth/digest.js'
 
 // Nice values of this process's threads (field 19 of /proc/self/task/TID/stat), by thread id.
@@ -25,7 +25,7 @@ test('default size: every core on Linux, where workers run at a lower priority',
 })
 
 test('workers lower their own priority, not the process\'s', { skip: process.platform !== 'linux' ? 'per-thread nice values are read from Linux /proc' : false }, async (t) => {
-  const pool = createDigestPool({ size: 2 })
+  const pool = createDigestPool({ size: 2, inlineWhenIdle: false })
   t.teardown(async () => { await pool.close() })
   const before = threadNice()
   const inputs = Array.from({ length: 4 }, (_, i) => saltedInput(`000000000000000${i}`, '2026-01-01T10:00:00+00:00', 'secret', 'secret'))
@@ -39,8 +39,25 @@ test('workers lower their own priority, not the process\'s', { skip: process.pla
 })
 
 test('nice 0 keeps the workers at the process\'s priority', async (t) => {
-  const pool = createDigestPool({ size: 1, nice: 0 })
+  const pool = createDigestPool({ size: 1, nice: 0, inlineWhenIdle: false })
   t.teardown(async () => { await pool.close() })
   await pool.digest('x')
-  t.match(pool.stats, { workers: 1, lowPriority: 0 })
+  t.match(pool.stats, { workers: 1, lowPriority: 0, inline: 0 })
+})
+
+test('occasional digests run inline; a burst starts a worker, which exits when idle', async (t) => {
+  const pool = createDigestPool({ size: 2, idleMs: 200 })
+  t.teardown(async () => { await pool.close() })
+  t.equal(await pool.digest('a'), oroDigest('a'))
+  t.match(pool.stats, { workers: 0, computed: 1, inline: 1 }, 'no worker for one ticket')
+  const burst = Array.from({ length: INLINE_PER_SECOND + 5 }, (_, i) => `burst ${i}`)
+  t.same(await Promise.all(burst.map(async (x) => await pool.digest(x))), burst.map(oroDigest))
+  const { inline, workers } = pool.stats
+  t.ok(inline <= INLINE_PER_SECOND + 1 && inline >= 2, `at most ${INLINE_PER_SECOND} a second inline (${inline})`)
+  t.ok(workers >= 1, 'the rest of the burst started workers')
+  // Idle now: the workers exit after idleMs, and the pool works on afterwards.
+  while (pool.stats.workers > 0) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(pool.stats.workers, 0, 'the idle workers exited')
+  t.equal(await pool.digest('c'), oroDigest('c'))
+  t.match(pool.stats, { computed: burst.length + 2 })
 })

@@ -4,6 +4,10 @@
 // Workers run at a lower scheduling priority (nice WORKER_NICE, see digest-worker.ts), so where
 // that works (Linux) the pool has a worker on every core: during a storm every core computes
 // digests and the event loop still gets a core the moment it has work.
+// Workers cost memory (~10 MB each: a V8 isolate), so the pool starts none for an occasional
+// ticket: with no worker running and nothing waiting, up to INLINE_PER_SECOND digests a second
+// (a token bucket) are computed on the calling thread (~3.4 ms each, at most ~3.5 % of it); past
+// that the workers start, and a worker idle for WORKER_IDLE_MS exits.
 // Digests wait on the main thread in two lanes and go to a worker only when it has room: the
 // 'suspect' lane (clients that failed recently, see admission.ts) gets one dispatch in
 // SUSPECT_TURN while the 'clean' lane has work, so failing clients cannot delay the others much.
@@ -29,6 +33,8 @@ export interface DigestPoolStats {
   computed: number
   /** Workers running at a lowered priority (nice WORKER_NICE). */
   lowPriority: number
+  /** Of the digests computed, those computed on the calling thread (no worker was busy). */
+  inline: number
 }
 
 export interface DigestPool {
@@ -44,7 +50,16 @@ export interface DigestPoolOptions {
   size?: number
   /** Nice value the workers give themselves (0 keeps the process's). Default WORKER_NICE. */
   nice?: number
+  /** Occasional digests on the calling thread while no worker runs (see above). Default true. */
+  inlineWhenIdle?: boolean
+  /** ms a worker may stay without work before it exits. Default WORKER_IDLE_MS. */
+  idleMs?: number
 }
+
+/** Digests a second computed inline while no worker runs; more start the workers. */
+export const INLINE_PER_SECOND = 10
+/** A worker without work for this long exits (its memory goes back). */
+export const WORKER_IDLE_MS = 30_000
 
 /** Workers' nice value: a weight of 110 against the event loop's 1024 when they share a core. */
 export const WORKER_NICE = 10
@@ -62,12 +77,12 @@ export function defaultPoolSize (): number {
 export function createDigestPool (options: DigestPoolOptions = {}): DigestPool {
   const size = options.size ?? defaultPoolSize()
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`digest pool size must be an integer >= 0, got ${size}`)
-  return size === 0 ? new InlineDigester() : new WorkerDigestPool(size, options.nice ?? WORKER_NICE)
+  return size === 0 ? new InlineDigester() : new WorkerDigestPool(size, options.nice ?? WORKER_NICE, options.inlineWhenIdle ?? true, options.idleMs ?? WORKER_IDLE_MS)
 }
 
 class InlineDigester implements DigestPool {
   #computed = 0
-  get stats (): DigestPoolStats { return { size: 0, workers: 0, pending: 0, suspectWaiting: 0, computed: this.#computed, lowPriority: 0 } }
+  get stats (): DigestPoolStats { return { size: 0, workers: 0, pending: 0, suspectWaiting: 0, computed: this.#computed, lowPriority: 0, inline: this.#computed } }
   async digest (salted: string): Promise<string> {
     this.#computed++
     return oroDigest(salted)
@@ -77,7 +92,7 @@ class InlineDigester implements DigestPool {
 }
 
 interface Job { salted: string, resolve: (digest: string) => void, reject: (error: Error) => void }
-interface Slot { worker: Worker, jobs: Map<number, Job>, nice: number | null }
+interface Slot { worker: Worker, jobs: Map<number, Job>, nice: number | null, idle: NodeJS.Timeout | undefined }
 
 // One dispatch in this many goes to the suspect lane while both lanes wait.
 export const SUSPECT_TURN = 8
@@ -126,10 +141,19 @@ class WorkerDigestPool implements DigestPool {
   readonly #clean = new Fifo<Job>()
   readonly #suspect = new Fifo<Job>()
   #dispatches = 0
+  readonly #inlineWhenIdle: boolean
+  #inline = 0
+  // Token bucket of inline digests: tokens, and when it was last refilled.
+  #tokens = INLINE_PER_SECOND
+  #refilled = performance.now()
 
-  constructor (size: number, nice: number) {
+  readonly #idleMs: number
+
+  constructor (size: number, nice: number, inlineWhenIdle: boolean, idleMs: number) {
+    this.#idleMs = idleMs
     this.#size = size
     this.#nice = nice
+    this.#inlineWhenIdle = inlineWhenIdle
   }
 
   get stats (): DigestPoolStats {
@@ -139,12 +163,18 @@ class WorkerDigestPool implements DigestPool {
       running += slot.jobs.size
       if (slot.nice !== null) lowPriority++
     }
-    return { size: this.#size, workers: this.#slots.length, pending: running + this.#clean.length + this.#suspect.length, suspectWaiting: this.#suspect.length, computed: this.#computed, lowPriority }
+    return { size: this.#size, workers: this.#slots.length, pending: running + this.#clean.length + this.#suspect.length, suspectWaiting: this.#suspect.length, computed: this.#computed, lowPriority, inline: this.#inline }
   }
 
   async digest (salted: string, lane: Lane = 'clean'): Promise<string> {
     // Closed only when the gateway stops: the client is told to retry (elsewhere), not a 500.
     if (this.#closed) throw new GW_ERR_SHUTTING_DOWN()
+    if (this.#inlineWhenIdle && this.#slots.length === 0 && this.#clean.length + this.#suspect.length === 0 && this.#takeToken()) {
+      const digest = oroDigest(salted)
+      this.#inline++
+      this.#computed++
+      return digest
+    }
     return await new Promise<string>((resolve, reject) => {
       (lane === 'suspect' ? this.#suspect : this.#clean).push({ salted, resolve, reject })
       this.#dispatch()
@@ -157,7 +187,10 @@ class WorkerDigestPool implements DigestPool {
     this.#slots = []
     const error = new GW_ERR_SHUTTING_DOWN()
     for (const job of [...this.#clean.drain(), ...this.#suspect.drain()]) job.reject(error)
-    for (const slot of slots) this.#rejectAll(slot, error)
+    for (const slot of slots) {
+      clearTimeout(slot.idle)
+      this.#rejectAll(slot, error)
+    }
     await Promise.all(slots.map(async (slot) => await slot.worker.terminate()))
   }
 
@@ -172,7 +205,11 @@ class WorkerDigestPool implements DigestPool {
       slot.jobs.set(id, job)
       // Idle workers are unref'ed so a forgotten pool never keeps the process alive, but a
       // worker with work must: otherwise an awaiting caller could see the process exit.
-      if (slot.jobs.size === 1) slot.worker.ref()
+      if (slot.jobs.size === 1) {
+        slot.worker.ref()
+        clearTimeout(slot.idle)
+        slot.idle = undefined
+      }
       const request: DigestRequest = { id, salted: job.salted }
       slot.worker.postMessage(request)
     }
@@ -191,7 +228,7 @@ class WorkerDigestPool implements DigestPool {
   #spawn (): Slot {
     const worker = new Worker(workerUrl(), { workerData: { nice: this.#nice } })
     worker.unref()
-    const slot: Slot = { worker, jobs: new Map(), nice: null }
+    const slot: Slot = { worker, jobs: new Map(), nice: null, idle: undefined }
     worker.on('message', (reply: DigestReply | PriorityReport) => {
       if (!('id' in reply)) {
         slot.nice = reply.nice
@@ -201,7 +238,10 @@ class WorkerDigestPool implements DigestPool {
       if (job === undefined) return
       slot.jobs.delete(reply.id)
       this.#computed++
-      if (slot.jobs.size === 0) worker.unref()
+      if (slot.jobs.size === 0) {
+        worker.unref()
+        slot.idle = setTimeout(() => { this.#retire(slot) }, this.#idleMs).unref()
+      }
       job.resolve(reply.digest)
       this.#dispatch()
     })
@@ -212,7 +252,24 @@ class WorkerDigestPool implements DigestPool {
     return slot
   }
 
+  #takeToken (): boolean {
+    const now = performance.now()
+    this.#tokens = Math.min(INLINE_PER_SECOND, this.#tokens + (now - this.#refilled) * INLINE_PER_SECOND / 1000)
+    this.#refilled = now
+    if (this.#tokens < 1) return false
+    this.#tokens--
+    return true
+  }
+
+  // An idle worker exits; the next digest starts one again (or runs inline).
+  #retire (slot: Slot): void {
+    if (slot.jobs.size > 0 || !this.#slots.includes(slot)) return
+    this.#slots = this.#slots.filter((other) => other !== slot)
+    void slot.worker.terminate()
+  }
+
   #drop (slot: Slot, error: Error): void {
+    clearTimeout(slot.idle)
     if (!this.#slots.includes(slot)) return
     this.#slots = this.#slots.filter((other) => other !== slot)
     this.#rejectAll(slot, error)
