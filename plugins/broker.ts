@@ -4,7 +4,8 @@
 // memory for one node, in Redis (cluster-wide) with Redis.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { Hub } from '../src/broker/hub.js'
+import { Hub, MERGE_WINDOW_MS } from '../src/broker/hub.js'
+import { LogThrottle, clip } from '../src/log-throttle.js'
 import { MemoryBroker } from '../src/broker/memory-broker.js'
 import type { Broker } from '../src/broker/broker.js'
 import { createMemoryIdempotencyStore, type IdempotencyStore } from '../src/publish/idempotency.js'
@@ -19,8 +20,20 @@ declare module 'fastify' {
 }
 
 async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
-  const hub = new Hub()
-  const { target, redisPrefix } = fastify.gateway.broker
+  const { target, redisPrefix, hubQueueBytes } = fastify.gateway.broker
+  const shedLog = new LogThrottle()
+  const hub = new Hub({
+    mergeWindowMs: MERGE_WINDOW_MS,
+    maxQueuedBytes: hubQueueBytes,
+    onShed: (publication, queuedBytes) => {
+      const suppressed = shedLog.take('shed')
+      if (suppressed >= 0) {
+        fastify.log.warn({ topic: clip(publication.topic), queuedBytes, cap: hubQueueBytes, suppressed },
+          'event from Redis dropped: this node\'s fan-outs are behind and its queue is over ORO_WEBSOCKET_HUB_QUEUE_BYTES (oro_ws_publications_shed_total)')
+      }
+    },
+    onError: (err) => { fastify.log.error({ err }, 'a queued delivery failed') }
+  })
   let broker: Broker
   let idempotency: IdempotencyStore
   if (target.kind === 'memory') {

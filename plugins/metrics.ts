@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { counters, httpPublishOutcomes, upgradeAuthDuration } from '../src/metrics.js'
-import { createAppRegistry } from '../src/metrics/registry.js'
+import { countSessions, createAppRegistry } from '../src/metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,13 +38,7 @@ export function countPublishOutcomes (app: FastifyInstance): void {
 async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
   const sessions = fastify.sessions
   fastify.decorate('metricsRegistry', createAppRegistry({
-    sessions () {
-      let browser = 0; let backend = 0; let browserSubscriptions = 0; let backendSubscriptions = 0
-      for (const session of sessions) {
-        if (session.canPublish) { backend++; backendSubscriptions += session.subscriptionCount } else { browser++; browserSubscriptions += session.subscriptionCount }
-      }
-      return { browser, backend, browserSubscriptions, backendSubscriptions }
-    },
+    sessions: () => countSessions(sessions),
     topicCount: () => fastify.hub.topicCount,
     readiness: () => fastify.readiness.report()
   }))

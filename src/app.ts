@@ -15,6 +15,8 @@ import publishRoutes from '../routes/publish.js'
 import { createPublishKeys } from './publish/keys.js'
 import topicsPlugin from '../plugins/topics.js'
 import authPlugin from '../plugins/auth.js'
+import statusPlugin from '../plugins/status.js'
+import statusRoutes from '../routes/status.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
 import { httpsOptions, type ListenerTls } from './tls/context-options.js'
@@ -65,8 +67,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(authPlugin)
   await app.register(websocketPlugin)
   await app.register(metricsPlugin)
+  await app.register(statusPlugin)
   await app.register(healthRoutes)
-  if (options.loaded.gateway.metrics.listen === null) await app.register(metricsRoutes)
+  if (options.loaded.gateway.metrics.listen === null) {
+    await app.register(metricsRoutes)
+    // Here only with a key (checked by the config: this is the public listener).
+    if (app.statusBoard !== null) await app.register(statusRoutes, { board: app.statusBoard, key: app.gateway.status.key })
+  }
   const publish = publishOptions(app)
   if (options.loaded.gateway.publish.listen === null) await app.register(publishRoutes, publish)
   await app.register(websocketRoutes)
@@ -109,5 +116,6 @@ export async function buildMetricsApp (main: FastifyInstance, options: AppOption
   app.decorate('metricsRegistry', main.metricsRegistry)
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
   await app.register(metricsRoutes)
+  if (main.statusBoard !== null) await app.register(statusRoutes, { board: main.statusBoard, key: main.gateway.status.key })
   return app
 }

@@ -172,6 +172,13 @@ export const GW_ERR_IDEMPOTENCY_KEY_REUSED = createError(
   422
 )
 
+// GET /status and /status.json (ORO_WEBSOCKET_STATUS=on with ORO_WEBSOCKET_STATUS_KEY).
+export const GW_ERR_STATUS_UNAUTHORIZED = createError(
+  'GW_ERR_STATUS_UNAUTHORIZED',
+  'Missing or wrong status key: open /status?key=<key> in a browser, or send "Authorization: Bearer <key>", with the key in ORO_WEBSOCKET_STATUS_KEY',
+  401
+)
+
 export const GW_ERR_PUBLISH_DISABLED = createError(
   'GW_ERR_PUBLISH_DISABLED',
   'POST /publish is disabled: ORO_WEBSOCKET_PUBLISH_KEYS is not set on the gateway; set it (e.g. ORO_WEBSOCKET_PUBLISH_KEYS=$(openssl rand -base64 24)) to publish over HTTP',

@@ -24,7 +24,9 @@ export const counters = {
   upgradesRejected: 0,
   sessionFaults: 0,
   publishPauses: 0,
-  fanoutYields: 0
+  fanoutYields: 0,
+  /** Publications from Redis not delivered: the hub's queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES. */
+  publicationsShed: 0
 }
 
 export type CounterName = keyof typeof counters

@@ -44,11 +44,12 @@ test('the database: users and the application URL, whose host is the browsers\' 
   await client.query(`CREATE TABLE ${schema}.oro_config_value (id integer PRIMARY KEY, config_id integer, name varchar(255), section varchar(50), text_value text, type varchar(20))`)
   await client.query(`INSERT INTO ${schema}.oro_config VALUES (1, 'app', 0)`)
   await client.query(`INSERT INTO ${schema}.oro_config_value VALUES (1, 1, 'application_url', 'oro_ui', 'https://shop.example.com', 'scalar')`)
+  await client.query(`INSERT INTO ${schema}.oro_config_value VALUES (2, 1, 'secure_url', 'oro_website', 'https://store.example.com/', 'scalar')`)
 
   const gateway = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_DB_URL: users.url, ORO_WEBSOCKET_USER_TABLE: users.table, ORO_WEBSOCKET_ALLOWED_ORIGINS: 'shop.example.com,127.0.0.1' }, 'prod', 'warn')
   const env = { ORO_SECRET: SECRET, ORO_DB_URL: users.url, ORO_WEBSOCKET_USER_TABLE: users.table, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${gateway.port}`, ORO_WEBSOCKET_BACKEND_DSN: `tcp://127.0.0.1:${gateway.port}`, ORO_WEBSOCKET_FRONTEND_DSN: `//*:${gateway.port}/ws` }
   const good = await doctor(env, ['--url', `ws://127.0.0.1:${gateway.port}/ws`])
-  t.match(line(good.stdout, 'database'), /^ok .*: 5 users in .*oro_user; application URL https:\/\/shop\.example\.com/)
+  t.match(line(good.stdout, 'database'), /^ok .*: 5 users in .*oro_user; application URL https:\/\/shop\.example\.com; hosts of Oro's URLs \(origins from the database\): shop\.example\.com, store\.example\.com$/, 'the URLs read as the gateway reads them')
   t.match(line(good.stdout, 'origin'), /^ok .*Origin https:\/\/shop\.example\.com is allowed/, 'the origin comes from the application URL')
 
   const wrong = await doctor({ ...env, ORO_WEBSOCKET_USER_TABLE: `${schema}.users` }, ['--url', `ws://127.0.0.1:${gateway.port}/ws`])

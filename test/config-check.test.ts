@@ -31,7 +31,8 @@ test('config --check with PostgreSQL (Oro tables) and Redis: what it found', { .
 
   // Broken: a wrong password, a missing table, a Redis nobody runs.
   const wrong = new URL(db.url)
-  wrong.username = 'postgres'
+  // This PostgreSQL trusts loopback (passwords are not checked): a role that does not exist is refused.
+  wrong.username = `no_such_role_${process.pid}`
   wrong.password = 'not-the-password'
   const unreachable = await freePort()
   const bad = await cli(['config', '--check'], {
@@ -44,6 +45,11 @@ test('config --check with PostgreSQL (Oro tables) and Redis: what it found', { .
     new RegExp(`^FAIL +broker redis://\\*\\*\\*@127\\.0\\.0\\.1:${unreachable}/0: not reachable .*check ORO_WEBSOCKET_BROKER_DSN`)
   ])
   t.notMatch(bad.stdout + bad.stderr, /check-pw|redis-pw/)
+  t.match(checkLines(bad.stdout)[0], /cannot connect: unreachable \(ECONNREFUSED\): .*; check the host and port in ORO_DB_URL/, 'told apart as the gateway tells database failures apart')
+  const login = await cli(['config', '--check'], { ORO_DB_URL: wrong.toString() })
+  t.equal(login.code, 1)
+  t.match(checkLines(login.stdout)[0], /^FAIL +database postgres:\/\/no_such_role_\d+:\*\*\*@.*: cannot connect: login refused \(28000\): .*; check the user and password in ORO_DB_URL$/, 'a wrong login is refused, with what to check')
+  t.notMatch(login.stdout + login.stderr, /not-the-password/)
   const table = await cli(['config', '--check'], { ORO_DB_URL: db.url, ORO_WEBSOCKET_USER_TABLE: 'no_such_users' })
   t.equal(table.code, 1)
   t.match(checkLines(table.stdout)[0], /^FAIL +database .*: table no_such_users \(ORO_WEBSOCKET_USER_TABLE\) cannot be read: .*no_such_users/)

@@ -2,6 +2,7 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise'
 import { ConfigError } from '../config/errors.js'
 import type { MysqlDatabaseUrl } from './database-url.js'
+import { mysqlOptions } from './database-connection.js'
 import { quoteTable, toOroUser, USER_COLUMNS, type UserQueries, type UserQueriesOptions, type UserRow } from './user-queries.js'
 
 export function createMysqlQueries (url: MysqlDatabaseUrl, options: UserQueriesOptions): UserQueries {
@@ -9,17 +10,10 @@ export function createMysqlQueries (url: MysqlDatabaseUrl, options: UserQueriesO
   let pool: mysql.Pool
   try {
     pool = mysql.createPool({
-      host: url.host,
-      port: url.port,
-      database: url.database,
-      ...(url.user !== '' ? { user: url.user } : {}),
-      password: url.password,
-      ...(url.charset !== undefined ? { charset: url.charset } : {}),
-      ...(url.socketPath !== undefined ? { socketPath: url.socketPath } : {}),
+      ...mysqlOptions(url, options),
       connectionLimit: options.poolSize,
       maxIdle: options.poolSize,
       idleTimeout: 30_000,
-      connectTimeout: options.connectTimeoutMs,
       enableKeepAlive: true
     })
   } catch (error) {

@@ -1,23 +1,16 @@
 // Oro's user table in PostgreSQL through a small node-postgres pool.
 import pg from 'pg'
 import type { PgDatabaseUrl } from './database-url.js'
+import { pgOptions } from './database-connection.js'
 import { quoteTable, toOroUser, USER_COLUMNS, type UserQueries, type UserQueriesOptions, type UserRow } from './user-queries.js'
 
 export function createPgQueries (url: PgDatabaseUrl, options: UserQueriesOptions): UserQueries {
   const table = quoteTable(options.table, '"')
   const pool = new pg.Pool({
-    host: url.host,
-    port: url.port,
-    database: url.database,
-    ...(url.user !== '' ? { user: url.user } : {}),
-    ...(url.password !== '' ? { password: url.password } : {}),
-    ssl: url.ssl,
+    ...pgOptions(url, options),
     max: options.poolSize,
-    connectionTimeoutMillis: options.connectTimeoutMs,
-    query_timeout: options.queryTimeoutMs,
     idleTimeoutMillis: 30_000,
-    allowExitOnIdle: true,
-    application_name: 'oro-websocket-gateway'
+    allowExitOnIdle: true
   })
   // An idle client whose server went away emits 'error' on the pool (unhandled, it would crash
   // the process). The pool drops that client; the next query opens a new connection and the

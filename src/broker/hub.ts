@@ -2,10 +2,23 @@
 // is done once (encode, frame); per subscriber it is one write of the same bytes. The broker is
 // told when a topic gets its first local subscriber and loses its last one.
 //
-// Large fan-outs yield: after WRITES_PER_TURN writes, the next publications wait in a FIFO queue
-// and go out in the next turns of the event loop (setImmediate), so health checks and other
+// Large fan-outs yield: after WRITES_PER_TURN deliveries, the next publications wait in a FIFO
+// queue and go out in the next turns of the event loop (setImmediate), so health checks and other
 // sockets are served in between. Everything published goes through the same queue once it is
 // not empty, so the order across events and publishers is the order they were handed over.
+//
+// Publications that follow each other closely are merged (mergeWindowMs): one arriving within the
+// window after the last fan-out waits for the end of the current turn of the event loop (the
+// check phase, microseconds later, not a timer), and the publications of that turn to one topic
+// leave as one buffer of consecutive frames: one write, so one syscall, per socket and turn
+// instead of one per event (docs/benchmark.md, "single-event publishes"). One arriving after a
+// quiet spell is written at once, as before.
+//
+// The queue is bounded (maxQueuedBytes): it grows only when publications arrive faster than
+// fan-outs drain, and only the Redis subscriber path has no backpressure then (an HTTP or WAMP
+// publisher to the memory broker waits for its delivery). Past the bound, a publication nobody
+// waits for is shed: not delivered, counted (oro_ws_publications_shed_total) and reported to
+// onShed (a throttled log line); one somebody waits for is still queued (its publisher waits).
 import { encodeEvent } from '../wamp/codec.js'
 import { textFrame } from '../wamp/frame.js'
 import type { Publication } from './broker.js'
@@ -22,8 +35,21 @@ export interface TopicInterest {
   last (topic: string): void
 }
 
-/** Writes done before the hub lets the event loop serve other work (about 5-30 ms of writes). */
+/** Deliveries (frames to sockets) before the hub lets the event loop serve other work (about 5-30 ms of writes). */
 export const WRITES_PER_TURN = 8192
+
+/**
+ * The app's merge window: a publication arriving this soon after the last fan-out waits for the
+ * end of the turn (the check phase of the same event-loop iteration) to leave merged.
+ */
+export const MERGE_WINDOW_MS = 2
+
+/** Default bound of the queue, in bytes of queued publications (payload, topic, session ids). */
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024
+
+/** Most publications merged into one write, and most payload bytes in one merged write. */
+const MERGE_MAX_EVENTS = 64
+const MERGE_MAX_BYTES = 64 * 1024
 
 interface Waiter {
   resolve: (written: number) => void
@@ -35,11 +61,37 @@ interface Queued {
   waiter: Waiter | null
   /** performance.now() when it was handed over (for oro_ws_publish_to_write_seconds). */
   since: number
+  /** Its share of queuedBytes. */
+  bytes: number
+}
+
+/** What a queued publication holds on to, roughly: its strings and the object around them. */
+function queuedSize (publication: Publication): number {
+  let bytes = 64 + publication.topic.length + publication.payload.length
+  const { exclude, eligible } = publication
+  if (exclude != null) for (const id of exclude) bytes += 16 + id.length
+  if (eligible != null) for (const id of eligible) bytes += 16 + id.length
+  return bytes
+}
+
+/** Goes out merged with neighbours of its topic: written to every subscriber alike. */
+function mergeable (publication: Publication): boolean {
+  return (publication.exclude == null || publication.exclude.length === 0) &&
+    (publication.eligible == null || publication.eligible.length === 0)
 }
 
 export interface HubOptions {
-  /** Writes between two yields to the event loop. */
+  /** Deliveries between two yields to the event loop. */
   writesPerTurn?: number
+  /**
+   * A publication arriving within this many ms after the last fan-out waits for the end of the
+   * turn and leaves merged with the others of that turn (0, the default: each is written at once).
+   */
+  mergeWindowMs?: number
+  /** Bound of the queue in bytes (MAX_QUEUED_BYTES by default); see the file's comment. */
+  maxQueuedBytes?: number
+  /** A publication was shed at the bound (for a throttled log line). */
+  onShed?: (publication: Publication, queuedBytes: number) => void
   /** A delivery made in a later turn failed and nobody waits for it (a bug: log it). */
   onError?: (err: unknown) => void
 }
@@ -53,11 +105,22 @@ export class Hub {
   #writes = 0
   #queue: Queued[] = []
   #head = 0
+  #queuedBytes = 0
   #drainScheduled = false
+  /** The write budget was spent: what is queued waits for later turns (not just this turn's end). */
+  #yielding = false
+  readonly #mergeWindowMs: number
+  /** performance.now() at the end of the last fan-out that wrote to somebody. */
+  #lastFanout = -Infinity
+  readonly #maxQueuedBytes: number
+  readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
 
   constructor (options: HubOptions = {}) {
     this.#writesPerTurn = options.writesPerTurn ?? WRITES_PER_TURN
+    this.#mergeWindowMs = options.mergeWindowMs ?? 0
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
+    this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
   }
 
@@ -108,30 +171,45 @@ export class Hub {
   get clientCount (): number { return this.#clients.size }
   topics (): IterableIterator<string> { return this.#topics.keys() }
 
-  /** Publications waiting for a later turn. */
-  get queued (): number { return this.#queue.length - this.#head }
+  /**
+   * Publications waiting for a later turn because a fan-out yielded (those only held until the
+   * end of this turn to be merged do not count: they leave before the event loop waits again).
+   */
+  get queued (): number { return this.#yielding ? this.#queue.length - this.#head : 0 }
+
+  /** Bytes of the publications in the queue (bounded by maxQueuedBytes, see the file's comment). */
+  get queuedBytes (): number { return this.#queuedBytes }
+
+  /** True when a publication handed over now can be written at once. */
+  #now (): boolean {
+    if (this.#head !== this.#queue.length || this.#writes >= this.#writesPerTurn) return false
+    // Right after a fan-out: more are likely in this turn; they leave together at its end.
+    return this.#mergeWindowMs <= 0 || performance.now() - this.#lastFanout > this.#mergeWindowMs
+  }
 
   /**
-   * Delivers to this node's subscribers, now or (during a large fan-out) in a later turn after
-   * what was handed over before. Returns how many sessions it was written to now: 0 when it waits.
+   * Delivers to this node's subscribers, now or in a later turn after what was handed over
+   * before. Returns how many sessions it was written to now: 0 when it waits (or was shed).
    */
   broadcast (publication: Publication): number {
-    if (this.#writes < this.#writesPerTurn && this.#head === this.#queue.length) return this.#deliverNow(publication)
+    if (this.#now()) return this.#deliverNow(publication)
     this.#enqueue(publication, null)
     return 0
   }
 
-  /** Like broadcast; resolves with how many sessions it was written to, once it was. */
+  /** Like broadcast, but never shed; resolves with how many sessions it was written to, once it was. */
   deliver (publication: Publication): number | Promise<number> {
-    if (this.#writes < this.#writesPerTurn && this.#head === this.#queue.length) return this.#deliverNow(publication)
+    if (this.#now()) return this.#deliverNow(publication)
     return new Promise((resolve, reject) => { this.#enqueue(publication, { resolve, reject }) })
   }
 
   /** Several in order, one after the other; resolves with the sessions written to in all. */
   deliverAll (publications: readonly Publication[]): number | Promise<number> {
     let written = 0
+    // Merging: several leave together at the end of the turn, one write per socket.
+    const merge = this.#mergeWindowMs > 0 && publications.length > 1
     for (let i = 0; i < publications.length; i++) {
-      if (this.#writes >= this.#writesPerTurn || this.#head !== this.#queue.length) {
+      if (merge || !this.#now()) {
         // The rest waits its turn; they stay together and in order in the queue.
         const rest: Array<Promise<number>> = []
         for (let j = i; j < publications.length; j++) {
@@ -145,15 +223,28 @@ export class Hub {
   }
 
   #enqueue (publication: Publication, waiter: Waiter | null): void {
-    if (this.#head === this.#queue.length) counters.fanoutYields++
-    this.#queue.push({ publication, waiter, since: performance.now() })
+    const bytes = queuedSize(publication)
+    const empty = this.#head === this.#queue.length
+    if (waiter === null && !empty && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
+      // Nobody waits for it (it came from Redis): dropped, counted, reported.
+      counters.publicationsShed++
+      this.#onShed?.(publication, this.#queuedBytes)
+      return
+    }
+    if (this.#writes >= this.#writesPerTurn) {
+      if (!this.#yielding) counters.fanoutYields++
+      this.#yielding = true
+    }
+    this.#queue.push({ publication, waiter, since: performance.now(), bytes })
+    this.#queuedBytes += bytes
     if (!this.#drainScheduled) {
       this.#drainScheduled = true
       setImmediate(this.#drain)
     }
   }
 
-  // A new turn: the write budget starts again; queued publications go out until it is spent.
+  // A new turn: the write budget starts again; queued publications go out until it is spent,
+  // consecutive ones to the same topic merged into one write per socket.
   readonly #drain = (): void => {
     this.#drainScheduled = false
     this.#writes = 0
@@ -161,6 +252,7 @@ export class Hub {
     while (this.#head < queue.length) {
       if (this.#writes >= this.#writesPerTurn) {
         counters.fanoutYields++
+        this.#yielding = true
         if (!this.#drainScheduled) {
           this.#drainScheduled = true
           setImmediate(this.#drain)
@@ -172,19 +264,81 @@ export class Hub {
         }
         return
       }
-      const item = queue[this.#head] as Queued
-      queue[this.#head++] = undefined as unknown as Queued // let it be collected
+      const from = this.#head
+      const to = this.#mergeWindowMs > 0 ? this.#groupEnd(queue, from) : from + 1
+      this.#head = to
+      for (let i = from; i < to; i++) this.#queuedBytes -= (queue[i] as Queued).bytes
       try {
-        const written = this.#deliverNow(item.publication, item.since)
-        item.waiter?.resolve(written)
+        if (to - from === 1) {
+          const item = queue[from] as Queued
+          const written = this.#write(item.publication, item.since)
+          item.waiter?.resolve(written)
+        } else {
+          this.#writeMerged(queue, from, to)
+        }
       } catch (err) {
         // One failed delivery must not stop the ones behind it.
-        if (item.waiter !== null) item.waiter.reject(err)
-        else this.#onError(err)
+        for (let i = from; i < to; i++) {
+          const item = queue[i] as Queued
+          if (item.waiter !== null) item.waiter.reject(err)
+          else this.#onError(err)
+        }
       }
+      for (let i = from; i < to; i++) queue[i] = undefined as unknown as Queued // let them be collected
     }
     this.#queue = []
     this.#head = 0
+    this.#queuedBytes = 0
+    this.#yielding = false
+  }
+
+  /** End of the run of publications from `from` that go out as one write per socket. */
+  #groupEnd (queue: Queued[], from: number): number {
+    const first = (queue[from] as Queued).publication
+    if (!mergeable(first)) return from + 1
+    const subscribers = this.#topics.get(first.topic)?.size ?? 0
+    // The run's deliveries count against the turn's budget as if written one by one.
+    const budget = subscribers === 0 ? MERGE_MAX_EVENTS : Math.floor((this.#writesPerTurn - this.#writes) / subscribers)
+    const most = Math.min(queue.length, from + Math.max(1, Math.min(MERGE_MAX_EVENTS, budget)))
+    let bytes = first.payload.length
+    let to = from + 1
+    while (to < most) {
+      const next = (queue[to] as Queued).publication
+      bytes += next.payload.length
+      if (next.topic !== first.topic || !mergeable(next) || bytes > MERGE_MAX_BYTES) break
+      to++
+    }
+    return to
+  }
+
+  /** Publications from..to-1 (same topic, to everyone): their frames in one buffer, one write each. */
+  #writeMerged (queue: Queued[], from: number, to: number): void {
+    const topic = (queue[from] as Queued).publication.topic
+    const subscribers = this.#topics.get(topic)
+    const count = to - from
+    let written = 0
+    if (subscribers !== undefined) {
+      const frames: Buffer[] = new Array(count)
+      let length = 0
+      for (let i = 0; i < count; i++) {
+        const frame = textFrame(encodeEvent(topic, (queue[from + i] as Queued).publication.payload))
+        frames[i] = frame
+        length += frame.length
+      }
+      const merged = Buffer.concat(frames, length)
+      for (const client of subscribers) {
+        if (client.write(merged)) written++
+      }
+      this.#writes += subscribers.size * count
+      counters.eventsDelivered += written * count
+    }
+    const now = performance.now()
+    if (written > 0) this.#lastFanout = now
+    for (let i = from; i < to; i++) {
+      const item = queue[i] as Queued
+      if (subscribers !== undefined) publishToWrite.observe((now - item.since) / 1000)
+      item.waiter?.resolve(written)
+    }
   }
 
   #deliverNow (publication: Publication, since = -1): number {
@@ -217,7 +371,7 @@ export class Hub {
       }
       this.#writes += seen.size
       counters.eventsDelivered += written
-      publishToWrite.observe((performance.now() - started) / 1000)
+      this.#written(started, written)
       return written
     }
     for (const client of subscribers) {
@@ -226,7 +380,13 @@ export class Hub {
     }
     this.#writes += subscribers.size
     counters.eventsDelivered += written
-    publishToWrite.observe((performance.now() - started) / 1000)
+    this.#written(started, written)
     return written
+  }
+
+  #written (started: number, written: number): void {
+    const now = performance.now()
+    if (written > 0) this.#lastFanout = now
+    publishToWrite.observe((now - started) / 1000)
   }
 }

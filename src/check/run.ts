@@ -139,13 +139,18 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
       try {
         const found = await probeDatabase(gateway.databaseUrl, table, timeoutMs)
         applicationUrl = found.applicationUrl
-        results.push({ step: 'database', status: 'ok', detail: `${found.display}: ${found.users} users in ${table}; application URL ${found.applicationUrl ?? '(not set)'}` })
+        const origins = found.origins.length > 0 ? `; hosts of Oro's URLs (origins from the database): ${found.origins.join(', ')}` : ''
+        results.push({ step: 'database', status: 'ok', detail: `${found.display}: ${found.users} users in ${table}; application URL ${found.applicationUrl ?? '(not set)'}${origins}` })
       } catch (err) {
         if (err instanceof ConfigError) throw err
         const e = err as DatabaseProbeError
-        results.push(e.stage === 'connect'
-          ? { step: 'database', status: 'fail', detail: `${e.display}: cannot connect (${e.message})`, fix: 'correct ORO_DB_URL (host, port, user, password, database) or start the database; without it logged-in users cannot connect' }
-          : { step: 'database', status: 'fail', detail: `${e.display}: the user table ${table} cannot be read (${e.message})`, fix: 'set ORO_WEBSOCKET_USER_TABLE to Oro\'s user table (oro_user, or schema.table)' })
+        const what = e.stage === 'connect' ? 'cannot connect' : `the user table ${table} cannot be read`
+        results.push({
+          step: 'database',
+          status: 'fail',
+          detail: `${e.display}: ${what} (${e.message})`,
+          fix: e.failure.problem === 'table' ? 'set ORO_WEBSOCKET_USER_TABLE to Oro\'s user table (oro_user, or schema.table)' : `${e.failure.hint}; without it logged-in users cannot connect`
+        })
       }
     }
 

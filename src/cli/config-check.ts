@@ -42,7 +42,7 @@ async function checkDatabase (loaded: LoadedConfig): Promise<CheckLine[]> {
   } catch (err) {
     if (!(err instanceof DatabaseProbeError)) throw err
     const what = err.stage === 'connect' ? 'cannot connect' : `table ${table} (ORO_WEBSOCKET_USER_TABLE) cannot be read`
-    return [{ ok: false, text: `database ${err.display}: ${what}: ${hide(err.message, password)}` }]
+    return [{ ok: false, text: `database ${err.display}: ${what}: ${hide(err.message, password)}; ${err.failure.hint}` }]
   }
 }
 

@@ -45,6 +45,8 @@ export interface BrokerSettings {
   target: BrokerTarget
   /** Prefix of Redis channels and keys. */
   redisPrefix: string
+  /** Bound of the hub's queue in bytes (ORO_WEBSOCKET_HUB_QUEUE_BYTES). */
+  hubQueueBytes: number
 }
 
 export interface AccessSettings {
@@ -163,7 +165,8 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     },
     broker: {
       target: collect<BrokerTarget>(problems, () => parseBrokerDsn(settings.ORO_WEBSOCKET_BROKER_DSN, describe('ORO_WEBSOCKET_BROKER_DSN')), { kind: 'memory' }),
-      redisPrefix: settings.ORO_WEBSOCKET_REDIS_PREFIX
+      redisPrefix: settings.ORO_WEBSOCKET_REDIS_PREFIX,
+      hubQueueBytes: settings.ORO_WEBSOCKET_HUB_QUEUE_BYTES
     }
   }
 }

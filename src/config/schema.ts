@@ -257,6 +257,14 @@ export const configSchema = {
       description: 'Prefix of the Redis channels and keys, so several gateways can share one Redis.',
       example: 'shop1:ws:'
     },
+    ORO_WEBSOCKET_HUB_QUEUE_BYTES: {
+      type: 'integer',
+      default: 16777216,
+      minimum: 65536,
+      maximum: 1073741824,
+      description: 'Bytes of publications a node may hold while its fan-outs are behind (events from Redis arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total).',
+      example: '16777216'
+    },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
       type: 'integer',
       default: 10,

@@ -1,0 +1,139 @@
+// The hub merges publications that follow a fan-out closely: they wait for the end of the turn
+// and leave as one buffer of frames, one write per socket. Order per topic, exclude/eligible and
+// the recipients count stay as they were; the queue is bounded for publications nobody waits for.
+import { test } from 'tap'
+import { Hub, type HubClient } from '../src/broker/hub.js'
+import { counters } from '../src/metrics.js'
+import type { Publication } from '../src/broker/broker.js'
+
+/** A client that keeps every write (one Buffer per call) and the EVENT payloads in them. */
+function recorder (id: string): HubClient & { writes: Buffer[], events: () => string[] } {
+  const writes: Buffer[] = []
+  return {
+    id,
+    writes,
+    write (frame: Buffer) { writes.push(frame); return true },
+    events () {
+      const out: string[] = []
+      for (const buf of writes) {
+        // Unmasked text frames with a 2-byte header (the payloads here are small).
+        for (let at = 0; at < buf.length;) {
+          const length = buf[at + 1] as number
+          out.push(JSON.parse(buf.subarray(at + 2, at + 2 + length).toString())[2] as string)
+          at += 2 + length
+        }
+      }
+      return out
+    }
+  }
+}
+
+const pub = (topic: string, n: number | string, extra: Partial<Publication> = {}): Publication => ({ topic, payload: JSON.stringify(String(n)), ...extra })
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+test('publications right after a fan-out leave at the end of the turn, one write per socket', async (t) => {
+  const hub = new Hub({ mergeWindowMs: 60_000 })
+  const a = recorder('a')
+  const b = recorder('b')
+  for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
+  const delivered = counters.eventsDelivered
+  t.equal(hub.broadcast(pub('t', 1)), 2, 'after a quiet spell: written at once')
+  t.equal(hub.broadcast(pub('t', 2)), 0, 'right after a fan-out: waits for the end of the turn')
+  const three = hub.deliver(pub('t', 3))
+  t.type(three, Promise, 'deliver resolves once written')
+  t.equal(hub.broadcast(pub('t', 4)), 0)
+  const five = hub.deliverAll([pub('t', 5)])
+  t.type(five, Promise, 'a batch of one (POST /publish) waits as well')
+  t.equal(hub.queued, 0, 'held for this turn only: nothing waits for a later one')
+  t.equal(a.writes.length, 1)
+  t.equal(await three, 2, 'the count of the merged write is each publication\'s')
+  t.equal(await five, 2)
+  t.same(a.events(), ['1', '2', '3', '4', '5'], 'in order')
+  t.same(b.events(), ['1', '2', '3', '4', '5'])
+  t.equal(a.writes.length, 2, 'the four that followed went in one write')
+  t.equal(counters.eventsDelivered - delivered, 10, 'every event counted per socket')
+})
+
+test('a batch goes out as one write per socket; exclude, eligible and other topics keep their place', async (t) => {
+  const hub = new Hub({ mergeWindowMs: 60_000 })
+  const a = recorder('a')
+  const b = recorder('b')
+  for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
+  hub.subscribe('u', a)
+  const batch = hub.deliverAll([pub('t', 1), pub('t', 2), pub('t', 3)])
+  t.type(batch, Promise)
+  t.equal(await batch, 6)
+  t.equal(a.writes.length, 1, 'the batch: one write')
+  t.same(a.events(), ['1', '2', '3'])
+
+  // A quiet spell is not needed here: the window is long, so these all wait for the turn's end.
+  const all = Promise.all([
+    hub.deliver(pub('t', 4)),
+    hub.deliver(pub('t', 5, { exclude: ['a'] })),
+    hub.deliver(pub('t', 6)),
+    hub.deliver(pub('u', 7)),
+    hub.deliver(pub('t', 8)),
+    hub.deliver(pub('t', 9, { eligible: ['b'] })),
+    hub.deliver(pub('t', 10))
+  ])
+  t.same(await all, [2, 1, 2, 1, 2, 1, 2], 'each publication\'s own count')
+  t.same(a.events(), ['1', '2', '3', '4', '6', '7', '8', '10'], 'a: not the excluded one, nor one only b was eligible for')
+  t.same(b.events(), ['1', '2', '3', '4', '5', '6', '8', '9', '10'], 'b: every one on its topic, in order')
+})
+
+test('a merged run counts against the turn\'s write budget as if written one by one', async (t) => {
+  const hub = new Hub({ mergeWindowMs: 60_000, writesPerTurn: 4 })
+  const a = recorder('a')
+  const b = recorder('b')
+  for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
+  const yields = counters.fanoutYields
+  const batch = hub.deliverAll(Array.from({ length: 6 }, (_, i) => pub('t', i)))
+  await turn()
+  t.same(a.events(), ['0', '1'], 'two events x two sockets: the budget of a turn')
+  t.equal(hub.queued, 4, 'the rest waits for later turns')
+  t.equal(await batch, 12)
+  t.same(a.events(), ['0', '1', '2', '3', '4', '5'])
+  t.equal(a.writes.length, 3, 'two events per write')
+  t.ok(counters.fanoutYields > yields, 'counted as yields')
+  t.equal(hub.queued, 0)
+})
+
+test('without a merge window every publication is written at once (the default)', async (t) => {
+  const hub = new Hub()
+  const a = recorder('a')
+  hub.addClient(a)
+  hub.subscribe('t', a)
+  t.equal(hub.broadcast(pub('t', 1)), 1)
+  t.equal(hub.broadcast(pub('t', 2)), 1)
+  t.equal(hub.deliverAll([pub('t', 3), pub('t', 4)]), 2)
+  t.equal(a.writes.length, 4)
+})
+
+test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed and counted', async (t) => {
+  const shed: Array<{ topic: string, queuedBytes: number }> = []
+  const hub = new Hub({ writesPerTurn: 1, maxQueuedBytes: 2000, onShed: (publication, queuedBytes) => { shed.push({ topic: publication.topic, queuedBytes }) } })
+  const a = recorder('a')
+  hub.addClient(a)
+  hub.subscribe('t', a)
+  const before = counters.publicationsShed
+  const payload = 'x'.repeat(100)
+  let most = 0
+  for (let i = 0; i < 100; i++) {
+    hub.broadcast(pub('t', `${i}${payload}`))
+    most = Math.max(most, hub.queuedBytes)
+  }
+  t.ok(most <= 2000, `the queue stayed under its bound (at most ${most} bytes)`)
+  const waited = hub.deliver(pub('t', `waited${payload}`))
+  t.ok(hub.queuedBytes > 2000 - 200, 'one somebody waits for is queued even at the bound')
+  const shedCount = counters.publicationsShed - before
+  t.ok(shedCount > 50, `shed: ${shedCount}`)
+  t.equal(shed.length, shedCount, 'each one reported')
+  t.match(shed[0], { topic: 't' })
+  t.equal(await waited, 1)
+  const got = a.events()
+  t.equal(got.length + shedCount, 101, 'every publication was delivered or counted as shed')
+  const order = got.slice(0, -1).map((e) => Number.parseInt(e, 10))
+  t.same(order, [...order].sort((x, y) => x - y), 'the delivered ones in order')
+  t.equal(got.at(-1), `waited${payload}`)
+  t.equal(hub.queuedBytes, 0, 'the bytes are given back as the queue drains')
+})
