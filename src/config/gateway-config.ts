@@ -33,6 +33,14 @@ export interface GatewayConfig {
   broker: BrokerSettings
   tickets: { lifetimeSeconds: number, skewSeconds: number }
   metrics: MetricsSettings
+  status: StatusSettings
+}
+
+export interface StatusSettings {
+  /** ORO_WEBSOCKET_STATUS=on: GET /status and /status.json (on the metrics listener if there is one). */
+  enabled: boolean
+  /** ORO_WEBSOCKET_STATUS_KEY, or null: then only the metrics listener serves the page. */
+  key: string | null
 }
 
 export interface MetricsSettings {
@@ -163,6 +171,7 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     metrics: {
       listen: collect(problems, () => listenAddress(settings.ORO_WEBSOCKET_METRICS_LISTEN, describe('ORO_WEBSOCKET_METRICS_LISTEN'), 'ORO_WEBSOCKET_METRICS_LISTEN=127.0.0.1:9464'), null)
     },
+    status: collect(problems, () => statusSettings(settings, describe), { enabled: false, key: null }),
     broker: {
       target: collect<BrokerTarget>(problems, () => parseBrokerDsn(settings.ORO_WEBSOCKET_BROKER_DSN, describe('ORO_WEBSOCKET_BROKER_DSN')), { kind: 'memory' }),
       redisPrefix: settings.ORO_WEBSOCKET_REDIS_PREFIX,
@@ -228,6 +237,16 @@ export function listenAddress (value: string | undefined, setting: string, examp
   }
   if (!['tcp', 'ssl', 'tls'].includes(dsn.scheme)) throw new ConfigError(setting, `= "${shown}" has scheme "${dsn.scheme}", expected tcp, ssl or tls`, example)
   return { host: dsn.host, port: dsn.port, tls: listenerTls(dsn, setting) }
+}
+
+function statusSettings (settings: Settings, describe: (name: SettingName) => string): StatusSettings {
+  const key = emptyToUndefined(settings.ORO_WEBSOCKET_STATUS_KEY) ?? null
+  const enabled = settings.ORO_WEBSOCKET_STATUS === 'on'
+  // On the WebSocket listener (the public one, behind the site's proxy) the page is never open.
+  if (enabled && key === null && emptyToUndefined(settings.ORO_WEBSOCKET_METRICS_LISTEN) === undefined) {
+    throw new ConfigError(describe('ORO_WEBSOCKET_STATUS'), '= "on" needs ORO_WEBSOCKET_STATUS_KEY (or ORO_WEBSOCKET_METRICS_LISTEN, to serve it only on that address)', 'ORO_WEBSOCKET_STATUS_KEY=$(openssl rand -base64 24)')
+  }
+  return { enabled, key }
 }
 
 function emptyToUndefined (value: string | undefined): string | undefined {

@@ -239,6 +239,24 @@ export const configSchema = {
       description: 'Serve POST /publish on this separate address (host:port, optionally ?context_options[...] for its own TLS) instead of the WebSocket listener.',
       example: '127.0.0.1:8081'
     },
+    ORO_WEBSOCKET_METRICS_LISTEN: {
+      type: 'string',
+      description: 'Serve GET /metrics (and /status when on) on this separate address (host:port) and not on the WebSocket listener.',
+      example: '127.0.0.1:9464'
+    },
+    ORO_WEBSOCKET_STATUS: {
+      type: 'string',
+      default: 'off',
+      enum: ['off', 'on'],
+      description: 'on: serve the live status page GET /status (and /status.json). It needs ORO_WEBSOCKET_STATUS_KEY, unless ORO_WEBSOCKET_METRICS_LISTEN serves it on its own address.',
+      example: 'on'
+    },
+    ORO_WEBSOCKET_STATUS_KEY: {
+      type: 'string',
+      description: 'Key for GET /status and /status.json: ?key=KEY in a browser, or Authorization: Bearer KEY. Set, it is asked on the metrics listener too.',
+      example: 'st4tus-k3y',
+      secret: true
+    },
     ORO_WEBSOCKET_BROKER_DSN: {
       type: 'string',
       default: 'memory://',
@@ -247,11 +265,6 @@ export const configSchema = {
       secret: true
     },
     ORO_WEBSOCKET_REDIS_PREFIX: {
-    ORO_WEBSOCKET_METRICS_LISTEN: {
-      type: 'string',
-      description: 'Serve GET /metrics (and /status when on) on this separate address (host:port) and not on the WebSocket listener.',
-      example: '127.0.0.1:9464'
-    },
       type: 'string',
       default: 'oro-ws:',
       description: 'Prefix of the Redis channels and keys, so several gateways can share one Redis.',

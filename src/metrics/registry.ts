@@ -4,10 +4,22 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { counters, httpPublishOutcomes, processRegistry, upgradeRefusals, type CounterName, type Tally } from '../metrics.js'
 
+/** Open sessions and their subscriptions, by kind (backend: may publish). */
+export interface SessionCounts { browser: number, backend: number, browserSubscriptions: number, backendSubscriptions: number }
+
+/** Counts the open sessions by kind (for /metrics and the status page). */
+export function countSessions (sessions: Iterable<{ canPublish: boolean, subscriptionCount: number }>): SessionCounts {
+  const counts: SessionCounts = { browser: 0, backend: 0, browserSubscriptions: 0, backendSubscriptions: 0 }
+  for (const session of sessions) {
+    if (session.canPublish) { counts.backend++; counts.backendSubscriptions += session.subscriptionCount } else { counts.browser++; counts.browserSubscriptions += session.subscriptionCount }
+  }
+  return counts
+}
+
 /** What one app tells the registry at scrape time. */
 export interface GaugeSource {
   /** Open sessions and their subscriptions, by kind. */
-  sessions (): { browser: number, backend: number, browserSubscriptions: number, backendSubscriptions: number }
+  sessions (): SessionCounts
   /** Topics with at least one local subscriber. */
   topicCount (): number
   /** /readyz's checks: { server: 'ok', broker: 'ok', database?: ... }. */
@@ -34,8 +46,8 @@ const PLAIN: Array<[CounterName, string]> = [
   ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)']
 ]
 
-/** Sessions the gateway ended, by reason, from the plain counters. */
-const DROP_REASONS: Array<[string, CounterName]> = [
+/** Sessions the gateway ended, by reason, from the plain counters (also on the status page). */
+export const DROP_REASONS: Array<[string, CounterName]> = [
   ['slow_consumer', 'slowConsumerDrops'],
   ['dead_peer', 'deadPeerDrops'],
   ['protocol_error', 'protocolErrors'],
