@@ -82,15 +82,15 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const start = startLine(loaded, options.mode)
   lifecycle.notice(start.fields, start.msg)
 
-  // SIGHUP reloads the certificates of the TLS listeners (only then: without TLS it keeps its
-  // default meaning, so closing a terminal still stops a gateway started from it).
+  // SIGHUP reloads the certificates of the TLS listeners; without TLS it is a no-op (logged), so
+  // a `systemctl reload` never drops every session.
   const tlsListeners: TlsListener[] = []
   if (gateway.server.tls !== null) tlsListeners.push({ name: 'websocket', server: app.server as unknown as TlsServer, tls: gateway.server.tls })
   const publishTls = gateway.publish.listen?.tls ?? null
   if (publishApp !== null && publishTls !== null) tlsListeners.push({ name: 'publish', server: publishApp.server as unknown as TlsServer, tls: publishTls })
   const metricsTls = gateway.metrics.listen?.tls ?? null
   if (metricsApp !== null && metricsTls !== null) tlsListeners.push({ name: 'metrics', server: metricsApp.server as unknown as TlsServer, tls: metricsTls })
-  if (tlsListeners.length > 0) cleanups.push(reloadOnSighup(tlsListeners, lifecycle))
+  cleanups.push(reloadOnSighup(tlsListeners, lifecycle))
 
   const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, listeners, cleanups)
   return { app, logger, done }

@@ -36,9 +36,16 @@ export function reloadCertificates (listeners: readonly TlsListener[], log: Gate
   return reloaded
 }
 
-/** Reloads on every SIGHUP; returns the function that stops listening for it. */
+/**
+ * Reloads on every SIGHUP; returns the function that stops listening for it. Without a TLS
+ * listener there is nothing to reload, and SIGHUP still does not stop the gateway: `systemctl
+ * reload` and `supervisorctl signal HUP` must never drop every session.
+ */
 export function reloadOnSighup (listeners: readonly TlsListener[], log: GatewayLogger): () => void {
-  const onHup = (): void => { reloadCertificates(listeners, log) }
+  const onHup = (): void => {
+    if (listeners.length === 0) log.notice({ signal: 'SIGHUP' }, 'SIGHUP: nothing to reload (no listener has TLS); the gateway keeps running')
+    else reloadCertificates(listeners, log)
+  }
   process.on('SIGHUP', onHup)
   return () => { process.removeListener('SIGHUP', onHup) }
 }
