@@ -158,7 +158,9 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       } else {
         const cookies = resumeCookies
         const cookieHeader = headers.cookie
-        const verification = await verifier.verifyOrResume(given, entry.lane, (username, password) => cookies.check(cookieHeader, network, username, password))
+        const verification = await verifier.verifyOrResume(given, entry.lane, cookies.present(cookieHeader)
+          ? (username, password) => cookies.check(cookieHeader, network, username, password)
+          : undefined)
         identity = verification.identity
         if (verification.resumed) recheck = recheckLater(verifier, given, cookieHeader, address, network)
         // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).

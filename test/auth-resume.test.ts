@@ -71,6 +71,22 @@ test('the cookie binds network, user and password hash to an expiry, under ORO_S
   t.equal(cookies.check(fresh, NET, 'alice', ALICE.password), false, 'a hand-edited expiry is not another valid cookie')
 })
 
+test('the cookie\'s Path is the FRONTEND path, or / when it could end the attribute or the header', async (t) => {
+  const issue = (path: string): string => createResumeCookies({ secret: SECRET, ttlSeconds: 60, path }).issue(NET, '', SECRET, false)
+  t.match(issue('/ws'), /; Path=\/ws;/)
+  t.match(issue('/oro/ws-2'), /; Path=\/oro\/ws-2;/)
+  t.match(issue('/'), /; Path=\/;/)
+  for (const bad of ['/ws; Domain=evil.example', '/ws\r\nX-Injected: 1', 'ws', '/w s']) {
+    const header = issue(bad)
+    t.match(header, /; Path=\/; Max-Age=60;/, `${JSON.stringify(bad)} gives Path=/`)
+    t.notMatch(header, /evil|Injected|\r|\n/)
+  }
+  const cookies = createResumeCookies({ secret: SECRET, ttlSeconds: 60, path: '/ws' })
+  t.equal(cookies.present(undefined), false)
+  t.equal(cookies.present('PHPSESSID=1'), false)
+  t.equal(cookies.present(asCookieHeader(cookies.issue(NET, '', SECRET, false))), true)
+})
+
 test('cookieValue reads one cookie out of a Cookie header', async (t) => {
   t.equal(cookieValue('a=1; oro_ws_resume=x.y; b=2', RESUME_COOKIE), 'x.y')
   t.equal(cookieValue('oro_ws_resume=first; oro_ws_resume=second', RESUME_COOKIE), 'first', 'the first one (the most specific path)')

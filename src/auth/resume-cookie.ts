@@ -30,6 +30,8 @@ export interface ResumeCookieOptions {
 export interface ResumeCookies {
   /** The Set-Cookie header value binding this identity to the client's network. */
   issue: (network: string, username: string, password: string, secure: boolean) => string
+  /** Whether the Cookie header holds a cookie of ours at all (no HMAC): else no resume check. */
+  present: (cookieHeader: string | undefined) => boolean
   /**
    * Whether the request's Cookie header holds a valid, unexpired cookie of ours for this network,
    * username and password hash. Costs one HMAC, and none when there is no cookie.
@@ -60,7 +62,8 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
   const key = createHmac('sha256', options.secret).update('oro-websocket-gateway resume cookie v1').digest()
   const ttl = options.ttlSeconds
   const now = options.now ?? Date.now
-  const path = options.path
+  // A path that could end the attribute or the header (;, CR, LF, spaces...) is not used: "/".
+  const path = /^\/[A-Za-z0-9._~%!$&'()*+,=:@/-]*$/.test(options.path) ? options.path : '/'
   // Revoked cookies (by their MAC) until they expire; bounded, the oldest forgotten first.
   const revoked = new TtlCache<true>(10_000)
 
@@ -80,6 +83,9 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
       const expiry = Math.floor(now() / 1000) + ttl
       const value = `1.${expiry}.${mac(expiry, network, username, password).toString('base64url')}`
       return `${RESUME_COOKIE}=${value}; Path=${path}; Max-Age=${ttl}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
+    },
+    present (cookieHeader) {
+      return cookieHeader !== undefined && cookieHeader.includes(`${RESUME_COOKIE}=`)
     },
     check (cookieHeader, network, username, password) {
       const cookie = parse(cookieHeader)

@@ -78,7 +78,7 @@ export interface TicketVerifier {
    * As verify, and a ticket that passes every check but the digest is admitted when `resume` says
    * yes (the digest is not computed: the caller checks it later with verify).
    */
-  verifyOrResume: (ticket: string | undefined, lane: Lane, resume: ResumeCheck) => Promise<Verification>
+  verifyOrResume: (ticket: string | undefined, lane: Lane, resume?: ResumeCheck) => Promise<Verification>
   readonly stats: TicketVerifierStats
   /** Forgets the cache and stops the digest pool it created (not one passed in). */
   close: () => Promise<void>
@@ -176,7 +176,7 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     async verifyOrResume (ticket, lane, resume) {
       const { key, parsed } = keyOf(ticket)
       // The cookie is per client: checked apart, before joining the shared verification.
-      const verification = await resumeParsed(key, parsed, resume) ?? await flights.run(key, async () => await verifyParsed(key, parsed, lane))
+      const verification = (resume === undefined ? null : await resumeParsed(key, parsed, resume)) ?? await flights.run(key, async () => await verifyParsed(key, parsed, lane))
       counts.verified++
       return verification
     },
