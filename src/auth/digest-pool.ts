@@ -5,9 +5,10 @@
 // that works (Linux) the pool has a worker on every core: during a storm every core computes
 // digests and the event loop still gets a core the moment it has work.
 // Workers cost memory (~10 MB each: a V8 isolate), so the pool starts none for an occasional
-// ticket: with no worker running and nothing waiting, up to INLINE_PER_SECOND digests a second
-// (a token bucket) are computed on the calling thread (~3.4 ms each, at most ~3.5 % of it); past
-// that the workers start, and a worker idle for WORKER_IDLE_MS exits.
+// ticket: with no worker running and nothing waiting, digests are computed on the calling thread
+// (~3.4 ms each) while they took less than INLINE_MS_PER_SECOND of it (a token bucket of time,
+// ~10 digests a second here, 4 % of the thread); past that the workers start, and a worker idle
+// for WORKER_IDLE_MS exits.
 // Digests wait on the main thread in two lanes and go to a worker only when it has room: the
 // 'suspect' lane (clients that failed recently, see admission.ts) gets one dispatch in
 // SUSPECT_TURN while the 'clean' lane has work, so failing clients cannot delay the others much.
@@ -56,8 +57,8 @@ export interface DigestPoolOptions {
   idleMs?: number
 }
 
-/** Digests a second computed inline while no worker runs; more start the workers. */
-export const INLINE_PER_SECOND = 10
+/** ms per second of the calling thread that inline digests may take while no worker runs. */
+export const INLINE_MS_PER_SECOND = 40
 /** A worker without work for this long exits (its memory goes back). */
 export const WORKER_IDLE_MS = 30_000
 
@@ -143,8 +144,8 @@ class WorkerDigestPool implements DigestPool {
   #dispatches = 0
   readonly #inlineWhenIdle: boolean
   #inline = 0
-  // Token bucket of inline digests: tokens, and when it was last refilled.
-  #tokens = INLINE_PER_SECOND
+  // Token bucket of inline digest time (ms), and when it was last refilled.
+  #budget = INLINE_MS_PER_SECOND
   #refilled = performance.now()
 
   readonly #idleMs: number
@@ -169,8 +170,11 @@ class WorkerDigestPool implements DigestPool {
   async digest (salted: string, lane: Lane = 'clean'): Promise<string> {
     // Closed only when the gateway stops: the client is told to retry (elsewhere), not a 500.
     if (this.#closed) throw new GW_ERR_SHUTTING_DOWN()
-    if (this.#inlineWhenIdle && this.#slots.length === 0 && this.#clean.length + this.#suspect.length === 0 && this.#takeToken()) {
+    if (this.#inlineWhenIdle && this.#slots.length === 0 && this.#clean.length + this.#suspect.length === 0 && this.#inlineBudget()) {
+      const started = performance.now()
       const digest = oroDigest(salted)
+      this.#refilled = performance.now()
+      this.#budget -= this.#refilled - started
       this.#inline++
       this.#computed++
       return digest
@@ -252,13 +256,12 @@ class WorkerDigestPool implements DigestPool {
     return slot
   }
 
-  #takeToken (): boolean {
+  // Whether inline digests may take more of the calling thread (refills what a second allows).
+  #inlineBudget (): boolean {
     const now = performance.now()
-    this.#tokens = Math.min(INLINE_PER_SECOND, this.#tokens + (now - this.#refilled) * INLINE_PER_SECOND / 1000)
+    this.#budget = Math.min(INLINE_MS_PER_SECOND, this.#budget + (now - this.#refilled) * INLINE_MS_PER_SECOND / 1000)
     this.#refilled = now
-    if (this.#tokens < 1) return false
-    this.#tokens--
-    return true
+    return this.#budget > 0
   }
 
   // An idle worker exits; the next digest starts one again (or runs inline).
