@@ -144,3 +144,27 @@ test('the verifier admits by cookie only a well-formed, in-window ticket of an e
   await t.rejects(v.verifyOrResume(other, 'clean', resume(aliceCookie)), { code: 'GW_ERR_TICKET_INVALID' }, 'after a password change the cookie admits nothing')
   t.equal(v.stats.resumed, 1)
 })
+
+test('the 101 carries the cookie: Path from the FRONTEND DSN, Secure only when the browser\'s connection is TLS', async (t) => {
+  const { startApp } = await import('./helpers/app.js')
+  const { rawUpgrade } = await import('./helpers/raw-upgrade.js')
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_FRONTEND_DSN: '//*:443/oro-ws' }, 'prod', 'warn')
+  const ticket = encodeURIComponent(makeTicket({ secret: SECRET }))
+  const upgrade = async (headers: Record<string, string>): Promise<string | string[] | undefined> => {
+    const answer = await rawUpgrade(gw.port, `/?ticket=${ticket}`, { Origin: 'http://localhost', ...headers })
+    answer.destroy()
+    t.equal(answer.status, 101)
+    return answer.headers['set-cookie']
+  }
+  const plain = await upgrade({})
+  t.match(plain, [new RegExp(`^${RESUME_COOKIE}=1\\.\\d+\\.[A-Za-z0-9_-]{43}; Path=/oro-ws; Max-Age=43200; HttpOnly; SameSite=Strict$`)], 'plain ws: no Secure')
+  // Loopback is a trusted proxy by default: its X-Forwarded-Proto counts.
+  t.match(await upgrade({ 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' }), [/; Secure$/], 'behind a TLS proxy: Secure')
+  t.match(await upgrade({ 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'http' }), [/SameSite=Strict$/])
+
+  const off = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_RESUME_TTL: '0' }, 'prod', 'warn')
+  const answer = await rawUpgrade(off.port, `/?ticket=${ticket}`, { Origin: 'http://localhost' })
+  answer.destroy()
+  t.equal(answer.status, 101)
+  t.equal(answer.headers['set-cookie'], undefined, 'ORO_WEBSOCKET_RESUME_TTL=0: no cookie')
+})
