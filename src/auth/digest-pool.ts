@@ -1,4 +1,4 @@
-// Computes ticket digests off the main thread. One digest is 5000 SHA-512 rounds (about 5 ms of
+// Computes ticket digests off the main thread. One digest is 5000 SHA-512 rounds (about 3.4 ms of
 // CPU here), so a reconnect storm verified inline would stall every WebSocket for seconds.
 // Size 0 gives the inline fallback with the same interface.
 // Workers run at a lower scheduling priority (nice WORKER_NICE, see digest-worker.ts), so where
