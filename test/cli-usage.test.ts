@@ -17,7 +17,8 @@ test('usage mistakes are GW_ERR_USAGE with exit 2, naming the flag; no arguments
     [['config', '--json=yes'], /^GW_ERR_USAGE: option --json takes no value/],
     [['serve', 'extra'], /^GW_ERR_USAGE: unexpected arguments: extra/],
     [['publish'], /^GW_ERR_USAGE: publish needs a TOPIC/],
-    [['ticket', '--usr', 'x'], /^GW_ERR_USAGE: unknown option --usr/]
+    [['ticket', '--usr', 'x'], /^GW_ERR_USAGE: unknown option --usr/],
+    [['ticket', 'extra'], /^GW_ERR_USAGE: unexpected arguments: extra; for example oro-websocket-gateway ticket --user admin/]
   ]
   for (const [args, line] of cases) {
     const result = await cli(args)

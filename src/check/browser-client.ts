@@ -1,6 +1,7 @@
 // A WebSocket client that connects as a browser running Oro's code does (subprotocol wamp, an
 // Origin, ?ticket=), keeps the session for the probe, and tells a refusal by status and GW_ERR_*.
-import WebSocket from 'ws'
+import WebSocket, { type ClientOptions } from 'ws'
+import { pinnedConnection } from '../tls/pin.js'
 
 export type BrowserOutcome =
   | { kind: 'welcome', session: BrowserSession }
@@ -24,11 +25,14 @@ export function withTicket (url: string, ticket: string): string {
   return parsed.toString()
 }
 
-export function connectBrowser (url: string, origin: string, timeoutMs = 3000): Promise<BrowserOutcome> {
+/** `fingerprint256`: over wss://, trust only that certificate (the gateway's own, src/tls/pin.ts). */
+export function connectBrowser (url: string, origin: string, timeoutMs = 3000, fingerprint256?: string): Promise<BrowserOutcome> {
   return new Promise((resolve) => {
     let ws: WebSocket
+    const options: ClientOptions = { headers: { Origin: origin, 'User-Agent': 'oro-websocket-gateway check' }, perMessageDeflate: false, handshakeTimeout: timeoutMs }
+    if (fingerprint256 !== undefined) options.createConnection = pinnedConnection(fingerprint256) as unknown as ClientOptions['createConnection']
     try {
-      ws = new WebSocket(url, ['wamp'], { headers: { Origin: origin, 'User-Agent': 'oro-websocket-gateway check' }, perMessageDeflate: false, handshakeTimeout: timeoutMs })
+      ws = new WebSocket(url, ['wamp'], options)
     } catch (err) {
       resolve({ kind: 'error', error: (err as Error).message })
       return

@@ -7,6 +7,7 @@ import { ConfigError } from '../config/errors.js'
 import { upstreamHost } from '../cli/nginx-config.js'
 import { effectiveUrls } from '../cli/config-command.js'
 import { readDevKey } from '../publish/dev-key.js'
+import { isPinMismatch, probeError, probeRequest } from '../tls/pin.js'
 import { backendHandshake, type HandshakeOutcome } from './backend-client.js'
 import { connectBrowser, withTicket, type BrowserOutcome, type BrowserSession } from './browser-client.js'
 import { pingBroker } from './broker.js'
@@ -67,6 +68,7 @@ function originHost (origin: string): string {
 }
 
 function connectionFix (error: string, what: string, setting: string): string {
+  if (isPinMismatch(error)) return `the certificate served at ${what} is not the one this configuration gives the gateway (context_options[local_cert]): another process listens there, or the gateway was not reloaded after a renewal (kill -HUP <pid>); run the check with the gateway's own settings (--app-root DIR)`
   if (error === 'ECONNREFUSED') return `nothing listens at ${what}: start the gateway (oro-websocket-gateway serve), or correct ${setting}`
   if (error === 'ENOTFOUND' || error === 'EAI_AGAIN') return `the host of ${what} does not resolve: correct ${setting}`
   return `the connection to ${what} failed: check ${setting}, the network and, for TLS, the certificate`
@@ -75,6 +77,17 @@ function connectionFix (error: string, what: string, setting: string): string {
 /** The address the gateway listens on, reachable from here. */
 export function serverAddress (loaded: LoadedConfig): string {
   return `${upstreamHost(loaded.gateway.server.host)}:${loaded.gateway.server.port}`
+}
+
+/** With TLS on the SERVER DSN: the certificate the gateway serves (its SHA-256 fingerprint), which the check trusts on the gateway's own address. */
+function serverPin (loaded: LoadedConfig): string | undefined {
+  return loaded.gateway.server.tls?.server?.certificate.fingerprint256
+}
+
+/** Whether `url` is the gateway's own listen address (not a proxy in front of it). */
+function isGatewayAddress (loaded: LoadedConfig, url: string): boolean {
+  const parsed = new URL(url.replace(/^ws/, 'http'))
+  return upstreamHost(parsed.hostname) === upstreamHost(loaded.gateway.server.host) && Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)) === loaded.gateway.server.port
 }
 
 /** The WebSocket URL browsers use: --url, or the FRONTEND DSN (host * = the application URL's host, or this machine when browsers connect to the gateway directly). */
@@ -88,7 +101,7 @@ export function frontendUrl (loaded: LoadedConfig, given: string | undefined, ap
     const app = new URL(applicationUrl.includes('://') ? applicationUrl : `https://${applicationUrl}`)
     return { url: `${app.protocol === 'http:' && !secure ? 'ws' : 'wss'}://${app.hostname}:${frontend.port}${path}` }
   }
-  if (frontend.port === server.port) return { url: `ws://${upstreamHost(server.host)}:${frontend.port}${path}` }
+  if (frontend.port === server.port) return { url: `${server.tls !== null ? 'wss' : 'ws'}://${upstreamHost(server.host)}:${frontend.port}${path}` }
   return { missing: `ORO_WEBSOCKET_FRONTEND_DSN's host is * (the page's host) and no application URL is known: give the URL browsers use, e.g. --url wss://shop.example.com${path || '/ws'}` }
 }
 
@@ -100,17 +113,17 @@ export function browserOrigin (loaded: LoadedConfig, given: string | undefined, 
   return host !== '*' && host !== '' ? `https://${host}` : undefined
 }
 
-async function readiness (base: string, timeoutMs: number): Promise<StepResult> {
-  const url = `http://${base}/readyz`
+async function readiness (base: string, timeoutMs: number, pin: string | undefined): Promise<StepResult> {
+  const url = `${pin !== undefined ? 'https' : 'http'}://${base}/readyz`
+  const trusted = pin !== undefined ? ' (the certificate of context_options[local_cert])' : ''
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
-    const body = await res.text()
-    if (res.status === 200) return { step: 'gateway', status: 'ok', detail: `${url}: ready` }
-    let checks = body
-    try { checks = JSON.stringify((JSON.parse(body) as { checks?: unknown }).checks) } catch { /* as is */ }
+    const res = await probeRequest(url, {}, timeoutMs, pin)
+    if (res.status === 200) return { step: 'gateway', status: 'ok', detail: `${url}: ready${trusted}` }
+    let checks = res.body
+    try { checks = JSON.stringify((JSON.parse(res.body) as { checks?: unknown }).checks) } catch { /* as is */ }
     return { step: 'gateway', status: 'fail', detail: `${url}: HTTP ${res.status} ${checks}`, fix: 'the gateway is not ready: fix what /readyz names (see the steps below for the broker and the database)' }
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+    const cause = probeError(err)
     return { step: 'gateway', status: 'fail', detail: `${url}: ${cause}`, fix: connectionFix(cause, base, 'ORO_WEBSOCKET_SERVER_DSN') }
   }
 }
@@ -127,6 +140,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
   const secret = gateway.secret
   const ticket = secret !== undefined ? anonymousTicket(secret) : ''
   const server = serverAddress(loaded)
+  const pin = serverPin(loaded)
   const open: Array<() => void> = []
 
   try {
@@ -168,7 +182,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     }
 
     // 3. The gateway itself.
-    results.push(await readiness(server, timeoutMs))
+    results.push(await readiness(server, timeoutMs, pin))
 
     // 4. What Oro's PHP backend and Oro's health check do.
     const backendDsn = gateway.backend
@@ -186,12 +200,12 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     }
 
     // 5. A ticket round trip on the gateway's own address: the right secret in, a wrong one out.
-    const direct = `ws://${server}/`
+    const direct = `${pin !== undefined ? 'wss' : 'ws'}://${server}/`
     let directSession: BrowserSession | undefined
     if (secret === undefined) {
       results.push({ step: 'ticket', status: 'fail', detail: 'ORO_SECRET is not set where the check runs, so no ticket can be made', fix: 'run the check with the application\'s settings: --app-root DIR, or ORO_SECRET in the environment' })
     } else {
-      const good = await connectBrowser(withTicket(direct, ticket), 'http://127.0.0.1', timeoutMs)
+      const good = await connectBrowser(withTicket(direct, ticket), 'http://127.0.0.1', timeoutMs, pin)
       directSession = sessionOf(good)
       if (directSession !== undefined) open.push(directSession.close)
       if (good.kind !== 'welcome') {
@@ -199,7 +213,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
           ? { step: 'ticket', status: 'fail', detail: `${direct}: an anonymous ticket signed with ORO_SECRET got HTTP ${good.status} ${good.code ?? ''}`.trimEnd(), fix: explainRefusal(good, 'direct', { origin: '127.0.0.1' }) }
           : { step: 'ticket', status: 'fail', detail: `${direct}: ${good.error}`, fix: connectionFix(good.error, server, 'ORO_WEBSOCKET_SERVER_DSN') })
       } else {
-        const forged = await connectBrowser(withTicket(direct, anonymousTicket(`${secret}-not-${randomBytes(4).toString('hex')}`)), 'http://127.0.0.1', timeoutMs)
+        const forged = await connectBrowser(withTicket(direct, anonymousTicket(`${secret}-not-${randomBytes(4).toString('hex')}`)), 'http://127.0.0.1', timeoutMs, pin)
         if (forged.kind === 'welcome') {
           forged.session.close()
           results.push({ step: 'ticket', status: 'warn', detail: `${direct}: a ticket signed with ORO_SECRET is accepted, but so is one signed with another secret`, fix: 'the gateway checks no tickets (development mode without ORO_SECRET): set ORO_SECRET and run serve --env=prod' })
@@ -216,7 +230,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     if (origin === undefined) {
       results.push({ step: 'origin', status: 'skip', detail: 'the browsers\' Origin is not known (no application URL in the database, FRONTEND DSN host *)', fix: 'give it: --origin https://shop.example.com' })
     } else {
-      const outcome = await connectBrowser(withTicket(direct, ticket), origin, timeoutMs)
+      const outcome = await connectBrowser(withTicket(direct, ticket), origin, timeoutMs, pin)
       if (outcome.kind === 'welcome') {
         outcome.session.close()
         results.push({ step: 'origin', status: 'ok', detail: `Origin ${origin} is allowed` })
@@ -236,7 +250,9 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
       const url = target7.url
       const path = new URL(url).pathname.replace(/^\/+|\/+$/g, '')
       const sentOrigin = origin ?? new URL(url.replace(/^ws/, 'http')).origin
-      const outcome = await connectBrowser(withTicket(url, ticket), sentOrigin, timeoutMs)
+      // Straight to the gateway: its own certificate; through a proxy: the system's CAs, as browsers.
+      const toGateway = isGatewayAddress(loaded, url)
+      const outcome = await connectBrowser(withTicket(url, ticket), sentOrigin, timeoutMs, toGateway && url.startsWith('wss:') ? pin : undefined)
       frontendSession = sessionOf(outcome)
       if (frontendSession !== undefined) {
         open.push(frontendSession.close)
@@ -244,7 +260,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
           ? { step: 'frontend', status: 'ok', detail: `${url}: WELCOME, subprotocol wamp` }
           : { step: 'frontend', status: 'fail', detail: `${url}: WELCOME without the subprotocol wamp`, fix: 'something on the way drops Sec-WebSocket-Protocol; Oro\'s autobahn.js closes such a connection' })
       } else if (outcome.kind === 'refused') {
-        results.push({ step: 'frontend', status: 'fail', detail: `${url}: HTTP ${outcome.status}${outcome.code !== undefined ? ` ${outcome.code}` : ''} instead of 101`, fix: explainRefusal(outcome, url.includes(`:${gateway.server.port}/`) && upstreamHost(new URL(url.replace(/^ws/, 'http')).hostname) === upstreamHost(gateway.server.host) ? 'direct' : 'proxy', { origin: sentOrigin, path }) })
+        results.push({ step: 'frontend', status: 'fail', detail: `${url}: HTTP ${outcome.status}${outcome.code !== undefined ? ` ${outcome.code}` : ''} instead of 101`, fix: explainRefusal(outcome, toGateway ? 'direct' : 'proxy', { origin: sentOrigin, path }) })
       } else if (outcome.kind === 'error') {
         results.push({ step: 'frontend', status: 'fail', detail: `${url}: ${outcome.error}`, fix: connectionFix(outcome.error, url, 'ORO_WEBSOCKET_FRONTEND_DSN (or --url) and the proxy') })
       }
@@ -273,21 +289,21 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
 
       // POST /publish, when a key is known.
       const publishUrl = effectiveUrls(loaded).publish
+      const publishListen = gateway.publish.listen
+      const publishPin = publishListen !== null ? publishListen.tls?.server?.certificate.fingerprint256 : pin
       const key = options.key ?? gateway.publish.keys[0] ?? readDevKey(Number(new URL(publishUrl).port || 80))
       if (key === undefined) {
         results.push({ step: 'http', status: 'skip', detail: 'POST /publish not tried: no key (ORO_WEBSOCKET_PUBLISH_KEYS or --key)' })
       } else {
         const payload = `oro-websocket-gateway check ${randomBytes(6).toString('hex')}`
         try {
-          const res = await fetch(publishUrl, {
+          const res = await probeRequest(publishUrl, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-            body: JSON.stringify({ topic: PROBE_TOPIC, data: payload, eligible: [probe.sessionId] }),
-            signal: AbortSignal.timeout(timeoutMs)
-          })
-          const body = await res.text()
+            body: JSON.stringify({ topic: PROBE_TOPIC, data: payload, eligible: [probe.sessionId] })
+          }, timeoutMs, publishPin)
           if (res.status !== 202) {
-            const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(body)?.[1]
+            const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(res.body)?.[1]
             results.push({ step: 'http', status: 'fail', detail: `POST ${publishUrl}: HTTP ${res.status} ${code ?? ''}`.trimEnd(), fix: code === 'GW_ERR_UNAUTHORIZED' ? 'the key is not one of the gateway\'s ORO_WEBSOCKET_PUBLISH_KEYS' : 'see the README\'s error table for the code' })
           } else {
             const arrived = await probe.waitForEvent(PROBE_TOPIC, payload, timeoutMs)
@@ -296,7 +312,7 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
               : { step: 'http', status: 'fail', detail: `POST ${publishUrl}: 202, but the event did not reach the subscriber ${probeVia}`, fix: 'with several nodes every node needs the same ORO_WEBSOCKET_BROKER_DSN' })
           }
         } catch (err) {
-          const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+          const cause = probeError(err)
           results.push({ step: 'http', status: 'fail', detail: `POST ${publishUrl}: ${cause}`, fix: connectionFix(cause, publishUrl, 'ORO_WEBSOCKET_PUBLISH_LISTEN / ORO_WEBSOCKET_SERVER_DSN') })
         }
       }

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/errors.js'
 import { loadConfig } from '../config/load.js'
 import { readDevKey } from '../publish/dev-key.js'
 import { effectiveUrls } from './config-command.js'
-import { parseCommandLine, usageError } from './options.js'
+import { commandLoadOptions, parseCommandLine, usageError } from './options.js'
 import { examplePayload } from './payload-examples.js'
 import { GW_ERR_GATEWAY_UNREACHABLE } from '../errors.js'
 
@@ -55,7 +55,7 @@ export async function publishCommand (args: string[], io: PublishIo): Promise<st
 
   const needConfig = values.url === undefined || values.key === undefined
   const loaded = needConfig
-    ? loadConfig({ env: io.env, cwd: io.cwd, ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}), ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {}) })
+    ? loadConfig(commandLoadOptions(values, io.env, io.cwd))
     : undefined
   const url = values.url ?? (loaded !== undefined ? effectiveUrls(loaded).publish : 'http://127.0.0.1:8080/publish')
   const key = values.key ?? loaded?.gateway.publish.keys[0] ?? readDevKey(Number(new URL(url).port || 80))

@@ -8,9 +8,11 @@ import { oroDigest, saltedInput } from '../auth/digest.js'
 import { phpDateUtc } from '../check/ticket.js'
 import { createUserStore } from '../auth/user-store.js'
 import { GW_ERR_USER_DISABLED, GW_ERR_USER_UNKNOWN } from '../errors.js'
-import { parseCommandLine, usageError } from './options.js'
+import { commandLoadOptions, parseCommandLine, refuseArguments } from './options.js'
 import { effectiveUrls } from './config-command.js'
 import { CommandError } from './publish-command.js'
+
+const EXAMPLE = 'oro-websocket-gateway ticket --user admin'
 
 export const TICKET_OPTIONS = {
   user: { type: 'string', short: 'u' },
@@ -32,14 +34,9 @@ export interface TicketOutput {
 }
 
 export async function ticketCommand (args: string[], env: Record<string, string | undefined>, cwd: string, now = new Date()): Promise<TicketOutput> {
-  const { values, positionals } = parseCommandLine(args, TICKET_OPTIONS, 'oro-websocket-gateway ticket --user admin')
-  if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(' ')}`, 'oro-websocket-gateway ticket --user admin')
-  const loaded = loadConfig({
-    env,
-    cwd,
-    ...(values['app-root'] !== undefined ? { appRoot: values['app-root'] } : {}),
-    ...(values.parameters !== undefined ? { parametersFile: values.parameters } : {})
-  })
+  const { values, positionals } = parseCommandLine(args, TICKET_OPTIONS, EXAMPLE)
+  refuseArguments(positionals, EXAMPLE)
+  const loaded = loadConfig(commandLoadOptions(values, env, cwd))
   const { secret, databaseUrl, tickets } = loaded.gateway
   if (secret === undefined) throw new ConfigError('ORO_SECRET', 'is not set; tickets are signed with it', 'ORO_SECRET=<the secret of your Oro application>')
 

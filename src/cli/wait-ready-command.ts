@@ -8,11 +8,10 @@
 // and the CA that signed it is not in the configuration (cafile is for client certificates): so
 // instead of a CA and a name it pins the certificate itself. The answer counts only when the
 // certificate served is the one in local_cert (same SHA-256 fingerprint); another process on the
-// port, without the gateway's key, cannot pass. Nothing secret is sent either way.
-import { request } from 'node:https'
-import type { TLSSocket } from 'node:tls'
+// port, without the gateway's key, cannot pass (src/tls/pin.ts). Nothing secret is sent either way.
 import { loadConfig } from '../config/load.js'
 import { ConfigError } from '../config/errors.js'
+import { probeError, probeRequest } from '../tls/pin.js'
 import { upstreamHost } from './nginx-config.js'
 import { commandLoadOptions, parseCommandLine, refuseArguments } from './options.js'
 import { CommandError } from './publish-command.js'
@@ -27,32 +26,6 @@ export const WAIT_READY_OPTIONS = {
 
 const EXAMPLE = 'oro-websocket-gateway wait-ready --timeout 30'
 
-/** One GET over https that counts only if the certificate served has `fingerprint256`. */
-function pinnedGet (url: string, fingerprint256: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    // rejectUnauthorized: false because the pin below replaces the CA and name checks.
-    const req = request(url, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      const served = (res.socket as TLSSocket).getPeerCertificate().fingerprint256
-      res.resume()
-      if (served !== fingerprint256) {
-        req.destroy()
-        reject(new Error(`the certificate served (SHA-256 ${served ?? 'none'}) is not the one in context_options[local_cert] (${fingerprint256})`))
-        return
-      }
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })))
-    req.on('error', reject)
-    req.end()
-  })
-}
-
-async function plainGet (url: string, timeoutMs: number): Promise<number> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
-  await res.arrayBuffer()
-  return res.status
-}
-
 /**
  * Polls `url` every `intervalMs` until it answers 200; the last problem seen otherwise. An https
  * URL needs `fingerprint256`, the certificate the answer must come with (see above).
@@ -64,12 +37,11 @@ export async function waitFor200 (url: string, timeoutMs: number, intervalMs = 2
   for (;;) {
     const budget = Math.max(100, Math.min(2000, deadline - Date.now()))
     try {
-      const status = fingerprint256 !== undefined ? await pinnedGet(url, fingerprint256, budget) : await plainGet(url, budget)
+      const { status } = await probeRequest(url, {}, budget, fingerprint256)
       if (status === 200) return { ok: true }
       last = `HTTP ${status}`
     } catch (err) {
-      const e = err as Error & { code?: string, cause?: { code?: string } }
-      last = e.cause?.code ?? e.code ?? e.message
+      last = probeError(err)
     }
     if (Date.now() + intervalMs > deadline) return { ok: false, last }
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
