@@ -4,7 +4,7 @@
 // memory for one node, in Redis (cluster-wide) with Redis.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { Hub, MERGE_WINDOW_MS } from '../src/broker/hub.js'
+import { Hub } from '../src/broker/hub.js'
 import { LogThrottle, clip } from '../src/log-throttle.js'
 import { MemoryBroker } from '../src/broker/memory-broker.js'
 import type { Broker } from '../src/broker/broker.js'
@@ -23,7 +23,8 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   const { target, redisPrefix, hubQueueBytes } = fastify.gateway.broker
   const shedLog = new LogThrottle()
   const hub = new Hub({
-    mergeWindowMs: MERGE_WINDOW_MS,
+    // One write per socket per turn however many publications the turn brought (hub.ts).
+    merge: true,
     maxQueuedBytes: hubQueueBytes,
     onShed: (publication, queuedBytes) => {
       const suppressed = shedLog.take('shed')

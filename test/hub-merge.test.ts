@@ -1,5 +1,5 @@
-// The hub merges publications that follow a fan-out closely: they wait for the end of the turn
-// and leave as one buffer of frames, one write per socket. Order per topic, exclude/eligible and
+// With `merge`, the hub's publications wait for the end of the turn and leave as one buffer of
+// frames, one write per socket. Order per topic, exclude/eligible and
 // the recipients count stay as they were; the queue is bounded for publications nobody waits for.
 import { test } from 'tap'
 import { Hub, type HubClient } from '../src/broker/hub.js'
@@ -31,31 +31,34 @@ function recorder (id: string): HubClient & { writes: Buffer[], events: () => st
 const pub = (topic: string, n: number | string, extra: Partial<Publication> = {}): Publication => ({ topic, payload: JSON.stringify(String(n)), ...extra })
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-test('publications right after a fan-out leave at the end of the turn, one write per socket', async (t) => {
-  const hub = new Hub({ mergeWindowMs: 60_000 })
+test('the publications of a turn leave at its end, one write per socket', async (t) => {
+  const hub = new Hub({ merge: true })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
   const delivered = counters.eventsDelivered
-  t.equal(hub.broadcast(pub('t', 1)), 2, 'after a quiet spell: written at once')
-  t.equal(hub.broadcast(pub('t', 2)), 0, 'right after a fan-out: waits for the end of the turn')
+  t.equal(hub.broadcast(pub('t', 1)), 0, 'waits for the end of the turn')
+  t.equal(hub.broadcast(pub('t', 2)), 0)
   const three = hub.deliver(pub('t', 3))
   t.type(three, Promise, 'deliver resolves once written')
   t.equal(hub.broadcast(pub('t', 4)), 0)
   const five = hub.deliverAll([pub('t', 5)])
   t.type(five, Promise, 'a batch of one (POST /publish) waits as well')
   t.equal(hub.queued, 0, 'held for this turn only: nothing waits for a later one')
-  t.equal(a.writes.length, 1)
+  t.equal(a.writes.length, 0)
   t.equal(await three, 2, 'the count of the merged write is each publication\'s')
   t.equal(await five, 2)
   t.same(a.events(), ['1', '2', '3', '4', '5'], 'in order')
   t.same(b.events(), ['1', '2', '3', '4', '5'])
-  t.equal(a.writes.length, 2, 'the four that followed went in one write')
+  t.equal(a.writes.length, 1, 'all five in one write')
   t.equal(counters.eventsDelivered - delivered, 10, 'every event counted per socket')
+  hub.broadcast(pub('t', 6))
+  await turn()
+  t.equal(a.writes.length, 2, 'the next turn: the next write')
 })
 
 test('a batch goes out as one write per socket; exclude, eligible and other topics keep their place', async (t) => {
-  const hub = new Hub({ mergeWindowMs: 60_000 })
+  const hub = new Hub({ merge: true })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
@@ -66,7 +69,6 @@ test('a batch goes out as one write per socket; exclude, eligible and other topi
   t.equal(a.writes.length, 1, 'the batch: one write')
   t.same(a.events(), ['1', '2', '3'])
 
-  // A quiet spell is not needed here: the window is long, so these all wait for the turn's end.
   const all = Promise.all([
     hub.deliver(pub('t', 4)),
     hub.deliver(pub('t', 5, { exclude: ['a'] })),
@@ -82,7 +84,7 @@ test('a batch goes out as one write per socket; exclude, eligible and other topi
 })
 
 test('a merged run counts against the turn\'s write budget as if written one by one', async (t) => {
-  const hub = new Hub({ mergeWindowMs: 60_000, writesPerTurn: 4 })
+  const hub = new Hub({ merge: true, writesPerTurn: 4 })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
@@ -98,7 +100,7 @@ test('a merged run counts against the turn\'s write budget as if written one by 
   t.equal(hub.queued, 0)
 })
 
-test('without a merge window every publication is written at once (the default)', async (t) => {
+test('without merge every publication is written at once (the default)', async (t) => {
   const hub = new Hub()
   const a = recorder('a')
   hub.addClient(a)

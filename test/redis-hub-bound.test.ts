@@ -15,7 +15,7 @@ test('a flood of Redis messages keeps the hub\'s queue under its bound; the exce
   const SUBSCRIBERS = 20
   let shedReports = 0
   // One publication per turn of the event loop (20 deliveries), many more per Redis read.
-  const hub = new Hub({ writesPerTurn: SUBSCRIBERS, mergeWindowMs: 2, maxQueuedBytes: BOUND, onShed: () => { shedReports++ } })
+  const hub = new Hub({ writesPerTurn: SUBSCRIBERS, merge: true, maxQueuedBytes: BOUND, onShed: () => { shedReports++ } })
   let most = 0
   const broker = new RedisBroker({
     target: { kind: 'redis', host: '127.0.0.1', port: redis.port, db: 0, tls: false },

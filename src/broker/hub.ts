@@ -7,12 +7,11 @@
 // sockets are served in between. Everything published goes through the same queue once it is
 // not empty, so the order across events and publishers is the order they were handed over.
 //
-// Publications that follow each other closely are merged (mergeWindowMs): one arriving within the
-// window after the last fan-out waits for the end of the current turn of the event loop (the
-// check phase, microseconds later, not a timer), and the publications of that turn to one topic
-// leave as one buffer of consecutive frames: one write, so one syscall, per socket and turn
-// instead of one per event (docs/benchmark.md, "single-event publishes"). One arriving after a
-// quiet spell is written at once, as before.
+// Publications are merged (the `merge` option, on in the app): each waits for the end of the
+// current turn of the event loop (the check phase of the same iteration: microseconds later, not
+// a timer), and the publications of that turn to one topic leave as one buffer of consecutive
+// frames: one write, so one syscall, per socket and turn instead of one per event, however many
+// HTTP requests or WAMP frames brought them (docs/benchmark.md, "Single-event publishes").
 //
 // The queue is bounded (maxQueuedBytes): it grows only when publications arrive faster than
 // fan-outs drain, and only the Redis subscriber path has no backpressure then (an HTTP or WAMP
@@ -37,12 +36,6 @@ export interface TopicInterest {
 
 /** Deliveries (frames to sockets) before the hub lets the event loop serve other work (about 5-30 ms of writes). */
 export const WRITES_PER_TURN = 8192
-
-/**
- * The app's merge window: a publication arriving this soon after the last fan-out waits for the
- * end of the turn (the check phase of the same event-loop iteration) to leave merged.
- */
-export const MERGE_WINDOW_MS = 2
 
 /** Default bound of the queue, in bytes of queued publications (payload, topic, session ids). */
 export const MAX_QUEUED_BYTES = 16 * 1024 * 1024
@@ -84,10 +77,10 @@ export interface HubOptions {
   /** Deliveries between two yields to the event loop. */
   writesPerTurn?: number
   /**
-   * A publication arriving within this many ms after the last fan-out waits for the end of the
-   * turn and leaves merged with the others of that turn (0, the default: each is written at once).
+   * Every publication waits for the end of the turn and leaves merged with the others of that
+   * turn (false, the default: each is written at once while the write budget lasts).
    */
-  mergeWindowMs?: number
+  merge?: boolean
   /** Bound of the queue in bytes (MAX_QUEUED_BYTES by default); see the file's comment. */
   maxQueuedBytes?: number
   /** A publication was shed at the bound (for a throttled log line). */
@@ -109,16 +102,14 @@ export class Hub {
   #drainScheduled = false
   /** The write budget was spent: what is queued waits for later turns (not just this turn's end). */
   #yielding = false
-  readonly #mergeWindowMs: number
-  /** performance.now() at the end of the last fan-out that wrote to somebody. */
-  #lastFanout = -Infinity
+  readonly #merge: boolean
   readonly #maxQueuedBytes: number
   readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
 
   constructor (options: HubOptions = {}) {
     this.#writesPerTurn = options.writesPerTurn ?? WRITES_PER_TURN
-    this.#mergeWindowMs = options.mergeWindowMs ?? 0
+    this.#merge = options.merge ?? false
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
@@ -180,11 +171,9 @@ export class Hub {
   /** Bytes of the publications in the queue (bounded by maxQueuedBytes, see the file's comment). */
   get queuedBytes (): number { return this.#queuedBytes }
 
-  /** True when a publication handed over now can be written at once. */
+  /** True when a publication handed over now is written at once. */
   #now (): boolean {
-    if (this.#head !== this.#queue.length || this.#writes >= this.#writesPerTurn) return false
-    // Right after a fan-out: more are likely in this turn; they leave together at its end.
-    return this.#mergeWindowMs <= 0 || performance.now() - this.#lastFanout > this.#mergeWindowMs
+    return !this.#merge && this.#head === this.#queue.length && this.#writes < this.#writesPerTurn
   }
 
   /**
@@ -206,10 +195,8 @@ export class Hub {
   /** Several in order, one after the other; resolves with the sessions written to in all. */
   deliverAll (publications: readonly Publication[]): number | Promise<number> {
     let written = 0
-    // Merging: several leave together at the end of the turn, one write per socket.
-    const merge = this.#mergeWindowMs > 0 && publications.length > 1
     for (let i = 0; i < publications.length; i++) {
-      if (merge || !this.#now()) {
+      if (!this.#now()) {
         // The rest waits its turn; they stay together and in order in the queue.
         const rest: Array<Promise<number>> = []
         for (let j = i; j < publications.length; j++) {
@@ -265,7 +252,7 @@ export class Hub {
         return
       }
       const from = this.#head
-      const to = this.#mergeWindowMs > 0 ? this.#groupEnd(queue, from) : from + 1
+      const to = this.#merge ? this.#groupEnd(queue, from) : from + 1
       this.#head = to
       for (let i = from; i < to; i++) this.#queuedBytes -= (queue[i] as Queued).bytes
       try {
@@ -333,7 +320,6 @@ export class Hub {
       counters.eventsDelivered += written * count
     }
     const now = performance.now()
-    if (written > 0) this.#lastFanout = now
     for (let i = from; i < to; i++) {
       const item = queue[i] as Queued
       if (subscribers !== undefined) publishToWrite.observe((now - item.since) / 1000)
@@ -371,7 +357,7 @@ export class Hub {
       }
       this.#writes += seen.size
       counters.eventsDelivered += written
-      this.#written(started, written)
+      publishToWrite.observe((performance.now() - started) / 1000)
       return written
     }
     for (const client of subscribers) {
@@ -380,13 +366,7 @@ export class Hub {
     }
     this.#writes += subscribers.size
     counters.eventsDelivered += written
-    this.#written(started, written)
+    publishToWrite.observe((performance.now() - started) / 1000)
     return written
-  }
-
-  #written (started: number, written: number): void {
-    const now = performance.now()
-    if (written > 0) this.#lastFanout = now
-    publishToWrite.observe((now - started) / 1000)
   }
 }
