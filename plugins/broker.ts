@@ -25,6 +25,7 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   const hub = new Hub({
     // One write per socket per turn however many publications the turn brought (hub.ts).
     merge: true,
+    holdMs: 1,
     maxQueuedBytes: hubQueueBytes,
     onShed: (publication, queuedBytes) => {
       const suppressed = shedLog.take('shed')

@@ -100,6 +100,25 @@ test('a merged run counts against the turn\'s write budget as if written one by 
   t.equal(hub.queued, 0)
 })
 
+test('holdMs: right after a fan-out the next one waits a little for more; after a quiet spell it does not', async (t) => {
+  const hub = new Hub({ merge: true, holdMs: 200 })
+  const a = recorder('a')
+  hub.addClient(a)
+  hub.subscribe('t', a)
+  await hub.deliver(pub('t', 1))
+  t.equal(a.writes.length, 1, 'the first: at the end of its turn')
+  const second = hub.deliver(pub('t', 2))
+  await turn()
+  await turn()
+  t.equal(a.writes.length, 1, 'hot: the next fan-out is held')
+  hub.broadcast(pub('t', 3))
+  const started = performance.now()
+  t.equal(await second, 1)
+  t.ok(performance.now() - started >= 100, 'held for about holdMs')
+  t.equal(a.writes.length, 2, 'what arrived meanwhile joined it')
+  t.same(a.events(), ['1', '2', '3'])
+})
+
 test('without merge every publication is written at once (the default)', async (t) => {
   const hub = new Hub()
   const a = recorder('a')

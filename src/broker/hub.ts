@@ -12,6 +12,9 @@
 // a timer), and the publications of that turn to one topic leave as one buffer of consecutive
 // frames: one write, so one syscall, per socket and turn instead of one per event, however many
 // HTTP requests or WAMP frames brought them (docs/benchmark.md, "Single-event publishes").
+// While the hub is hot (a fan-out ended less than 2 ms before), the next one waits holdMs (1 ms
+// in the app) so publications still on their way join it: Centrifuge's write delay, only when
+// publications follow each other closely; at a fixed rate (events further apart) none is held.
 //
 // The queue is bounded (maxQueuedBytes): it grows only when publications arrive faster than
 // fan-outs drain, and only the Redis subscriber path has no backpressure then (an HTTP or WAMP
@@ -39,6 +42,9 @@ export const WRITES_PER_TURN = 8192
 
 /** Default bound of the queue, in bytes of queued publications (payload, topic, session ids). */
 export const MAX_QUEUED_BYTES = 16 * 1024 * 1024
+
+/** With holdMs: the hub counts as hot this long after a fan-out ended. */
+const HOT_MS = 2
 
 /** Most publications merged into one write, and most payload bytes in one merged write. */
 const MERGE_MAX_EVENTS = 64
@@ -81,6 +87,11 @@ export interface HubOptions {
    * turn (false, the default: each is written at once while the write budget lasts).
    */
   merge?: boolean
+  /**
+   * With merge: while the hub is hot (its last fan-out ended less than HOT_MS ago), the next
+   * fan-out waits this many ms (a timer) so publications still on their way join it (0: none).
+   */
+  holdMs?: number
   /** Bound of the queue in bytes (MAX_QUEUED_BYTES by default); see the file's comment. */
   maxQueuedBytes?: number
   /** A publication was shed at the bound (for a throttled log line). */
@@ -103,6 +114,9 @@ export class Hub {
   /** The write budget was spent: what is queued waits for later turns (not just this turn's end). */
   #yielding = false
   readonly #merge: boolean
+  readonly #holdMs: number
+  /** performance.now() when the last fan-out ended. */
+  #lastDrain = -Infinity
   readonly #maxQueuedBytes: number
   readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
@@ -110,6 +124,7 @@ export class Hub {
   constructor (options: HubOptions = {}) {
     this.#writesPerTurn = options.writesPerTurn ?? WRITES_PER_TURN
     this.#merge = options.merge ?? false
+    this.#holdMs = options.holdMs ?? 0
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
@@ -222,11 +237,14 @@ export class Hub {
       if (!this.#yielding) counters.fanoutYields++
       this.#yielding = true
     }
-    this.#queue.push({ publication, waiter, since: performance.now(), bytes })
+    const now = performance.now()
+    this.#queue.push({ publication, waiter, since: now, bytes })
     this.#queuedBytes += bytes
     if (!this.#drainScheduled) {
       this.#drainScheduled = true
-      setImmediate(this.#drain)
+      // Right after a fan-out more are likely on their way (other requests in flight): wait a little.
+      if (this.#holdMs > 0 && !this.#yielding && now - this.#lastDrain < HOT_MS) setTimeout(this.#drain, this.#holdMs)
+      else setImmediate(this.#drain)
     }
   }
 
@@ -277,6 +295,7 @@ export class Hub {
     this.#head = 0
     this.#queuedBytes = 0
     this.#yielding = false
+    this.#lastDrain = performance.now()
   }
 
   /** End of the run of publications from `from` that go out as one write per socket. */
