@@ -12,7 +12,8 @@ export class MemoryBroker implements Broker {
 
   async publish (publication: Publication): Promise<PublishReceipt> {
     if (this.#closed) throw new GW_ERR_BROKER_UNAVAILABLE('the broker is closed: the gateway is shutting down')
-    // Resolves once written: during a large fan-out that is a later turn (the count stays true).
+    // Resolves once written: at the end of this turn, merged with its others (hub.ts), or a later
+    // turn during a large fan-out; the count stays true.
     const recipients = this.#hub.deliver(publication)
     return { recipients: typeof recipients === 'number' ? recipients : await recipients }
   }
