@@ -158,3 +158,17 @@ test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed an
   t.equal(got.at(-1), `waited${payload}`)
   t.equal(hub.queuedBytes, 0, 'the bytes are given back as the queue drains')
 })
+
+test('a publication nobody listens to is answered at once, even while the hub is hot (no merge window, no hold)', async (t) => {
+  const hub = new Hub({ merge: true, holdMs: 200 })
+  const a = recorder('a')
+  hub.addClient(a)
+  hub.subscribe('busy', a)
+  t.equal(await hub.deliver(pub('busy', 1)), 1, 'a fan-out: the hub is hot now')
+  t.equal(hub.deliver(pub('nobody', 2)), 0, 'no subscriber: 0 at once, not a promise held for holdMs')
+  t.equal(hub.broadcast(pub('nobody', 3)), 0)
+  t.equal(hub.deliverAll([pub('nobody', 4), pub('nobody', 5)]), 0, 'a batch nobody listens to: 0 at once')
+  const mixed = hub.deliverAll([pub('nobody', 6), pub('busy', 7)])
+  t.equal(await mixed, 1, 'in a mixed batch only the listened-to event counts')
+  t.same(a.events(), ['1', '7'])
+})

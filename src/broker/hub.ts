@@ -196,6 +196,8 @@ export class Hub {
    * before. Returns how many sessions it was written to now: 0 when it waits (or was shed).
    */
   broadcast (publication: Publication): number {
+    // Nobody here listens: nothing to write, nothing to wait for (no merge window, no hold).
+    if (!this.#topics.has(publication.topic)) return 0
     if (this.#now()) return this.#deliverNow(publication)
     this.#enqueue(publication, null)
     return 0
@@ -203,6 +205,7 @@ export class Hub {
 
   /** Like broadcast, but never shed; resolves with how many sessions it was written to, once it was. */
   deliver (publication: Publication): number | Promise<number> {
+    if (!this.#topics.has(publication.topic)) return 0
     if (this.#now()) return this.#deliverNow(publication)
     return new Promise((resolve, reject) => { this.#enqueue(publication, { resolve, reject }) })
   }
@@ -211,6 +214,7 @@ export class Hub {
   deliverAll (publications: readonly Publication[]): number | Promise<number> {
     let written = 0
     for (let i = 0; i < publications.length; i++) {
+      if (!this.#topics.has((publications[i] as Publication).topic)) continue
       if (!this.#now()) {
         // The rest waits its turn; they stay together and in order in the queue.
         const rest: Array<Promise<number>> = []
