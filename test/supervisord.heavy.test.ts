@@ -22,7 +22,9 @@ test('the README\'s supervisord program: start, kill -9, restart, stop', { ...ne
   const first = supervisor.pid()
   t.ok(first > 0, `running with pid ${first}`)
   t.equal(processUid(first), userId(README_USER)?.uid, `as ${README_USER}`)
-  t.match(supervisor.ctl('status', 'oro_web_socket'), /RUNNING/)
+  // RUNNING once the program stayed up startsecs (1 s), which may be after /healthz answers.
+  await until('supervisorctl status RUNNING', () => /RUNNING/.test(supervisor.ctl('status', 'oro_web_socket')))
+  t.pass('supervisorctl status: RUNNING')
 
   process.kill(first, 'SIGKILL')
   await until('a new process after kill -9', () => { const pid = supervisor.pid(); return pid !== 0 && pid !== first })
@@ -31,6 +33,7 @@ test('the README\'s supervisord program: start, kill -9, restart, stop', { ...ne
   t.notOk(alive(first), 'the killed process is gone')
   t.match(supervisor.log(), /exited: oro_web_socket \(terminated by SIGKILL; not expected\)/)
   const second = supervisor.pid()
+  await until('supervisorctl status RUNNING again', () => /RUNNING/.test(supervisor.ctl('status', 'oro_web_socket')))
 
   t.match(supervisor.ctl('stop', 'oro_web_socket'), /oro_web_socket: stopped/)
   t.match(supervisor.log(), /stopped: oro_web_socket \(exit status 0\)/, 'supervisord logs exit status 0 for the stop')
