@@ -98,16 +98,22 @@ test('systemd-analyze verify accepts it, and notices a broken copy', serviceOpti
   t.not(reload.code, 0, 'verify checks ExecReload\'s executable too (so the good verdict covers it)')
 })
 
-test('the start sequence: ExecStart, then ExecStartPost returns once the gateway answers; SIGTERM stops it in time', async (t) => {
-  t.ok(existsSync(cliPath), 'the CLI is built')
-  const appRoot = mkdtempSync(join(tmpdir(), 'gw-systemd-app-'))
-  const port = await freePort()
-  writeFileSync(join(appRoot, '.env-app.local'), `ORO_SECRET=systemd-test-secret\nORO_WEBSOCKET_PUBLISH_KEYS=k\nORO_WEBSOCKET_SERVER_DSN=//127.0.0.1:${port}\n`)
+/** The unit made for appRoot, its Service commands split into argv, the environment without ORO_* and its directory. */
+function unitRunner (appRoot: string): { unit: ReturnType<typeof parseUnit>, command: (key: string) => string[], env: Record<string, string>, cwd: string } {
   const unit = parseUnit(localUnit(appRoot))
   const command = (key: string): string[] => (unit.find(([s, k]) => s === 'Service' && k === key)?.[2] ?? '').split(' ')
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) env[k] = v
   const cwd = unit.find(([, k]) => k === 'WorkingDirectory')?.[2] ?? repo
+  return { unit, command, env, cwd }
+}
+
+test('the start sequence: ExecStart, then ExecStartPost returns once the gateway answers; SIGTERM stops it in time', async (t) => {
+  t.ok(existsSync(cliPath), 'the CLI is built')
+  const appRoot = mkdtempSync(join(tmpdir(), 'gw-systemd-app-'))
+  const port = await freePort()
+  writeFileSync(join(appRoot, '.env-app.local'), `ORO_SECRET=systemd-test-secret\nORO_WEBSOCKET_PUBLISH_KEYS=k\nORO_WEBSOCKET_SERVER_DSN=//127.0.0.1:${port}\n`)
+  const { unit, command, env, cwd } = unitRunner(appRoot)
 
   const [node, ...args] = command('ExecStart')
   const gateway = spawn(node as string, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -146,11 +152,7 @@ test('TLS: ExecStartPost\'s wait-ready asks over https for the certificate of lo
   const port = await freePort()
   const tlsDsn = (cert: string, key: string): string => `//127.0.0.1:${port}?context_options[local_cert]=${cert}&context_options[local_pk]=${key}`
   writeFileSync(join(appRoot, '.env-app.local'), `ORO_SECRET=systemd-test-secret\nORO_WEBSOCKET_SERVER_DSN=${tlsDsn(live.cert, live.key)}\n`)
-  const unit = parseUnit(localUnit(appRoot))
-  const command = (key: string): string[] => (unit.find(([s, k]) => s === 'Service' && k === key)?.[2] ?? '').split(' ')
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) env[k] = v
-  const cwd = unit.find(([, k]) => k === 'WorkingDirectory')?.[2] ?? repo
+  const { unit, command, env, cwd } = unitRunner(appRoot)
 
   const [node, ...args] = command('ExecStart')
   const gateway = spawn(node as string, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
