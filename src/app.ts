@@ -94,13 +94,15 @@ function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>
 
 /**
  * The separate listener for POST /publish (ORO_WEBSOCKET_PUBLISH_LISTEN): its own small app that
- * publishes through the main app's broker, with its own /healthz and /openapi.json.
+ * publishes through the main app's broker, with its own /healthz and /openapi.json, and /readyz
+ * reporting the main app's readiness (publishers such as the Oro bundle ask it beside /publish).
  */
 export async function buildPublishApp (main: FastifyInstance, options: AppOptions): Promise<FastifyInstance> {
   const app = createFastify(options, options.loaded.gateway.publish.listen?.tls ?? null)
   await app.register(errorsPlugin)
   await app.register(openapiPlugin)
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  app.decorate('readiness', main.readiness)
+  await app.register(healthRoutes)
   countPublishOutcomes(app)
   await app.register(publishRoutes, publishOptions(main))
   return app

@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { startApp } from './helpers/app.js'
 import { connectWamp } from './helpers/wamp-client.js'
+import { freePort, startGateway } from './helpers/spawn-gateway.js'
 
 test('healthz, readyz, metrics, 404 and 426 answers', async (t) => {
   const { app, url, wsUrl } = await startApp(t)
@@ -39,4 +40,15 @@ test('healthz, readyz, metrics, 404 and 426 answers', async (t) => {
   await t.rejects(connectWamp(wsUrl), { message: /^HTTP 503: .*GW_ERR_SHUTTING_DOWN/ })
   const closed = await c.closed
   t.equal(closed.clean, false, 'open sessions were dropped without a close frame (they reconnect)')
+})
+
+test('ORO_WEBSOCKET_PUBLISH_LISTEN: its own /readyz, the main listener\'s readiness (what the Oro bundle\'s isConnected() asks)', async (t) => {
+  const publishPort = await freePort()
+  const gw = await startGateway({ args: ['--env=dev'], env: { ORO_WEBSOCKET_PUBLISH_KEYS: 'k', ORO_WEBSOCKET_PUBLISH_LISTEN: `127.0.0.1:${publishPort}` } }, t)
+  const main = await fetch(`${gw.url}/readyz`)
+  const separate = await fetch(`http://127.0.0.1:${publishPort}/readyz`)
+  t.equal(separate.status, 200)
+  t.same(await separate.json(), await main.json(), 'the same report as the main listener')
+  t.same(await (await fetch(`http://127.0.0.1:${publishPort}/healthz`)).json(), { status: 'ok' })
+  await gw.stop('SIGTERM')
 })
