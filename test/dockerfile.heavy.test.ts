@@ -138,7 +138,7 @@ t.test('the Dockerfile declares a multi-stage, non-root image that node runs dir
   t.ok(probe.exec && probe.argv[0] === 'node', 'HEALTHCHECK runs node in exec form (no curl in slim images)')
   t.match(dockerfile, /ORO_SECRET/, 'a comment says ORO_SECRET must be passed')
   const ignored = ignoredBy(readFileSync(join(repo, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')))
-  for (const path of ['node_modules', 'dist', '.git', '.tap', 'coverage', 'bench/results']) t.ok(ignored(path), `.dockerignore leaves out ${path}`)
+  for (const path of ['node_modules', 'dist', '.git', '.tap', 'coverage', 'bench/results', 'integrations/oro-bundle/composer.json']) t.ok(ignored(path), `.dockerignore leaves out ${path}`)
 })
 
 t.test('building and running the image, step by step', async (t) => {
