@@ -23,7 +23,7 @@ const TOPIC = 'oro/data/update'
 const KEY = `bundle-key-${randomBytes(6).toString('hex')}`
 const BIG_COUNT = 2500
 
-interface ProxyRequest { method: string, path: string, idempotencyKey: string, tags: string[], connection: number }
+interface ProxyRequest { method: string, path: string, idempotencyKey: string, tags: string[], connection: number, status?: number, replayed?: boolean }
 
 /** Forwards to the gateway; the first POST is passed on, and its 202 replaced by a 504. */
 async function startProxy (target: string): Promise<{ url: string, seen: ProxyRequest[], close: () => Promise<void> }> {
@@ -42,12 +42,15 @@ async function startProxy (target: string): Promise<{ url: string, seen: ProxyRe
         tags = (parsed.data ?? []).map((d) => String(d.tagname))
       } catch { /* GET */ }
       const connection = (req.socket as unknown as { gwId: number }).gwId
-      seen.push({ method: req.method ?? '', path: req.url ?? '', idempotencyKey: String(req.headers['idempotency-key'] ?? ''), tags, connection })
+      const record: ProxyRequest = { method: req.method ?? '', path: req.url ?? '', idempotencyKey: String(req.headers['idempotency-key'] ?? ''), tags, connection }
+      seen.push(record)
       const first = req.method === 'POST' && ++posts === 1
       const upstream = httpRequest(`${target}${req.url ?? '/'}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host }, agent }, (answer: IncomingMessage) => {
         const parts: Buffer[] = []
         answer.on('data', (c: Buffer) => parts.push(c))
         answer.on('end', () => {
+          record.status = answer.statusCode
+          record.replayed = answer.headers['idempotent-replayed'] === 'true'
           if (first && answer.statusCode === 202) {
             res.writeHead(504, { 'content-type': 'application/json' })
             res.end(JSON.stringify({ code: 'GW_ERR_PUBLISH_OUTCOME_UNKNOWN', message: 'test proxy: the gateway took it, the answer is lost' }))
@@ -203,6 +206,7 @@ test('the Oro bundle publishes through real gateways: PHPUnit with a WAMP subscr
     t.equal(retried.length, 2, 'the 504 was retried once')
     t.match(retried[0]?.idempotencyKey, /^[0-9a-f]{32}$/, 'with an Idempotency-Key')
     t.equal(retried[1]?.idempotencyKey, retried[0]?.idempotencyKey, 'the same Idempotency-Key')
+    t.match(retried, [{ status: 202, replayed: false }, { status: 202, replayed: true }], 'the gateway delivered the first and replayed its answer to the retry')
     t.equal(proxy.seen.filter((r) => r.method === 'GET' && r.path === '/readyz').length, 1, 'GET /readyz once for three readiness questions')
     const keepalive = proxy.seen.filter((r) => r.tags[0]?.startsWith(tag('keepalive_')) === true)
     t.equal(keepalive.length, 21, '21 publishes')
