@@ -215,11 +215,18 @@ final class HttpWebsocketClientTest extends GatewayTestCase
     {
         $client = HttpWebsocketClient::fromDsn('ftp://example.com/publish', 'k', $this->logger);
         self::assertFalse($client->isConnected());
+        self::assertFalse($client->isConnected());
+        self::assertNull($client->connect());
         self::assertFalse($client->publish('oro/data/update', []));
         $client = HttpWebsocketClient::fromDsn(self::env('GATEWAY_PUBLISH_URL') . '?timeout=soon', 'k', $this->logger);
         self::assertFalse($client->publish('oro/data/update', []));
-        self::assertCount(2, $this->logger->records);
+        [$server, $url] = self::listener();
+        $client = HttpWebsocketClient::fromDsn($url, "k\r\nX-Injected: 1", $this->logger);
+        self::assertFalse($client->publish('oro/data/update', []));
+        self::assertFalse(@stream_socket_accept($server, 0), 'no request with a broken key');
+        self::assertSame(['warning', 'error', 'error', 'error'], array_column($this->logger->records, 'level'), 'one warning for readiness, one error per publish');
         self::assertStringContainsString('ORO_WEBSOCKET_PUBLISH_DSN', $this->logger->records[0]['message']);
-        self::assertStringContainsString('Option timeout must be a number of seconds', $this->logger->records[1]['message']);
+        self::assertStringContainsString('Option timeout must be a number of seconds', $this->logger->records[2]['message']);
+        self::assertStringContainsString('the publish key contains spaces or control characters', $this->logger->records[3]['message']);
     }
 }

@@ -103,6 +103,9 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
             $this->problem = sprintf('the publish URL "%s" is not an http:// or https:// URL (ORO_WEBSOCKET_PUBLISH_DSN, e.g. https://ws.example.com/publish)', $this->publishUrl);
         } elseif ($this->key === '') {
             $this->problem = 'the publish key is empty (ORO_WEBSOCKET_PUBLISH_KEY: one of the gateway\'s ORO_WEBSOCKET_PUBLISH_KEYS)';
+        } elseif (preg_match('/[\x00-\x20\x7f]/', $this->key) === 1) {
+            // It goes into a header line: a space or line break would make another header of it.
+            $this->problem = 'the publish key contains spaces or control characters (ORO_WEBSOCKET_PUBLISH_KEY)';
         } elseif ($caFile !== null && !is_readable($caFile)) {
             $this->problem = sprintf('the CA file "%s" cannot be read (ca_file)', $caFile);
         }
@@ -176,6 +179,11 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
     public function isConnected(): bool
     {
         if ($this->problem !== null) {
+            if ($this->ready !== false) {
+                $this->log('warning', 'The WebSocket gateway cannot be used: {reason}', ['reason' => $this->problem]);
+            }
+            $this->ready = false;
+
             return false;
         }
         $now = hrtime(true);
