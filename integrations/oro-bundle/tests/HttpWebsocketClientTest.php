@@ -211,6 +211,13 @@ final class HttpWebsocketClientTest extends GatewayTestCase
         self::assertSame([], $this->logger->records);
     }
 
+    public function testUnknownOptionsAreAProgrammingError(): void
+    {
+        $this->expectException(\InvalidArgumentException::class);
+        $this->expectExceptionMessage('Unknown option(s) retry');
+        new HttpWebsocketClient('http://127.0.0.1/publish', 'k', ['retry' => 1]);
+    }
+
     public function testBadSettingsNeverThrow(): void
     {
         $client = HttpWebsocketClient::fromDsn('ftp://example.com/publish', 'k', $this->logger);
@@ -218,7 +225,7 @@ final class HttpWebsocketClientTest extends GatewayTestCase
         self::assertFalse($client->isConnected());
         self::assertNull($client->connect());
         self::assertFalse($client->publish('oro/data/update', []));
-        $client = HttpWebsocketClient::fromDsn(self::env('GATEWAY_PUBLISH_URL') . '?timeout=soon', 'k', $this->logger);
+        $client = HttpWebsocketClient::fromDsn(self::env('GATEWAY_PUBLISH_URL') . '?timeout=soon&retries=many', 'k', $this->logger);
         self::assertFalse($client->publish('oro/data/update', []));
         [$server, $url] = self::listener();
         $client = HttpWebsocketClient::fromDsn($url, "k\r\nX-Injected: 1", $this->logger);

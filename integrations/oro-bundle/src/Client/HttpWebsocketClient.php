@@ -84,7 +84,10 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
         $this->publishUrl = trim($publishUrl);
         $this->key = trim($key);
         $this->timeout = self::seconds($options['timeout'], 'timeout');
-        $this->retries = max(0, (int) $options['retries']);
+        if (!is_numeric($options['retries']) || (int) $options['retries'] < 0) {
+            throw new \InvalidArgumentException(sprintf('Option retries must be a whole number of retries, got %s', var_export($options['retries'], true)));
+        }
+        $this->retries = (int) $options['retries'];
         $this->retryDelay = self::seconds($options['retry_delay'], 'retry_delay');
         $this->readinessTtl = self::seconds($options['readiness_ttl'], 'readiness_ttl');
         $caFile = $options['ca_file'] === null || $options['ca_file'] === '' ? null : (string) $options['ca_file'];
