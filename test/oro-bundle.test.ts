@@ -64,6 +64,8 @@ async function startProxy (target: string): Promise<{ url: string, seen: ProxyRe
       upstream.end(body)
     })
   })
+  // Idle connections stay open however slow the machine is: the keep-alive check counts them.
+  server.keepAliveTimeout = 120_000
   server.on('connection', (socket) => { (socket as unknown as { gwId: number }).gwId = ++connections })
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
   return {
