@@ -1,0 +1,75 @@
+import { test } from 'tap'
+import { join } from 'node:path'
+import { startApp } from './helpers/app.js'
+import { connectWamp, type WampClient } from './helpers/wamp-client.js'
+import { makeTicket } from './helpers/tickets.js'
+import { createPgUsers, needsPostgres, USERS } from './helpers/databases.js'
+import { loadTopicRules } from '../src/topics/index.js'
+
+// Issue 16 §4: a custom bundle's per-user topic was public (every unknown callback was), and the
+// application's config/oro/websocket_routing/ was never read. The policy now comes from the class
+// of the topic service the route's callback names (the bundles' services*.yml), and a route whose
+// class the gateway cannot know is closed to browsers (fail closed) with one warning at start.
+const APP = join('test', 'fixtures', 'custom-topics-app')
+const SECRET = 'ThisTokenIsNotSoSecretChangeIt'
+
+function ticketFor (name?: string): string {
+  const user = USERS.find((u) => u.username === name)
+  return makeTicket({ secret: SECRET, ...(user === undefined ? {} : { username: user.username, password: user.password }) })
+}
+
+test('the fixture application\'s routes and where each policy comes from', async (t) => {
+  const { loaded, warnings } = loadTopicRules({ cwd: process.cwd(), appRoot: APP })
+  const route = (topic: string): Record<string, unknown> | undefined => loaded.find((l) => l.topic === topic) as Record<string, unknown> | undefined
+  t.match(route('acme/inbox/{user_id}'), {
+    policy: 'user', route: 'acme_inbox.message', callback: 'acme_inbox.message', handlerClass: 'Oro\\Bundle\\SyncBundle\\Topic\\SecuredTopic',
+    source: join('vendor/acme/inbox-bundle/src/Acme/Bundle/InboxBundle/Resources/config/oro/websocket_routing.yml'),
+    policyFrom: /class Oro\\Bundle\\SyncBundle\\Topic\\SecuredTopic \(service acme_inbox\.topic\.message in vendor\/acme\/inbox-bundle\/.+\/services\.yml\)/
+  })
+  t.match(route('acme/live/{board_id}'), { policy: 'unknown', handlerClass: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic', policyFrom: /a class the gateway does not know/ })
+  t.match(route('acme/announcements'), {
+    policy: 'public', source: join('config/oro/websocket_routing/announcements.yml'), handlerClass: 'Oro\\Bundle\\SyncBundle\\Topic\\BroadcastTopic'
+  }, 'the application-level folder is read; the class named through a parameter is resolved')
+  t.match(route('oro/email_event/{user_id}/{organization_id}'), { policy: 'user', source: 'defaults' })
+  t.equal(warnings.length, 1, 'one warning: the route whose class is unknown')
+  t.match(warnings[0]?.message, /acme_live\.board .*acme\/live\/\{board_id\}.*callback acme_live\.board.*class Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic.*policy: key/)
+  t.match(warnings[0]?.message, /ORO_WEBSOCKET_TOPICS/)
+})
+
+test('over real sockets: the custom per-user topic reaches only its user; the unknown-class route is refused to browsers', await needsPostgres(), async (t) => {
+  const { url, table } = await createPgUsers(t)
+  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_DB_URL: url, ORO_WEBSOCKET_USER_TABLE: table, ORO_WEBSOCKET_TOPICS: '' }, 'prod', 'info', { appRoot: APP })
+  // Browsers come through the trusted proxy (loopback) from outside the backend networks.
+  const browser = async (name?: string): Promise<WampClient> =>
+    await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor(name))}`, { headers: { 'X-Forwarded-For': '203.0.113.20' } })
+  const alice = await browser('alice') // user 7
+  const bob = await browser('bob') // user 8
+  const anonymous = await browser()
+  const clients = [alice, bob, anonymous]
+  t.teardown(() => { for (const c of clients) c.close() })
+  for (const c of clients) {
+    for (const topic of ['acme/inbox/7', 'acme/live/1', 'acme/announcements']) c.subscribe(topic)
+    await c.sync()
+  }
+
+  const backend = await connectWamp(`${gw.wsUrl}/?ticket=${encodeURIComponent(ticketFor())}`, { headers: { Origin: '127.0.0.1' } })
+  t.teardown(() => backend.close())
+  backend.publish('acme/inbox/7', { unread: 3 })
+  backend.publish('acme/live/1', { moved: 'card-9' })
+  backend.publish('acme/announcements', 'maintenance at noon')
+  await backend.sync()
+  t.equal(backend.frames.filter((f) => f[0] !== 4).length, 0, 'the backend may publish to every route, the unknown one included (nothing sent back)')
+
+  for (const c of clients) await c.waitForEvents(1, 'acme/announcements')
+  const topicsOf = (c: WampClient): string[] => c.frames.filter((f) => f[0] === 8).map((f) => f[1] as string)
+  t.same(topicsOf(alice), ['acme/inbox/7', 'acme/announcements'], 'user 7 gets its own inbox and the announcement')
+  t.same(topicsOf(bob), ['acme/announcements'], 'user 8 does not get user 7\'s inbox')
+  t.same(topicsOf(anonymous), ['acme/announcements'], 'nor does an anonymous page')
+
+  const refused = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('subscription refused'))
+  t.ok(refused.some((l) => l.reason === 'unknown-policy' && l.topic === 'acme/live/1'), 'the unknown-class route is refused, with its reason')
+  t.ok(refused.some((l) => l.reason === 'other-user' && l.topic === 'acme/inbox/7'))
+  const warned = gw.logs.filter((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.includes('acme_live.board'))
+  t.equal(warned.length, 1, 'warned once at start')
+  t.match(warned[0], { route: 'acme_live.board', callback: 'acme_live.board', class: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic' })
+})
