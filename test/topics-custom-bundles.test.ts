@@ -5,6 +5,7 @@ import { connectWamp, type WampClient } from './helpers/wamp-client.js'
 import { makeTicket } from './helpers/tickets.js'
 import { createPgUsers, needsPostgres, USERS } from './helpers/databases.js'
 import { loadTopicRules } from '../src/topics/index.js'
+import { cli } from './helpers/spawn-gateway.js'
 
 // Issue 16 §4: a custom bundle's per-user topic was public (every unknown callback was), and the
 // application's config/oro/websocket_routing/ was never read. The policy now comes from the class
@@ -26,7 +27,7 @@ test('the fixture application\'s routes and where each policy comes from', async
     source: join('vendor/acme/inbox-bundle/src/Acme/Bundle/InboxBundle/Resources/config/oro/websocket_routing.yml'),
     policyFrom: /class Oro\\Bundle\\SyncBundle\\Topic\\SecuredTopic \(service acme_inbox\.topic\.message in vendor\/acme\/inbox-bundle\/.+\/services\.yml\)/
   })
-  t.match(route('acme/live/{board_id}'), { policy: 'unknown', handlerClass: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic', policyFrom: /a class the gateway does not know/ })
+  t.match(route('acme/live/{board_id}'), { policy: 'unknown', handlerClass: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic', policyFrom: /class Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic \(service acme_live\.topic\.board in .+services\.yml\), which the gateway does not know/ })
   t.match(route('acme/announcements'), {
     policy: 'public', source: join('config/oro/websocket_routing/announcements.yml'), handlerClass: 'Oro\\Bundle\\SyncBundle\\Topic\\BroadcastTopic'
   }, 'the application-level folder is read; the class named through a parameter is resolved')
@@ -72,4 +73,15 @@ test('over real sockets: the custom per-user topic reaches only its user; the un
   const warned = gw.logs.filter((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.includes('acme_live.board'))
   t.equal(warned.length, 1, 'warned once at start')
   t.match(warned[0], { route: 'acme_live.board', callback: 'acme_live.board', class: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic' })
+})
+
+test('config lists every route with its policy and where it came from', async (t) => {
+  const text = await cli(['config', '--env=dev', '--app-root', APP], {})
+  t.equal(text.code, 0, text.stderr)
+  t.match(text.stdout, /\n {2}acme\/inbox\/\{user_id\} +user +vendor\/acme\/inbox-bundle\/.+websocket_routing\.yml: class Oro\\Bundle\\SyncBundle\\Topic\\SecuredTopic/)
+  t.match(text.stdout, /\n {2}acme\/live\/\{board_id\} +unknown \(closed to browsers\) +src\/Acme\/Bundle\/LiveBundle\/.+: class Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic/)
+  t.match(text.stdout, /\n {2}acme\/announcements +public +config\/oro\/websocket_routing\/announcements\.yml/)
+  t.match(text.stdout, /\n {2}oro\/ping +ping +defaults/)
+  const json = JSON.parse((await cli(['config', '--env=dev', '--json', '--app-root', APP], {})).stdout) as { topics: Array<Record<string, unknown>> }
+  t.match(json.topics.find((r) => r.topic === 'acme/live/{board_id}'), { policy: 'unknown', route: 'acme_live.board', callback: 'acme_live.board', handlerClass: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic' })
 })

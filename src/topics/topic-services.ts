@@ -153,7 +153,7 @@ export function createCallbackResolver (services?: TopicServices): CallbackResol
       if (service.className === undefined) return { policy: 'unknown', policyFrom: `${where}, whose class is not said` }
       const policy = classPolicy(service.className)
       return policy === undefined
-        ? { policy: 'unknown', handlerClass: service.className, policyFrom: `${where}: a class the gateway does not know` }
+        ? { policy: 'unknown', handlerClass: service.className, policyFrom: `class ${service.className} (${where}), which the gateway does not know` }
         : { policy, handlerClass: service.className, policyFrom: `class ${service.className} (${where})` }
     }
     const oro = CALLBACK_POLICIES[callback]
