@@ -35,8 +35,11 @@ declare module 'fastify' {
     readonly topicRouter: TopicRouter
     sessionPolicy: SessionPolicy
     publishPolicy: PublishTopicPolicy
-    /** Reads every topic file again; a file that fails leaves the rules in effect as they are. */
-    reloadTopics (why: string): TopicReload
+    /**
+     * Reads every topic file again; a file that fails leaves the rules in effect as they are.
+     * `report`: where the outcome goes when not the app's log (SIGHUP: the lifecycle logger).
+     */
+    reloadTopics (why: string, report?: GatewayLogger): TopicReload
   }
 }
 
@@ -94,13 +97,13 @@ async function topicsPlugin (fastify: FastifyInstance, opts: { loaded: LoadedCon
   fastify.decorate('sessionPolicy', sessionPolicy(table))
   fastify.decorate('publishPolicy', publishPolicy(table))
 
-  fastify.decorate('reloadTopics', function reloadTopics (why: string): TopicReload {
+  fastify.decorate('reloadTopics', function reloadTopics (why: string, report: GatewayLogger = log): TopicReload {
     let next: LoadedTopics
     try {
       next = loadTopicRules(topicSources(loaded))
     } catch (err) {
       const text = err instanceof ConfigError ? err.message : (err as Error).message
-      log.error({ why }, `topic rules not reloaded (${why}), the rules in effect stay: ${text}`)
+      report.error({ why }, `topic rules not reloaded (${why}), the rules in effect stay: ${text}`)
       return { ok: false, changed: 0, revoked: 0 }
     }
     const before = new Map(topics.loaded.map((rule) => [rule.topic, rule]))
@@ -125,7 +128,7 @@ async function topicsPlugin (fastify: FastifyInstance, opts: { loaded: LoadedCon
     if (changed > 0 && fastify.hasDecorator('sessions')) {
       for (const session of fastify.sessions) revoked += session.recheckSubscriptions()
     }
-    log.notice({ why, rules: next.loaded.length, changed, revoked }, `topic rules reloaded (${why}): ${next.loaded.length} rules, ${changed} changed, ${revoked} subscriptions ended`)
+    report.notice({ why, rules: next.loaded.length, changed, revoked }, `topic rules reloaded (${why}): ${next.loaded.length} rules, ${changed} changed, ${revoked} subscriptions ended`)
     return { ok: true, changed, revoked }
   })
 }
