@@ -1,5 +1,8 @@
 import { test } from 'tap'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import WebSocket from 'ws'
 import { startApp } from './helpers/app.js'
 import { connectWamp, type WampClient } from './helpers/wamp-client.js'
 import { makeTicket } from './helpers/tickets.js'
@@ -84,4 +87,34 @@ test('config lists every route with its policy and where it came from', async (t
   t.match(text.stdout, /\n {2}oro\/ping +ping +defaults/)
   const json = JSON.parse((await cli(['config', '--env=dev', '--json', '--app-root', APP], {})).stdout) as { topics: Array<Record<string, unknown>> }
   t.match(json.topics.find((r) => r.topic === 'acme/live/{board_id}'), { policy: 'unknown', route: 'acme_live.board', callback: 'acme_live.board', handlerClass: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic' })
+})
+
+test('a reload that closes a route ends its subscriptions; the sessions stay open', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'gw-reload-app-'))
+  const dir = join(root, 'config', 'oro', 'websocket_routing')
+  mkdirSync(dir, { recursive: true })
+  const route = (policy: string): string => `acme.feed:\n    channel: 'acme/feed'\n    handler:\n        callback: 'acme.feed'\n${policy}`
+  writeFileSync(join(dir, 'feed.yml'), route('    policy: public\n'))
+  const gw = await startApp(t, { ORO_WEBSOCKET_TOPICS: '' }, 'dev', 'info', { appRoot: root })
+  const page = await connectWamp(`${gw.wsUrl}/ws`, { headers: { 'X-Forwarded-For': '203.0.113.21' } })
+  t.teardown(() => page.close())
+  page.subscribe('acme/feed')
+  page.subscribe('oro/data/update')
+  await page.sync()
+
+  // The policy: key taken out: the route's handler is unknown again, so browsers are refused.
+  writeFileSync(join(dir, 'feed.yml'), route(''))
+  t.same(gw.app.reloadTopics('test'), { ok: true, changed: 1, revoked: 1 })
+  const backend = await connectWamp(`${gw.wsUrl}/ws`)
+  t.teardown(() => backend.close())
+  backend.publish('acme/feed', 'not for browsers')
+  backend.publish('oro/data/update', [])
+  await page.waitForEvents(1, 'oro/data/update')
+  t.same(page.events('acme/feed'), [], 'the ended subscription gets nothing')
+  t.equal(page.ws.readyState, WebSocket.OPEN, 'the session stays')
+  t.ok(gw.logs.some((l) => l.reason === 'unknown-policy' && typeof l.msg === 'string' && l.msg.includes('subscription ended')))
+
+  writeFileSync(join(dir, 'feed.yml'), 'acme.feed: [oops')
+  t.same(gw.app.reloadTopics('test'), { ok: false, changed: 0, revoked: 0 }, 'a broken file keeps the rules in effect')
+  t.ok(gw.logs.some((l) => l.level === 'error' && typeof l.msg === 'string' && l.msg.startsWith('topic rules not reloaded (test)')))
 })
