@@ -43,6 +43,8 @@ export class ServerStateWatch {
   #changes = 0
   #waiters: Array<() => void> = []
   #first: Promise<void> | undefined
+  #firstDone: () => void = () => {}
+  readonly #firstRead = new Promise<void>((resolve) => { this.#firstDone = resolve })
 
   constructor (options: ServerStateWatchOptions) {
     this.#options = { intervalMs: 1000, retryMs: 60_000, ...options }
@@ -61,14 +63,13 @@ export class ServerStateWatch {
 
   /** The first read (the baseline), then polls on their own timer. */
   async start (): Promise<void> {
-    this.#first ??= this.#tick()
+    this.#first ??= this.#tick().finally(() => { this.#firstDone() })
     await this.#first
   }
 
   /** Resolves once the first read (the baseline) has ended, whatever its outcome. */
   async started (): Promise<void> {
-    while (this.#first === undefined) await new Promise((resolve) => setImmediate(resolve))
-    await this.#first
+    await this.#firstRead
   }
 
   async stop (): Promise<void> {
