@@ -35,6 +35,9 @@ test('the fixture application\'s routes and where each policy comes from', async
     policy: 'public', source: join('config/oro/websocket_routing/announcements.yml'), handlerClass: 'Oro\\Bundle\\SyncBundle\\Topic\\BroadcastTopic'
   }, 'the application-level folder is read; the class named through a parameter is resolved')
   t.match(route('oro/email_event/{user_id}/{organization_id}'), { policy: 'user', source: 'defaults' })
+  t.match(route('oro/ping'), { policy: 'ping', replaces: 'defaults', handlerClass: 'Oro\\Bundle\\SyncBundle\\Topic\\WebsocketPingTopic' }, "Oro's own bundles read the same way")
+  t.match(route('oro/maintenance'), { policy: 'public', handlerClass: 'Oro\\Bundle\\SyncBundle\\Topic\\BroadcastTopic' })
+  t.match(route('oro/imap_sync_fail/{user_id}'), { policy: 'user-or-wildcard', handlerClass: 'Oro\\Bundle\\ImapBundle\\Topic\\SyncFailTopic' })
   t.equal(warnings.length, 1, 'one warning: the route whose class is unknown')
   t.match(warnings[0]?.message, /acme_live\.board .*acme\/live\/\{board_id\}.*callback acme_live\.board.*class Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic.*policy: key/)
   t.match(warnings[0]?.message, /ORO_WEBSOCKET_TOPICS/)
@@ -84,7 +87,8 @@ test('config lists every route with its policy and where it came from', async (t
   t.match(text.stdout, /\n {2}acme\/inbox\/\{user_id\} +user +vendor\/acme\/inbox-bundle\/.+websocket_routing\.yml: class Oro\\Bundle\\SyncBundle\\Topic\\SecuredTopic/)
   t.match(text.stdout, /\n {2}acme\/live\/\{board_id\} +unknown \(closed to browsers\) +src\/Acme\/Bundle\/LiveBundle\/.+: class Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic/)
   t.match(text.stdout, /\n {2}acme\/announcements +public +config\/oro\/websocket_routing\/announcements\.yml/)
-  t.match(text.stdout, /\n {2}oro\/ping +ping +defaults/)
+  t.match(text.stdout, /\n {2}oro\/ping +ping +vendor\/oro\/platform\/src\/Oro\/Bundle\/SyncBundle\/.+ \(replaces defaults\): class Oro\\Bundle\\SyncBundle\\Topic\\WebsocketPingTopic/)
+  t.match(text.stdout, /\n {2}oro\/data\/update +public +defaults: Oro's callback oro_sync\.data_update/)
   const json = JSON.parse((await cli(['config', '--env=dev', '--json', '--app-root', APP], {})).stdout) as { topics: Array<Record<string, unknown>> }
   t.match(json.topics.find((r) => r.topic === 'acme/live/{board_id}'), { policy: 'unknown', route: 'acme_live.board', callback: 'acme_live.board', handlerClass: 'Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic' })
 })
@@ -117,4 +121,18 @@ test('a reload that closes a route ends its subscriptions; the sessions stay ope
   writeFileSync(join(dir, 'feed.yml'), 'acme.feed: [oops')
   t.same(gw.app.reloadTopics('test'), { ok: false, changed: 0, revoked: 0 }, 'a broken file keeps the rules in effect')
   t.ok(gw.logs.some((l) => l.level === 'error' && typeof l.msg === 'string' && l.msg.startsWith('topic rules not reloaded (test)')))
+})
+
+test('Oro\'s own callback handled by another of Oro\'s classes keeps its policy; another vendor\'s class overriding it is unknown', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'gw-oro-class-'))
+  const write = (file: string, text: string): void => { mkdirSync(join(root, file, '..'), { recursive: true }); writeFileSync(join(root, file), text) }
+  const bundle = 'vendor/oro/platform/src/Oro/Bundle/MessageQueueBundle/Resources/config'
+  write(`${bundle}/oro/websocket_routing.yml`, "oro_message_queue.message_queue_heartbeat:\n    channel: 'oro/message_queue_heartbeat'\n    handler:\n        callback: 'oro_message_queue.message_queue_heartbeat'\n")
+  write(`${bundle}/services.yml`, "services:\n    oro_message_queue.topic.message_queue_heartbeat:\n        class: Oro\\Bundle\\MessageQueueBundle\\Topic\\HeartbeatTopic\n        arguments: ['oro_message_queue.message_queue_heartbeat']\n        tags: [{ name: gos_web_socket.topic }]\n")
+  let { loaded } = loadTopicRules({ cwd: root, appRoot: '.' })
+  t.match(loaded.find((l) => l.topic === 'oro/message_queue_heartbeat'), { policy: 'public', policyFrom: /Oro's callback oro_message_queue\.message_queue_heartbeat \(class Oro\\Bundle\\MessageQueueBundle/ })
+  // An application replacing Oro's service with its own class: the gateway cannot know that class.
+  write('src/Acme/Bundle/AppBundle/Resources/config/services.yml', "services:\n    acme.heartbeat:\n        class: Acme\\Bundle\\AppBundle\\Topic\\Heartbeat\n        arguments: { $topicName: 'oro_message_queue.message_queue_heartbeat' }\n        tags: [gos_web_socket.topic]\n")
+  ;({ loaded } = loadTopicRules({ cwd: root, appRoot: '.' }))
+  t.match(loaded.find((l) => l.topic === 'oro/message_queue_heartbeat'), { policy: 'unknown', handlerClass: 'Acme\\Bundle\\AppBundle\\Topic\\Heartbeat' }, 'named argument and short tag form read too')
 })

@@ -152,9 +152,14 @@ export function createCallbackResolver (services?: TopicServices): CallbackResol
       const where = `service ${service.id} in ${service.file}`
       if (service.className === undefined) return { policy: 'unknown', policyFrom: `${where}, whose class is not said` }
       const policy = classPolicy(service.className)
-      return policy === undefined
-        ? { policy: 'unknown', handlerClass: service.className, policyFrom: `class ${service.className} (${where}), which the gateway does not know` }
-        : { policy, handlerClass: service.className, policyFrom: `class ${service.className} (${where})` }
+      if (policy !== undefined) return { policy, handlerClass: service.className, policyFrom: `class ${service.className} (${where})` }
+      // One of Oro's own callbacks handled by another of Oro's classes (a version the table
+      // above does not list): Oro's callback says what it does. Another vendor's class is unknown.
+      const oro = CALLBACK_POLICIES[callback]
+      if (oro !== undefined && /^Oro\\/i.test(service.className)) {
+        return { policy: oro, handlerClass: service.className, policyFrom: `Oro's callback ${callback} (class ${service.className}, ${where})` }
+      }
+      return { policy: 'unknown', handlerClass: service.className, policyFrom: `class ${service.className} (${where}), which the gateway does not know` }
     }
     const oro = CALLBACK_POLICIES[callback]
     if (oro !== undefined) return { policy: oro, policyFrom: `Oro's callback ${callback}` }
