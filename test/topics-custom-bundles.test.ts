@@ -40,7 +40,14 @@ test('the fixture application\'s routes and where each policy comes from', async
   t.match(route('oro/imap_sync_fail/{user_id}'), { policy: 'user-or-wildcard', handlerClass: 'Oro\\Bundle\\ImapBundle\\Topic\\SyncFailTopic' })
   t.equal(warnings.length, 1, 'one warning: the route whose class is unknown')
   t.match(warnings[0]?.message, /acme_live\.board .*acme\/live\/\{board_id\}.*callback acme_live\.board.*class Acme\\Bundle\\LiveBundle\\Topic\\BoardTopic.*policy: key/)
-  t.match(warnings[0]?.message, /ORO_WEBSOCKET_TOPICS/)
+  t.match(warnings[0]?.message, /ORO_WEBSOCKET_TOPICS file, e\.g\. acme_live\.board: \{ channel: 'acme\/live\/\{board_id\}', handler: \{ callback: 'acme_live\.board' \}, requirements: \{"board_id":\{"pattern":"\\\\d\+"\}\}, policy: public \}$/)
+  // What the warning suggests is a valid rule: written to a topics file, it opens the route.
+  const suggested = /e\.g\. (.+)$/.exec(warnings[0]?.message ?? '')?.[1] ?? ''
+  const dir = mkdtempSync(join(tmpdir(), 'gw-suggested-'))
+  writeFileSync(join(dir, 'topics.yml'), suggested + '\n')
+  const fixed = loadTopicRules({ cwd: process.cwd(), appRoot: APP, topicsFile: join(dir, 'topics.yml') })
+  t.match(fixed.loaded.find((l) => l.topic === 'acme/live/{board_id}'), { policy: 'public', policyFrom: /^policy: in / })
+  t.equal(fixed.warnings.length, 0, 'no warning left')
 })
 
 test('over real sockets: the custom per-user topic reaches only its user; the unknown-class route is refused to browsers', await needsPostgres(), async (t) => {

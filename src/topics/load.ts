@@ -99,7 +99,9 @@ function appRoutingFiles (root: string): string[] {
 // its policy (Oro's format, so the requirements stay as they are).
 function unknownPolicyWarning (rule: TopicRule, source: string): TopicWarning {
   const route = rule.name ?? rule.topic
-  const declare = `${route}: { channel: '${rule.topic}', handler: { callback: '${rule.callback ?? route}' }${rule.requirements !== undefined ? `, requirements: ${JSON.stringify(rule.requirements)}` : ''}, policy: user }`
+  // `user` needs a {user_id} placeholder; any other route can only be public (or ping).
+  const example = rule.topic.includes('{user_id}') ? 'user' : 'public'
+  const declare = `${route}: { channel: '${rule.topic}', handler: { callback: '${rule.callback ?? route}' }${rule.requirements !== undefined ? `, requirements: ${JSON.stringify(rule.requirements)}` : ''}, policy: ${example} }`
   return {
     key: `unknown:${route}:${rule.topic}:${rule.callback ?? ''}:${rule.handlerClass ?? ''}`,
     fields: { route, topic: rule.topic, callback: rule.callback, class: rule.handlerClass, source, policyFrom: rule.policyFrom },
