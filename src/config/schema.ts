@@ -89,7 +89,7 @@ export const configSchema = {
       default: 60,
       minimum: 0,
       maximum: 86400,
-      description: 'Seconds between reads of the application and website URLs in Oro\'s configuration (allowed origins); 0 = at start only.',
+      description: 'Seconds between reads of the application and website URLs in Oro\'s configuration (allowed origins); 0 = at start only. On Oro 6.0.10+ / 6.1.7+ / 7.x a save of System Configuration is also applied within a second (oro_sync_websocket_server_state).',
       example: '60'
     },
     ORO_WEBSOCKET_BACKEND_NETWORKS: {
