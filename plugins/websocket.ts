@@ -2,7 +2,7 @@
 // sessions, their keep-alive, and what happens to them when the gateway drains: WAMP v1 sessions
 // are dropped without a close handshake so Oro's browser code reconnects (oro-compat §6).
 import fp from 'fastify-plugin'
-import fastifyWebsocket from '@fastify/websocket'
+import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -17,7 +17,11 @@ import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
+import { MAX_FRAGMENTS, MessageLimitedWebSocket, maxBufferedChunks, setMessageLimit } from '../src/wamp/message-limit.js'
 
+
+// ws's class as @fastify/websocket's types name it (they resolve ws's types in CommonJS mode).
+type WebSocketClass = NonNullable<NonNullable<WebsocketPluginOptions['options']>['WebSocket']>
 
 export interface UpgradeDecision {
   identity: Identity
@@ -62,8 +66,14 @@ function onPong (this: WebSocket): void {
   }
 }
 
-function markWampUpgrade (request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
-  if (request.ws) (request.raw as MarkedRequest)[kWampUpgrade] = true
+// Runs after the upgrade was admitted (routes/websocket.ts decides wampDecision in onRequest) and
+// before ws completes it: the session's message limit goes with its socket (message-limit.ts).
+function markWampUpgrade (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  if (request.ws) {
+    (request.raw as MarkedRequest)[kWampUpgrade] = true
+    const limits = this.gateway.websocket
+    if (request.wampDecision?.canPublish === true) setMessageLimit(request.raw.socket, limits.backendMaxFrameBytes)
+  }
   done()
 }
 
@@ -74,14 +84,6 @@ function markWampUpgrade (request: FastifyRequest, _reply: FastifyReply, done: (
 function releaseUpgrade (socket: Socket): void {
   const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
   if (response != null) response.detachSocket(socket)
-}
-
-// ws's defaults (16,384 fragments, 262,144 buffered chunks) let one session hold tens of MB of
-// bookkeeping for one small message. A browser or Oro's PHP client sends each message as one
-// frame; its chunks are TCP reads, rarely under 64 bytes each.
-const MAX_FRAGMENTS = 64
-function maxBufferedChunks (maxFrameBytes: number): number {
-  return Math.max(1024, Math.ceil(maxFrameBytes / 64))
 }
 
 export function newSessionId (): string {
@@ -97,7 +99,9 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
 
   await fastify.register(fastifyWebsocket, {
     options: {
+      // Browsers' limit; a backend session gets its own (markWampUpgrade, message-limit.ts).
       maxPayload: limits.maxFrameBytes,
+      WebSocket: MessageLimitedWebSocket as WebSocketClass,
       perMessageDeflate: false,
       clientTracking: false,
       // Bounds of what ws holds for one message (a client's frame is one fragment, one or a few
@@ -156,8 +160,17 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     try {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         counters.oversizeFrames++
-        const suppressed = throttle.take('oversize')
-        if (suppressed >= 0) log.info({ sessionId: session.id, user: session.user, limit: limits.maxFrameBytes, suppressed }, 'closing session with 1009: frame over ORO_WEBSOCKET_MAX_FRAME_BYTES')
+        // An error: a backend's publishes after this one are lost too (it never reads, so it
+        // does not see the close), and a browser never sends this much. ws does not tell the
+        // message's size, only that it is over the limit.
+        const backend = session.canPublish
+        const setting = backend ? 'ORO_WEBSOCKET_BACKEND_MAX_FRAME_BYTES' : 'ORO_WEBSOCKET_MAX_FRAME_BYTES'
+        const limit = backend ? limits.backendMaxFrameBytes : limits.maxFrameBytes
+        const suppressed = throttle.take(`oversize:${setting}`)
+        if (suppressed >= 0) {
+          log.error({ sessionId: session.id, user: session.user, address: session.address, backend, size: `over ${limit} bytes`, limit, setting, suppressed },
+            `closing session with 1009: a message over ${limit} bytes (${setting})`)
+        }
       } else if (throttle.take(`ws-error:${String(err.code)}`) >= 0) {
         log.info({ sessionId: session.id, user: session.user, err: err.message, code: err.code }, 'session error')
       }

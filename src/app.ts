@@ -15,6 +15,7 @@ import publishRoutes from '../routes/publish.js'
 import { createPublishKeys } from './publish/keys.js'
 import topicsPlugin from '../plugins/topics.js'
 import authPlugin from '../plugins/auth.js'
+import serverStatePlugin from '../plugins/server-state.js'
 import statusPlugin from '../plugins/status.js'
 import statusRoutes from '../routes/status.js'
 import type { LoadedConfig } from './config/load.js'
@@ -66,6 +67,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(topicsPlugin, { loaded: options.loaded })
   await app.register(authPlugin)
   await app.register(websocketPlugin)
+  await app.register(serverStatePlugin)
   await app.register(metricsPlugin)
   await app.register(statusPlugin)
   await app.register(healthRoutes)

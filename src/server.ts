@@ -82,15 +82,16 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const start = startLine(loaded, options.mode)
   lifecycle.notice(start.fields, start.msg)
 
-  // SIGHUP reloads the certificates of the TLS listeners; without TLS it is a no-op (logged), so
-  // a `systemctl reload` never drops every session.
+  // SIGHUP reloads the certificates of the TLS listeners and the topic routing files (every
+  // file-based setting); a `systemctl reload` never drops a session. Everything else (the
+  // environment, .env-app files, DSNs, limits) is read at start only: changing it needs a restart.
   const tlsListeners: TlsListener[] = []
   if (gateway.server.tls !== null) tlsListeners.push({ name: 'websocket', server: app.server as unknown as TlsServer, tls: gateway.server.tls })
   const publishTls = gateway.publish.listen?.tls ?? null
   if (publishApp !== null && publishTls !== null) tlsListeners.push({ name: 'publish', server: publishApp.server as unknown as TlsServer, tls: publishTls })
   const metricsTls = gateway.metrics.listen?.tls ?? null
   if (metricsApp !== null && metricsTls !== null) tlsListeners.push({ name: 'metrics', server: metricsApp.server as unknown as TlsServer, tls: metricsTls })
-  cleanups.push(reloadOnSighup(tlsListeners, lifecycle))
+  cleanups.push(reloadOnSighup(tlsListeners, lifecycle, () => { app.reloadTopics('SIGHUP', lifecycle) }))
 
   const done = handleSignals(app, lifecycle, gateway.shutdownTimeoutMs, gateway.drainDelayMs, listeners, cleanups)
   return { app, logger, done }

@@ -22,7 +22,7 @@ function tmp (files: Record<string, string> = {}): string {
 test('without files: the defaults, reported as such', async (t) => {
   const { rules, loaded } = loadTopicRules({ cwd: fixtures })
   t.equal(rules.length, 9)
-  t.same(loaded[0], { topic: 'oro/ping', policy: 'ping', source: 'defaults' })
+  t.match(loaded[0], { topic: 'oro/ping', policy: 'ping', source: 'defaults', route: 'oro_sync.ping', policyFrom: /Oro's callback oro_sync\.ping/ })
   t.ok(loaded.every((l) => l.source === 'defaults'))
   t.equal(loadTopicRules({ cwd: fixtures, topicsFile: '', appRoot: '' }).rules.length, 9)
 })
@@ -30,8 +30,8 @@ test('without files: the defaults, reported as such', async (t) => {
 test('a YAML list file adds rules and overrides defaults', async (t) => {
   const { rules, loaded } = loadTopicRules({ cwd: fixtures, topicsFile: 'topics.yml' })
   t.equal(rules.length, 11)
-  t.same(loaded.find((l) => l.topic === 'oro/maintenance'), { topic: 'oro/maintenance', policy: 'ping', source: 'topics.yml', replaces: 'defaults' })
-  t.same(loaded.at(-1), { topic: 'acme/inbox/{user_id}', policy: 'user', source: 'topics.yml' })
+  t.match(loaded.find((l) => l.topic === 'oro/maintenance'), { topic: 'oro/maintenance', policy: 'ping', source: 'topics.yml', replaces: 'defaults', policyFrom: 'policy:' })
+  t.match(loaded.at(-1), { topic: 'acme/inbox/{user_id}', policy: 'user', source: 'topics.yml' })
   const router = createTopicRouter(rules)
   t.equal(router.match('acme/news')?.rule.name, 'acme.news')
   t.match(authorizeSubscribe(router, 'acme/inbox/7', { anonymous: false, userId: 7 }), { ok: true })
@@ -40,7 +40,7 @@ test('a YAML list file adds rules and overrides defaults', async (t) => {
 
 test('a JSON file, by extension or by trying JSON first', async (t) => {
   const { rules, loaded } = loadTopicRules({ cwd: fixtures, topicsFile: 'topics.json' })
-  t.same(loaded.slice(-2), [
+  t.match(loaded.slice(-2), [
     { topic: 'acme/news', policy: 'ping', source: 'topics.json' },
     { topic: 'acme/alerts/{user_id}/{org}', policy: 'user-or-wildcard', source: 'topics.json' }
   ])
@@ -52,14 +52,17 @@ test('a JSON file, by extension or by trying JSON first', async (t) => {
   t.equal(loadTopicRules({ cwd: '/', topicsFile: join(fixtures, 'topics.json') }).rules.length, 11)
 })
 
-test('Oro\'s websocket_routing.yml format: callbacks map to policies, unknown ones are public', async (t) => {
-  const { rules, loaded } = loadTopicRules({ cwd: fixtures, topicsFile: 'oro-routing.yml' })
-  t.same(loaded.find((l) => l.topic.startsWith('oro/email_event')), {
+test('Oro\'s websocket_routing.yml format: callbacks map to policies, unknown ones are closed to browsers', async (t) => {
+  const { rules, loaded, warnings } = loadTopicRules({ cwd: fixtures, topicsFile: 'oro-routing.yml' })
+  t.match(loaded.find((l) => l.topic.startsWith('oro/email_event')), {
     topic: 'oro/email_event/{user_id}/{organization_id}', policy: 'user', source: 'oro-routing.yml', replaces: 'defaults'
   })
-  t.same(loaded.at(-1), { topic: 'acme/feed', policy: 'public', source: 'oro-routing.yml' })
+  // No --app-root: no topic service to take the policy from; fail closed, and say so.
+  t.match(loaded.at(-1), { topic: 'acme/feed', policy: 'unknown', source: 'oro-routing.yml', policyFrom: /no --app-root/ })
+  t.match(warnings.map((w) => w.fields.route), ['acme.feed'])
+  t.match(authorizeSubscribe(createTopicRouter(rules), 'acme/feed', { anonymous: false, userId: 7 }), { ok: false, reason: 'unknown-policy' })
   const email = rules.find((r) => r.name === 'oro_email.event')
-  t.same(email, {
+  t.match(email, {
     name: 'oro_email.event',
     topic: 'oro/email_event/{user_id}/{organization_id}',
     policy: 'user',
@@ -78,8 +81,8 @@ test('--app-root: every bundle\'s routing file, vendor first, the application la
   ])
   const { rules, loaded } = loadTopicRules({ cwd: fixtures, appRoot: 'app', topicsFile: 'topics.yml' })
   const find = (topic: string): unknown => loaded.find((l) => l.topic === topic)
-  t.same(find('acme/chat/{room}'), { topic: 'acme/chat/{room}', policy: 'public', source: join('vendor/acme/chat/src/Acme/Bundle/ChatBundle', ROUTING) })
-  t.same(find('acme/chat_private/{user_id}'), {
+  t.match(find('acme/chat/{room}'), { topic: 'acme/chat/{room}', policy: 'unknown', source: join('vendor/acme/chat/src/Acme/Bundle/ChatBundle', ROUTING), policyFrom: /no service tagged gos_web_socket\.topic/ })
+  t.match(find('acme/chat_private/{user_id}'), {
     topic: 'acme/chat_private/{user_id}',
     policy: 'user',
     source: join('src/App/Bundle/AppBundle', ROUTING),
@@ -115,7 +118,7 @@ test('--app-root skips node_modules, var/cache, .git and survives symlink loops'
   // The linked tree is read once, through whichever name comes first.
   t.equal(files.filter((f) => f.endsWith(join('AppBundle', ROUTING))).length, 1)
   const { loaded } = loadTopicRules({ cwd: root, appRoot: '.' })
-  t.match(loaded.find((l) => l.topic === 'found/topic'), { policy: 'public' }, 'no handler: public')
+  t.match(loaded.find((l) => l.topic === 'found/topic'), { policy: 'unknown', policyFrom: 'no handler.callback' }, 'no handler: closed')
   t.notOk(loaded.some((l) => l.topic === 'skipped/topic'))
 })
 

@@ -50,6 +50,18 @@ export class OriginRefresh {
     await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
   }
 
+  /**
+   * Reads now, in a read that begins after this call (a read already running may have begun
+   * before the change that asked for this one): what a change of Oro's configuration needs.
+   * Never throws.
+   */
+  async refreshNow (): Promise<void> {
+    const next = this.nextRefresh()
+    await this.#running
+    await this.refresh()
+    await next
+  }
+
   /** Reads now (joining a read already running). Never throws. */
   async refresh (): Promise<void> {
     if (this.#running === undefined) {

@@ -4,6 +4,7 @@ import { settingNames, settingSchema, type SettingName } from '../config/schema.
 import { originLabel, type LoadedConfig } from '../config/load.js'
 import { formatDsnUrl } from '../config/dsn.js'
 import { maskQuerySecrets, maskSecretValue } from '../config/mask.js'
+import type { LoadedRule } from '../topics/rule.js'
 
 export interface ConfigEntry {
   name: SettingName
@@ -42,13 +43,25 @@ export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend
   }
 }
 
+/** Every topic route in effect: its policy, the file it came from and why it has that policy. */
+export function renderTopics (rules: readonly LoadedRule[]): string[] {
+  const width = Math.min(56, Math.max(...rules.map((r) => r.topic.length)))
+  const policy = (r: LoadedRule): string => r.policy === 'unknown' ? 'unknown (closed to browsers)' : r.policy
+  const policyWidth = Math.max(...rules.map((r) => policy(r).length))
+  return ['topic routes (policy, file, why):', ...rules.map((r) =>
+    `  ${r.topic.padEnd(width)}  ${policy(r).padEnd(policyWidth)}  ${r.source}${r.replaces !== undefined ? ` (replaces ${r.replaces})` : ''}${r.policyFrom !== undefined ? `: ${r.policyFrom}` : ''}`)]
+}
+
 export function renderConfig (loaded: LoadedConfig, json: boolean, check?: Array<{ ok: boolean, text: string }>): string {
   const entries = configEntries(loaded)
   const urls = effectiveUrls(loaded)
-  if (json) return JSON.stringify({ settings: entries, ...urls, ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
+  // Loaded by the pre-flight check (config runs serve's); absent when a topics file failed (listed as a problem).
+  const topics = loaded.topics?.loaded
+  if (json) return JSON.stringify({ settings: entries, ...urls, ...(topics !== undefined ? { topics } : {}), ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
   const width = Math.max(...entries.map((e) => e.name.length))
   const valueWidth = Math.min(48, Math.max(...entries.map((e) => String(e.value ?? '(not set)').length)))
   const lines = entries.map((e) => `${e.name.padEnd(width)}  ${String(e.value ?? '(not set)').padEnd(valueWidth)}  ${e.source}`)
   lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`, `publish API:    ${urls.publish}`)
+  if (topics !== undefined && topics.length > 0) lines.push('', ...renderTopics(topics))
   return lines.join('\n') + '\n'
 }

@@ -73,7 +73,10 @@ export interface PublishSettings {
 }
 
 export interface WebSocketLimits {
+  /** Largest message of a browser session. */
   maxFrameBytes: number
+  /** Largest message of a backend session (one that may publish). */
+  backendMaxFrameBytes: number
   maxTopicLength: number
   maxSubscriptions: number
   maxBufferedBytes: number
@@ -149,6 +152,7 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     drainDelayMs: settings.ORO_WEBSOCKET_DRAIN_DELAY * 1000,
     websocket: {
       maxFrameBytes: settings.ORO_WEBSOCKET_MAX_FRAME_BYTES,
+      backendMaxFrameBytes: settings.ORO_WEBSOCKET_BACKEND_MAX_FRAME_BYTES,
       maxTopicLength: settings.ORO_WEBSOCKET_MAX_TOPIC_LENGTH,
       maxSubscriptions: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS,
       maxBufferedBytes: settings.ORO_WEBSOCKET_MAX_BUFFERED_BYTES,

@@ -89,7 +89,7 @@ export const configSchema = {
       default: 60,
       minimum: 0,
       maximum: 86400,
-      description: 'Seconds between reads of the application and website URLs in Oro\'s configuration (allowed origins); 0 = at start only.',
+      description: 'Seconds between reads of the application and website URLs in Oro\'s configuration (allowed origins); 0 = at start only. On Oro 6.0.10+ / 6.1.7+ / 7.x a save of System Configuration is also applied within a second (oro_sync_websocket_server_state).',
       example: '60'
     },
     ORO_WEBSOCKET_BACKEND_NETWORKS: {
@@ -145,8 +145,16 @@ export const configSchema = {
       default: 65536,
       minimum: 1024,
       maximum: 16777216,
-      description: 'Largest frame a client may send; a bigger one closes the session with 1009.',
+      description: 'Largest message a browser session may send; a bigger one closes the session with 1009 (logged at error).',
       example: '65536'
+    },
+    ORO_WEBSOCKET_BACKEND_MAX_FRAME_BYTES: {
+      type: 'integer',
+      default: 16777216,
+      minimum: 1024,
+      maximum: 268435456,
+      description: "Largest message a backend session (ORO_WEBSOCKET_BACKEND_NETWORKS) may send: Oro's PHP backend publishes mass updates of 100 KB and more and never reads, so a close would lose its next publishes too. A bigger one closes with 1009 (logged at error).",
+      example: '16777216'
     },
     ORO_WEBSOCKET_MAX_TOPIC_LENGTH: {
       type: 'integer',

@@ -31,7 +31,7 @@ const PLAIN: Array<[CounterName, string]> = [
   ['connectionsOpened', 'WebSocket sessions opened'],
   ['connectionsClosed', 'WebSocket sessions closed, for any reason'],
   ['protocolErrors', 'Sessions closed with 1007 for a frame that is not WAMP v1'],
-  ['oversizeFrames', 'Sessions closed with 1009 for a frame over the inbound limit'],
+  ['oversizeFrames', 'Sessions closed with 1009 for a message over their limit (browser or backend)'],
   ['slowConsumerDrops', 'Sessions dropped because their unsent bytes passed the cap'],
   ['deadPeerDrops', 'Sessions dropped after missing two pings in a row'],
   ['subscribesRefused', 'SUBSCRIBE messages refused (no route, private topic, limits)'],

@@ -1,5 +1,5 @@
 // SIGHUP: every TLS listener reads its certificate files again and swaps its secure context
-// (tls.Server#setSecureContext). Open sessions keep the context they were made with; new
+// (tls.Server#setSecureContext), and the topic routing files are read again (plugins/topics.ts). Open sessions keep the context they were made with; new
 // handshakes get the new one. Files that do not load leave the old certificate in place, and the
 // log says which option to fix.
 import type { Server as TlsServer } from 'node:tls'
@@ -37,14 +37,20 @@ export function reloadCertificates (listeners: readonly TlsListener[], log: Gate
 }
 
 /**
- * Reloads on every SIGHUP; returns the function that stops listening for it. Without a TLS
- * listener there is nothing to reload, and SIGHUP still does not stop the gateway: `systemctl
- * reload` and `supervisorctl signal HUP` must never drop every session.
+ * Reloads on every SIGHUP: the TLS listeners' certificates, then every other file-based setting
+ * (`reloadFiles`: the topic routing files). Returns the function that stops listening for it.
+ * SIGHUP never stops the gateway: `systemctl reload` and `supervisorctl signal HUP` must never
+ * drop every session.
  */
-export function reloadOnSighup (listeners: readonly TlsListener[], log: GatewayLogger): () => void {
+export function reloadOnSighup (listeners: readonly TlsListener[], log: GatewayLogger, reloadFiles?: () => void): () => void {
   const onHup = (): void => {
-    if (listeners.length === 0) log.notice({ signal: 'SIGHUP' }, 'SIGHUP: nothing to reload (no listener has TLS); the gateway keeps running')
-    else reloadCertificates(listeners, log)
+    log.notice({ signal: 'SIGHUP' }, `SIGHUP: re-reading ${listeners.length > 0 ? 'the TLS certificates and ' : ''}the topic routing files; the gateway keeps running`)
+    if (listeners.length > 0) reloadCertificates(listeners, log)
+    try {
+      reloadFiles?.()
+    } catch (err) {
+      log.error({ err }, 'SIGHUP: re-reading the topic routing files failed; the rules in effect stay')
+    }
   }
   process.on('SIGHUP', onHup)
   return () => { process.removeListener('SIGHUP', onHup) }

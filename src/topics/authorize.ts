@@ -10,7 +10,7 @@ export interface SessionIdentity {
 
 export type SubscribeDecision =
   | { ok: true, rule: TopicRule }
-  | { ok: false, reason: 'no-route' | 'anonymous' | 'other-user', message: string }
+  | { ok: false, reason: 'no-route' | 'anonymous' | 'other-user' | 'unknown-policy', message: string }
 
 export type PublishDecision =
   | { ok: true, rule: TopicRule }
@@ -21,6 +21,10 @@ export function authorizeSubscribe (router: TopicRouter, topic: string, identity
   if (m === null) return noRoute(topic)
   const { rule, params } = m
   if (rule.policy === 'public' || rule.policy === 'ping') return { ok: true, rule }
+  if (rule.policy === 'unknown') {
+    // Fail closed: the route's handler is a class the gateway cannot run (logged at start).
+    return { ok: false, reason: 'unknown-policy', message: `the gateway does not know who may subscribe to ${topic} (route ${rule.name ?? rule.topic}, class ${rule.handlerClass ?? 'not found'}); declare it with policy: in ORO_WEBSOCKET_TOPICS (docs/topics.md)` }
+  }
 
   const wanted = params.user_id as string
   if (rule.policy === 'user-or-wildcard' && wanted === '*') return { ok: true, rule }

@@ -15,6 +15,23 @@ export const CALLBACK_POLICIES: Readonly<Record<string, TopicPolicy>> = {
   'oro_imap.sync_fail': 'user-or-wildcard'
 }
 
+/**
+ * Oro's topic handler classes → the policy each implements (SyncBundle/Topic, ImapBundle/Topic).
+ * Keys are lower case: PHP class names are case-insensitive. A class not listed here (a custom
+ * bundle's own handler, or a subclass of one of these) is `unknown`: the gateway cannot run it.
+ */
+export const CLASS_POLICIES: Readonly<Record<string, TopicPolicy>> = {
+  'oro\\bundle\\syncbundle\\topic\\securedtopic': 'user',
+  'oro\\bundle\\syncbundle\\topic\\broadcasttopic': 'public',
+  'oro\\bundle\\imapbundle\\topic\\syncfailtopic': 'user-or-wildcard',
+  'oro\\bundle\\syncbundle\\topic\\websocketpingtopic': 'ping'
+}
+
+/** The policy of a topic handler class, undefined when the gateway does not know the class. */
+export function classPolicy (className: string): TopicPolicy | undefined {
+  return CLASS_POLICIES[className.replace(/^\\/, '').toLowerCase()]
+}
+
 const digits = { pattern: '\\d+' }
 const digitsOrStar = { pattern: '\\d+', wildcard: true }
 

@@ -2,8 +2,8 @@
 // websocket_routing.yml mapping. Every problem becomes a ConfigError naming the file and entry.
 import { ConfigError } from '../config/errors.js'
 import { compileRule, RuleProblem } from './compile.js'
-import { CALLBACK_POLICIES } from './defaults.js'
 import { POLICIES, type PlaceholderRequirement, type TopicPolicy, type TopicRule } from './rule.js'
+import { createCallbackResolver, type CallbackResolver } from './topic-services.js'
 
 type Obj = Record<string, unknown>
 
@@ -13,11 +13,14 @@ const ORO_KEYS = new Set(['channel', 'handler', 'requirements', 'defaults', 'opt
 const LIST_EXAMPLE = '- { topic: "oro/my_topic/{user_id}", requirements: { user_id: { pattern: "\\\\d+" } }, policy: user }'
 const ORO_EXAMPLE = "my_bundle.my_topic: { channel: 'oro/my_topic', handler: { callback: 'my_bundle.my_topic' } }"
 
-/** `where` names the file in errors, e.g. `ORO_WEBSOCKET_TOPICS config/topics.yml`. */
-export function parseTopicDocument (doc: unknown, where: string): TopicRule[] {
+/**
+ * `where` names the file in errors, e.g. `ORO_WEBSOCKET_TOPICS config/topics.yml`. `resolve`
+ * gives the policy of an Oro route that declares none (from the application's topic services).
+ */
+export function parseTopicDocument (doc: unknown, where: string, resolve: CallbackResolver = createCallbackResolver()): TopicRule[] {
   if (doc === null || doc === undefined) return [] // an empty file: nothing to add
   if (Array.isArray(doc)) return doc.map((entry, i) => parseListEntry(entry, `${where}, rule ${i + 1}`))
-  if (isObj(doc)) return Object.entries(doc).map(([name, entry]) => parseOroEntry(name, entry, `${where}, ${name}`))
+  if (isObj(doc)) return Object.entries(doc).map(([name, entry]) => parseOroEntry(name, entry, `${where}, ${name}`, where, resolve))
   throw new ConfigError(where, 'must hold a list of rules or an Oro websocket_routing.yml mapping', LIST_EXAMPLE)
 }
 
@@ -26,14 +29,14 @@ function parseListEntry (entry: unknown, at: string): TopicRule {
   unknownKeys(entry, LIST_KEYS, at, LIST_EXAMPLE)
   const label = typeof entry.topic === 'string' ? `${at} (${entry.topic})` : at
   if (typeof entry.topic !== 'string' || entry.topic === '') throw new ConfigError(label, 'has no topic', LIST_EXAMPLE)
-  const rule: TopicRule = { topic: entry.topic, policy: policyOf(entry.policy, label) }
+  const rule: TopicRule = { topic: entry.topic, policy: policyOf(entry.policy, label), policyFrom: 'policy:' }
   if (entry.name !== undefined) rule.name = stringOf(entry.name, 'name', label)
   if (entry.callback !== undefined) rule.callback = stringOf(entry.callback, 'callback', label)
   if (entry.requirements !== undefined && entry.requirements !== null) rule.requirements = requirementsOf(entry.requirements, label)
   return checked(rule, label)
 }
 
-function parseOroEntry (name: string, entry: unknown, at: string): TopicRule {
+function parseOroEntry (name: string, entry: unknown, at: string, file: string, resolve: CallbackResolver): TopicRule {
   if (!isObj(entry)) throw new ConfigError(at, 'must be a mapping with channel and handler', ORO_EXAMPLE)
   unknownKeys(entry, ORO_KEYS, at, ORO_EXAMPLE)
   if (typeof entry.channel !== 'string' || entry.channel === '') throw new ConfigError(at, 'has no channel (the topic)', ORO_EXAMPLE)
@@ -43,12 +46,23 @@ function parseOroEntry (name: string, entry: unknown, at: string): TopicRule {
     if (!isObj(entry.handler)) throw new ConfigError(label, 'has a handler that is not a mapping', "handler: { callback: 'oro_sync.data_update' }")
     if (entry.handler.callback !== undefined) callback = stringOf(entry.handler.callback, 'handler.callback', label)
   }
-  // A gateway extension: `policy:` next to Oro's keys, for a custom handler the gateway cannot know.
-  const policy = entry.policy !== undefined
-    ? policyOf(entry.policy, label)
-    : (callback !== undefined ? CALLBACK_POLICIES[callback] : undefined) ?? 'public'
-  const rule: TopicRule = { name, topic: entry.channel, policy }
+  const rule: TopicRule = { name, topic: entry.channel, policy: 'unknown' }
   if (callback !== undefined) rule.callback = callback
+  if (entry.policy !== undefined) {
+    // A gateway extension: `policy:` next to Oro's keys, for a handler the gateway cannot know.
+    rule.policy = policyOf(entry.policy, label)
+    rule.policyFrom = `policy: in ${file}`
+  } else {
+    const found = resolve(callback)
+    rule.policy = found.policy
+    rule.policyFrom = found.policyFrom
+    if (found.handlerClass !== undefined) rule.handlerClass = found.handlerClass
+    // A per-user class on a route without {user_id}: Oro reads the id as 0, nobody's. Closed.
+    if ((rule.policy === 'user' || rule.policy === 'user-or-wildcard') && !entry.channel.includes('{user_id}')) {
+      rule.policy = 'unknown'
+      rule.policyFrom += `, but the channel has no {user_id}`
+    }
+  }
   if (entry.requirements !== undefined && entry.requirements !== null) rule.requirements = requirementsOf(entry.requirements, label)
   return checked(rule, label)
 }

@@ -5,16 +5,17 @@ import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../config/errors.js'
 import { parseTopicDocument } from './parse-rules.js'
 import type { TopicRule } from './rule.js'
+import type { CallbackResolver } from './topic-services.js'
 
 /** `path` is read; `where` names it in errors (e.g. `ORO_WEBSOCKET_TOPICS topics.yml`). */
-export function readTopicFile (path: string, where: string): TopicRule[] {
+export function readTopicFile (path: string, where: string, resolve?: CallbackResolver): TopicRule[] {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new ConfigError(where, `cannot be read (${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'ORO_WEBSOCKET_TOPICS=config/topics.yml')
   }
-  return parseTopicDocument(parseText(text, extname(path).toLowerCase(), where), where)
+  return parseTopicDocument(parseText(text, extname(path).toLowerCase(), where), where, resolve)
 }
 
 function parseText (text: string, ext: string, where: string): unknown {

@@ -261,6 +261,23 @@ export class WampSession implements HubClient {
     log.debug({ sessionId: this.id, topic }, 'subscribed')
   }
 
+  /**
+   * The topic rules changed (a reload): ends the subscriptions the policy no longer allows.
+   * Nothing is sent (autobahn 0.8 has no message for it); returns how many ended.
+   */
+  recheckSubscriptions (): number {
+    if (this.#subscriptions === null || !this.alive) return 0
+    let ended = 0
+    for (const topic of [...this.#subscriptions]) {
+      const refusal = this.#ctx.policy.subscribe(topic, this)
+      if (refusal === null) continue
+      this.#unsubscribe(topic)
+      ended++
+      this.#refused('subscribe', topic, { reason: refusal.reason, message: `${refusal.message} (rules reloaded; subscription ended)` }, 'notice')
+    }
+    return ended
+  }
+
   #unsubscribe (topic: string): void {
     if (this.#subscriptions?.delete(topic) !== true) return
     this.#ctx.hub.unsubscribe(topic, this)

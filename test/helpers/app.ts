@@ -15,7 +15,8 @@ export interface TestApp {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-export async function startApp (t: Teardown, env: Record<string, string> = {}, mode: Mode = 'dev', level = 'debug'): Promise<TestApp> {
+/** options.appRoot: --app-root (an Oro application's directory, e.g. a fixture). */
+export async function startApp (t: Teardown, env: Record<string, string> = {}, mode: Mode = 'dev', level = 'debug', options: { appRoot?: string } = {}): Promise<TestApp> {
   const logs: Array<Record<string, unknown>> = []
   const destination = new Writable({
     write (chunk: Buffer, _encoding, callback) {
@@ -23,7 +24,7 @@ export async function startApp (t: Teardown, env: Record<string, string> = {}, m
       callback()
     }
   })
-  const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:8080', ORO_WEBSOCKET_TOPICS: 'test/fixtures/open-topics.yml', ...env }, cwd: process.cwd() })
+  const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:8080', ORO_WEBSOCKET_TOPICS: 'test/fixtures/open-topics.yml', ...env }, cwd: process.cwd(), ...(options.appRoot !== undefined ? { appRoot: options.appRoot } : {}) })
   const logger = createLogger({ mode, level, pretty: false, destination })
   const app = await buildApp({ loaded, mode, logger })
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -1,0 +1,52 @@
+// The largest message a session may send, per connection: Oro's PHP backend publishes mass
+// updates of 100 KB and more (Ratchet had no practical limit), while a browser never needs more
+// than a few KB. ws takes maxPayload from the server's options when it wires a socket's receiver
+// (WebSocket#setSocket); the server lets us name the WebSocket class it makes (its documented
+// `WebSocket` option), so this subclass swaps in the limit the upgrade decided for that socket.
+// Enforced by ws's own receiver before the message is buffered: a browser can never make the
+// gateway hold a backend-sized message.
+import type { Duplex } from 'node:stream'
+import { WebSocket } from 'ws'
+
+const kMessageLimit = Symbol('messageLimit')
+type LimitedSocket = Duplex & { [kMessageLimit]?: number }
+
+interface ReceiverOptions {
+  maxPayload?: number
+  maxBufferedChunks?: number
+  [option: string]: unknown
+}
+
+// ws's defaults (16,384 fragments, 262,144 buffered chunks) let one session hold tens of MB of
+// bookkeeping for one small message. A browser or Oro's PHP client sends each message as one
+// frame; its chunks are TCP reads, rarely under 64 bytes each.
+export const MAX_FRAGMENTS = 64
+export function maxBufferedChunks (maxMessageBytes: number): number {
+  return Math.max(1024, Math.ceil(maxMessageBytes / 64))
+}
+
+/** Called before the upgrade completes (the socket is the request's). */
+export function setMessageLimit (socket: Duplex, bytes: number): void {
+  (socket as LimitedSocket)[kMessageLimit] = bytes
+}
+
+/** The limit the socket was given, undefined when none (the server's maxPayload applies). */
+export function messageLimitOf (socket: Duplex): number | undefined {
+  return (socket as LimitedSocket)[kMessageLimit]
+}
+
+type SetSocket = (this: WebSocket, socket: Duplex, head: Buffer, options: ReceiverOptions) => void
+const setSocket = (WebSocket.prototype as unknown as { setSocket: SetSocket }).setSocket
+if (typeof setSocket !== 'function') throw new Error('ws no longer has WebSocket#setSocket; check src/wamp/message-limit.ts against the installed ws')
+
+class LimitedWebSocket extends WebSocket {}
+/** For the server's `WebSocket` option. */
+export const MessageLimitedWebSocket: typeof WebSocket = LimitedWebSocket
+Object.defineProperty(LimitedWebSocket.prototype, 'setSocket', {
+  value: function (this: WebSocket, socket: Duplex, head: Buffer, options: ReceiverOptions): void {
+    const limit = messageLimitOf(socket)
+    setSocket.call(this, socket, head, limit === undefined ? options : { ...options, maxPayload: limit, maxBufferedChunks: maxBufferedChunks(limit) })
+  },
+  writable: true,
+  configurable: true
+})
