@@ -81,7 +81,7 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
-      description: 'Comma-separated hosts or origins allowed to connect (* = any); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (ORO_DB_URL).',
+      description: 'Comma-separated hosts or origins allowed to connect (* = any), besides localhost and 127.0.0.1 (always allowed, as by Oro); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (ORO_DB_URL).',
       example: 'shop.example.com,https://admin.example.com:8443'
     },
     ORO_WEBSOCKET_ORIGINS_REFRESH: {
