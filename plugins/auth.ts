@@ -63,16 +63,16 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     log.warn('ORO_SECRET is not set: TICKETS ARE NOT CHECKED and every client connects as anonymous (development mode only; never run like this in production)')
   } else {
     if (databaseUrl !== undefined) {
-      // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_URL is set.
+      // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_DSN or ORO_DB_URL is set.
       const { createUserStore } = await import('../src/auth/user-store.js')
-      const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, onStatus: (status, previous) => { logStatus(status, previous) } })
+      const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, setting: fastify.gateway.databaseSetting, onStatus: (status, previous) => { logStatus(status, previous) } })
       const logStatus = logDatabaseStatus(log, store.display)
       users = store
       // Checked at start and, while down, every few seconds: readiness comes back without traffic.
       fastify.readiness.register('database', () => store.readiness())
       store.monitor()
     } else {
-      log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
+      log.warn('ORO_DB_URL (or ORO_DB_DSN) is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
     const poolSize = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS
     const ttl = fastify.config.ORO_WEBSOCKET_RESUME_TTL

@@ -188,7 +188,7 @@ test('without ORO_DB_URL a user ticket is the gateway\'s problem (503), not the 
   t.match(JSON.parse(err.body), { code: 'GW_ERR_USERS_NOT_CONFIGURED', message: /ORO_DB_URL/ })
   const anonymous = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
   anonymous.close()
-  t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
+  t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL (or ORO_DB_DSN) is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
 })
 
 test('a drain that begins while a ticket is verified refuses that upgrade (503), it is not accepted after the drop loop', async (t) => {

@@ -42,13 +42,40 @@ export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend
   }
 }
 
+export interface DatabaseSource {
+  /** The variable the gateway reads Oro's database from: ORO_DB_DSN when set, as Oro's Doctrine does. */
+  setting: 'ORO_DB_DSN' | 'ORO_DB_URL'
+  /** Where its value came from (environment, a file, ...). */
+  source: string
+  /** As written in .env-app, when only a reference: `${ORO_DB_URL}`. */
+  reference?: string
+}
+
+/** Which variable names Oro's database and where it came from; null when neither is set. */
+export function databaseSource (loaded: LoadedConfig): DatabaseSource | null {
+  const { databaseUrl, databaseSetting } = loaded.gateway
+  if (databaseUrl === undefined) return null
+  return {
+    setting: databaseSetting,
+    source: originLabel(loaded.origins[databaseSetting]),
+    ...(databaseSetting === 'ORO_DB_DSN' && loaded.databaseReference !== undefined ? { reference: loaded.databaseReference } : {})
+  }
+}
+
+function describeDatabase (database: DatabaseSource | null): string {
+  if (database === null) return 'not set (ORO_DB_DSN, ORO_DB_URL): anonymous tickets only'
+  const written = database.reference !== undefined ? `, written ${database.setting}=${database.reference}` : ''
+  return `${database.setting} (${database.source}${written})`
+}
+
 export function renderConfig (loaded: LoadedConfig, json: boolean, check?: Array<{ ok: boolean, text: string }>): string {
   const entries = configEntries(loaded)
   const urls = effectiveUrls(loaded)
-  if (json) return JSON.stringify({ settings: entries, ...urls, ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
+  const database = databaseSource(loaded)
+  if (json) return JSON.stringify({ settings: entries, ...urls, database, ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
   const width = Math.max(...entries.map((e) => e.name.length))
   const valueWidth = Math.min(48, Math.max(...entries.map((e) => String(e.value ?? '(not set)').length)))
   const lines = entries.map((e) => `${e.name.padEnd(width)}  ${String(e.value ?? '(not set)').padEnd(valueWidth)}  ${e.source}`)
-  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`, `publish API:    ${urls.publish}`)
+  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`, `publish API:    ${urls.publish}`, `database:       ${describeDatabase(database)}`)
   return lines.join('\n') + '\n'
 }

@@ -24,7 +24,10 @@ export interface GatewayConfig {
   frontend: Dsn
   backend: Dsn
   secret: string | undefined
+  /** Oro's database: ORO_DB_DSN when set (as Oro's Doctrine connection takes it), else ORO_DB_URL. */
   databaseUrl: string | undefined
+  /** The variable databaseUrl comes from (ORO_DB_URL when neither is set), for messages. */
+  databaseSetting: DatabaseSetting
   shutdownTimeoutMs: number
   drainDelayMs: number
   websocket: WebSocketLimits
@@ -35,6 +38,8 @@ export interface GatewayConfig {
   metrics: MetricsSettings
   status: StatusSettings
 }
+
+export type DatabaseSetting = 'ORO_DB_DSN' | 'ORO_DB_URL'
 
 export interface StatusSettings {
   /** ORO_WEBSOCKET_STATUS=on: GET /status and /status.json (on the metrics listener if there is one). */
@@ -144,7 +149,8 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     frontend,
     backend,
     secret: emptyToUndefined(settings.ORO_SECRET),
-    databaseUrl: emptyToUndefined(settings.ORO_DB_URL),
+    databaseUrl: emptyToUndefined(settings.ORO_DB_DSN) ?? emptyToUndefined(settings.ORO_DB_URL),
+    databaseSetting: emptyToUndefined(settings.ORO_DB_DSN) !== undefined ? 'ORO_DB_DSN' : 'ORO_DB_URL',
     shutdownTimeoutMs: settings.ORO_WEBSOCKET_SHUTDOWN_TIMEOUT * 1000,
     drainDelayMs: settings.ORO_WEBSOCKET_DRAIN_DELAY * 1000,
     websocket: {

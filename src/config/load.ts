@@ -3,6 +3,8 @@
 // turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
 // and all of them are reported together. With a mode, `serve`'s own requirements are checked
 // too (requirements.ts), so `config` is the same pre-flight check as a start.
+// ORO_SECRET, ORO_DB_URL and ORO_DB_DSN set but empty count as unset in every source (a compose
+// file's `ORO_SECRET: ${ORO_SECRET}` left blank must not hide the value of a lower source).
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
@@ -56,9 +58,18 @@ export interface LoadedConfig {
   topicsBase: string
   /** The topic rules, when the serve requirements were checked (they were loaded for it). */
   topics?: LoadedTopics
+  /** The .env-app files read (absolute paths), lowest first; empty when there were none. */
+  envFiles: string[]
+  /** Where .env-app was looked for: --app-root, or the working directory. */
+  envDir: string
+  /** ORO_DB_DSN as written in its .env-app file when that is only a reference (`${ORO_DB_URL}`). */
+  databaseReference: string | undefined
 }
 
 export const ENV_FILES = ['.env-app', '.env-app.local'] as const
+
+/** Set but empty is the same as not set: a lower source's value stands. */
+const EMPTY_IS_UNSET: ReadonlySet<SettingName> = new Set(['ORO_SECRET', 'ORO_DB_URL', 'ORO_DB_DSN'])
 
 export function loadConfig (options: LoadOptions): LoadedConfig {
   const values: Partial<Record<SettingName, string>> = {}
@@ -67,6 +78,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     origins[name] = settingSchema(name).default === undefined ? { kind: 'unset' } : { kind: 'default' }
   }
   const set = (name: SettingName, value: string, origin: Origin): void => {
+    if (value.trim() === '' && EMPTY_IS_UNSET.has(name)) return
     values[name] = value
     origins[name] = origin
   }
@@ -79,6 +91,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   // Both files first (the later wins), then their $VAR references, then our settings from them.
   const fileValues: Record<string, string> = {}
   const fileOf: Record<string, string> = {}
+  const envFiles: string[] = []
   for (const name of ENV_FILES) {
     const file = join(root, name)
     if (!existsSync(file)) continue
@@ -89,19 +102,30 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
       problems.push(new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`))
       continue
     }
+    envFiles.push(file)
     for (const [key, value] of Object.entries(parsed)) {
       fileValues[key] = value
       fileOf[key] = file
     }
   }
-  const expanded = expandReferences(fileValues, options.env)
+  const legacy = options.parametersFile === undefined
+    ? {}
+    : collect(problems, () => readParametersFile(resolve(options.cwd, options.parametersFile as string), options.parametersFile), {})
+  // A reference in the files (Oro's `ORO_DB_DSN=${ORO_DB_URL}`) takes the value that wins over the
+  // files' own: the environment's, else --parameters' (which outranks the files).
+  const outranking: Record<string, string | undefined> = {}
+  for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string }]>) outranking[setting] = dsn.value
+  for (const [name, value] of Object.entries(options.env)) if (value !== undefined) outranking[name] = value
+  for (const name of EMPTY_IS_UNSET) if (outranking[name]?.trim() === '') delete outranking[name]
+  const expanded = expandReferences(fileValues, outranking)
   for (const setting of settingNames) {
     const value = expanded[setting]
     if (value !== undefined) set(setting, value, { kind: 'file', file: fileOf[setting] as string })
   }
+  const dsnText = fileValues.ORO_DB_DSN?.trim()
+  const databaseReference = dsnText !== undefined && /^\$(\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)$/.test(dsnText) ? dsnText : undefined
 
   if (options.parametersFile !== undefined) {
-    const legacy = collect(problems, () => readParametersFile(resolve(options.cwd, options.parametersFile as string), options.parametersFile), {})
     for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string, keys: string[] }]>) {
       set(setting, dsn.value, { kind: 'parameters', file: options.parametersFile, keys: dsn.keys })
     }
@@ -135,7 +159,10 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     cwd: options.cwd,
     appRoot: options.appRoot === undefined ? undefined : root,
     topicsFile: topics === undefined || topics === '' ? undefined : resolve(pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd), topics),
-    topicsBase: pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd)
+    topicsBase: pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd),
+    envFiles,
+    envDir: root,
+    databaseReference: origins.ORO_DB_DSN.kind === 'file' ? databaseReference : undefined
   }
   // A disabled server (empty SERVER DSN host) runs nothing, so it needs nothing (Oro exits 0 too).
   if (options.mode !== undefined && gateway.server.enabled) problems.push(...checkServeRequirements(loaded, options.mode))

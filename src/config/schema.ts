@@ -49,6 +49,12 @@ export const configSchema = {
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
       secret: true
     },
+    ORO_DB_DSN: {
+      type: 'string',
+      description: "Oro's Doctrine connection (database_dsn; Oro's .env-app sets it to ${ORO_DB_URL}). Set, it is used instead of ORO_DB_URL, as by Oro: installs that set only ORO_DB_DSN (Oro's docker demo) work as they are.",
+      example: 'postgres://oro:pass@postgres:5432/oro_db?serverVersion=16',
+      secret: true
+    },
     ORO_WEBSOCKET_USER_TABLE: {
       type: 'string',
       default: 'oro_user',
