@@ -50,6 +50,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   const refusalLog = new RefusalLog(log)
 
   let users: DatabaseUserStore | undefined
+  // Origins from Oro's configuration, when they come from there (set below).
+  let originRefresh: OriginRefresh | null = null
   let verifier: ReturnType<typeof createTicketVerifier> | undefined
   // Session resumption (docs/auth.md): a cookie set with the 101 spares a reconnect the digest.
   let resumeCookies: ResumeCookies | undefined
@@ -65,7 +67,15 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     if (databaseUrl !== undefined) {
       // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_DSN or ORO_DB_URL is set.
       const { createUserStore } = await import('../src/auth/user-store.js')
-      const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, setting: fastify.gateway.databaseSetting, onStatus: (status, previous) => { logStatus(status, previous) } })
+      const store = createUserStore(databaseUrl, {
+        table: fastify.config.ORO_WEBSOCKET_USER_TABLE,
+        setting: fastify.gateway.databaseSetting,
+        onStatus: (status, previous) => {
+          logStatus(status, previous)
+          // The database answers again: Oro's origins at once, not at the next periodic read.
+          if (status.state === 'up' && previous.state === 'down') void originRefresh?.refresh()
+        }
+      })
       const logStatus = logDatabaseStatus(log, store.display)
       users = store
       // Checked at start and, while down, every few seconds: readiness comes back without traffic.
@@ -91,19 +101,23 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks, rechecksFailed } } : {})
   }))
   // Origins as Oro decides them: the hosts of the application and website URLs in its database,
-  // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
-  let originRefresh: OriginRefresh | null = null
+  // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list. Until they are loaded the gateway is
+  // not ready: a browser of the application URL would be refused.
   if (databaseUrl !== undefined && access.origins.extendable) {
     const table = fastify.config.ORO_WEBSOCKET_USER_TABLE
     // Oro's tables live together: the configuration tables are where the user table is.
     const schema = table.includes('.') ? table.slice(0, table.indexOf('.')) : undefined
-    originRefresh = new OriginRefresh({
+    const refresh = new OriginRefresh({
       source: (await import('../src/access/oro-config-origins.js')).createOroOriginSource(databaseUrl, schema === undefined ? {} : { schema }),
       policy: access.origins,
       intervalMs: fastify.config.ORO_WEBSOCKET_ORIGINS_REFRESH * 1000,
+      setting: fastify.gateway.databaseSetting,
+      secrets: [(await import('../src/auth/database-url.js')).parseDatabaseUrl(databaseUrl).password],
       log
     })
-    await originRefresh.start()
+    originRefresh = refresh
+    fastify.readiness.register('origins', () => refresh.readiness())
+    await refresh.start()
   } else {
     log.notice({ origins: access.origins.entries }, `Allowed origins: ${access.origins.entries.join(', ')}`)
   }
@@ -123,11 +137,18 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       upgradeRefused('origin_forbidden')
       const shown = origin === undefined ? '(none)' : clip(origin)
       const host = originHost(origin)
-      originLog.write('warn', `origin ${shown}`, {
-        origin: shown,
-        address,
-        setting: host === undefined ? 'ORO_WEBSOCKET_ALLOWED_ORIGINS' : `ORO_WEBSOCKET_ALLOWED_ORIGINS=+${clip(host, 100)}`
-      }, 'Client rejected, bad origin')
+      // Oro's origins not loaded (its database not readable): that is the cause, not the override.
+      const missing = originRefresh?.problem
+      if (missing !== undefined) {
+        originLog.write('warn', `origin ${shown}`, { origin: shown, address, setting: missing.setting, database: missing.summary },
+          `Client rejected, bad origin: Oro's allowed origins (the hosts of its application URL) are not loaded: its database (${missing.setting}) cannot be read: ${missing.summary}; ${missing.hint}`)
+      } else {
+        originLog.write('warn', `origin ${shown}`, {
+          origin: shown,
+          address,
+          setting: host === undefined ? 'ORO_WEBSOCKET_ALLOWED_ORIGINS' : `ORO_WEBSOCKET_ALLOWED_ORIGINS=+${clip(host, 100)}`
+        }, 'Client rejected, bad origin')
+      }
       throw new GW_ERR_ORIGIN_FORBIDDEN(origin === undefined ? '(none)' : JSON.stringify(clip(origin, 100)))
     }
     // Direct from a backend network, or through a trusted proxy for one (src/access/backend-publisher.ts).
