@@ -23,6 +23,11 @@ import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
+import { SecretMismatchWatch, secretMismatchMessage } from '../src/auth/secret-mismatch.js'
+import { parseTicket } from '../src/auth/ticket-format.js'
+
+// Oro's .env-app ships this secret; an application still using it signs tickets anyone can make.
+const ORO_SAMPLE_SECRET = 'ThisTokenIsNotSoSecretChangeIt'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -87,8 +92,13 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const poolSize = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS
     const ttl = fastify.config.ORO_WEBSOCKET_RESUME_TTL
     if (ttl > 0) resumeCookies = createResumeCookies({ secret, ttlSeconds: ttl, path: `/${fastify.gateway.frontend.path}` })
+    if (secret === ORO_SAMPLE_SECRET && fastify.mode === 'prod') {
+      log.warn({ setting: 'ORO_SECRET' }, `ORO_SECRET is Oro's sample secret (${ORO_SAMPLE_SECRET}, from Oro's .env-app): anyone can make tickets this gateway accepts; give the Oro application a secret of its own (ORO_SECRET in its .env-app.local) and restart it and the gateway`)
+    }
     verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}), ...(poolSize !== undefined ? { poolSize } : {}) })
   }
+  // Most tickets failing their digest means a wrong ORO_SECRET far more often than an attack.
+  const mismatch = new SecretMismatchWatch({ report: (counts) => { log.warn({ ...counts, setting: 'ORO_SECRET' }, secretMismatchMessage(counts)) } })
   const admission = new Admission({
     maxPending: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,
     maxPendingPerClient: fastify.config.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
@@ -190,6 +200,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
         setCookieOnUpgrade(request.raw, cookies.issue(network, verification.username, verification.password, secure))
       }
       entry.release('ok')
+      mismatch.accepted()
     } catch (caught) {
       upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
@@ -197,6 +208,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       const error = err as Error & { statusCode?: number, code?: string }
       // Only the client's own mistakes count against it; a database outage is ours.
       entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
+      if (error.code === 'GW_ERR_TICKET_INVALID') mismatch.failed(network, isAnonymous(ticket))
       if (error.statusCode === 503) reply.header('Retry-After', error.code === 'GW_ERR_SHUTTING_DOWN' ? '2' : '5')
       refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
       throw err
@@ -224,3 +236,12 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
 }
 
 export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['config', 'readiness'] })
+
+/** Whether a ticket (already found well-formed) names no user. */
+function isAnonymous (ticket: unknown): boolean {
+  try {
+    return parseTicket(typeof ticket === 'string' ? ticket : undefined).username === ''
+  } catch {
+    return false
+  }
+}
