@@ -12,6 +12,8 @@ import { ConfigError } from './config/errors.js'
 import { GW_ERR_LISTEN_FAILED } from './errors.js'
 import { describeListenError } from './listen-error.js'
 import { startLine } from './start-line.js'
+import { startWarnings } from './start-warnings.js'
+import { nodeEngine } from './version.js'
 import { reloadOnSighup, type TlsListener } from './tls/reload.js'
 import type { Server as TlsServer } from 'node:tls'
 
@@ -81,6 +83,7 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const lifecycle = lifecycleLogger(logger, options.quiet)
   const start = startLine(loaded, options.mode)
   lifecycle.notice(start.fields, start.msg)
+  for (const warning of startWarnings(loaded, process.versions.node, nodeEngine)) logger.warn(warning.fields, warning.msg)
 
   // SIGHUP reloads the certificates of the TLS listeners; without TLS it is a no-op (logged), so
   // a `systemctl reload` never drops every session.

@@ -166,7 +166,7 @@ test('only backend sessions publish: direct loopback with a ticket yes, a browse
   const refused = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publish refused: only backend sessions may publish') && String(l.msg).includes('ORO_WEBSOCKET_BACKEND_NETWORKS'))
   t.equal(refused.length, 2)
   t.ok(refused.some((l) => l.address === '203.0.113.5'), 'the forged header names the client in the log (loopback is a trusted proxy)')
-  t.ok(refused.every((l) => l.level === 'warn'), 'at warning (issue 11: never silent at the default prod level)')
+  t.ok(refused.every((l) => l.level === 'error' && l.first === true), 'the first from each address at error (issue 16: never silent at the default prod level)')
 })
 
 test('too many upgrades being verified at once: 503 GW_ERR_AUTH_BUSY with Retry-After, no endless queue', async (t) => {
