@@ -61,7 +61,8 @@ Options:
   -V, --version          the version
 
 Exit codes: 0 done, 1 a configuration or runtime error (GW_ERR_* line on stderr),
-2 a usage mistake (GW_ERR_USAGE).
+2 a usage mistake (GW_ERR_USAGE), 3 serve: WebSocket is off (an empty ORO_WEBSOCKET_SERVER_DSN
+or host, as in Oro's stock .env-app), nothing to run.
 
 Settings come from (lowest first): defaults, .env-app, .env-app.local, --parameters, the
 environment, flags. See README.md for every setting.

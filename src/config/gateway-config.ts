@@ -112,9 +112,11 @@ type DsnSetting = 'ORO_WEBSOCKET_SERVER_DSN' | 'ORO_WEBSOCKET_FRONTEND_DSN' | 'O
 
 /** The same, adding each problem to `problems` (a fallback stands in) instead of throwing. */
 export function gatherGatewayConfig (settings: Settings, describe: (name: SettingName) => string, listen: { host?: string, port?: string }, problems: ConfigError[]): GatewayConfig {
-  const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), parseDsn(String(settingSchema(name).default)))
+  const fallback = (name: DsnSetting): Dsn => parseDsn(String(settingSchema(name).default))
+  const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), fallback(name))
 
-  const serverDsn = dsn('ORO_WEBSOCKET_SERVER_DSN')
+  // An empty SERVER DSN is Oro's stock .env-app: WebSocket off, like an empty host (`//:8080`).
+  const serverDsn = settings.ORO_WEBSOCKET_SERVER_DSN.trim() === '' ? { ...fallback('ORO_WEBSOCKET_SERVER_DSN'), host: '' } : dsn('ORO_WEBSOCKET_SERVER_DSN')
   const server: ListenAddress = {
     enabled: serverDsn.host !== '',
     host: serverDsn.host === '*' ? '0.0.0.0' : serverDsn.host,
@@ -138,10 +140,12 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     }
   }
 
-  const backend = dsn('ORO_WEBSOCKET_BACKEND_DSN')
+  // With the server off, empty FRONTEND and BACKEND DSNs (the same stock .env-app) are no problem.
+  const unused = (name: DsnSetting): boolean => !server.enabled && settings[name].trim() === ''
+  const backend = unused('ORO_WEBSOCKET_BACKEND_DSN') ? fallback('ORO_WEBSOCKET_BACKEND_DSN') : dsn('ORO_WEBSOCKET_BACKEND_DSN')
   if (backend.host === '*' || backend.host === '') backend.host = '127.0.0.1'
 
-  const frontend = dsn('ORO_WEBSOCKET_FRONTEND_DSN')
+  const frontend = unused('ORO_WEBSOCKET_FRONTEND_DSN') ? fallback('ORO_WEBSOCKET_FRONTEND_DSN') : dsn('ORO_WEBSOCKET_FRONTEND_DSN')
   const frontendHost = frontend.host
   const fallbackOrigins = (): OriginPolicy => originPolicyFromSetting(undefined, 'localhost')
   return {
