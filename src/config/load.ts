@@ -1,13 +1,14 @@
-// Gathers the settings from their sources, lowest first: defaults < .env-app < .env-app.local <
-// --parameters file < environment < command-line flags; validates them against the schema and
-// turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
+// Gathers the settings from their sources, lowest first: defaults < Oro's .env-app files
+// (.env-app, .env-app.local, .env-app.<ORO_ENV>, .env-app.<ORO_ENV>.local, or the dumped
+// .env-app.local.php: env-files.ts) < --parameters file < environment < command-line flags;
+// validates them against the schema and turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
 // and all of them are reported together. With a mode, `serve`'s own requirements are checked
 // too (requirements.ts), so `config` is the same pre-flight check as a start.
 // ORO_SECRET, ORO_DB_URL and ORO_DB_DSN set but empty count as unset in every source (a compose
 // file's `ORO_SECRET: ${ORO_SECRET}` left blank must not hide the value of a lower source).
-import { existsSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { parse as parseDotenv } from 'dotenv'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { readEnvFiles } from './env-files.js'
 import envSchema from 'env-schema'
 import { ConfigError, collect, throwProblems } from './errors.js'
 import { configSchema, settingNames, settingSchema, type SettingName, type Settings } from './schema.js'
@@ -66,8 +67,6 @@ export interface LoadedConfig {
   databaseReference: string | undefined
 }
 
-export const ENV_FILES = ['.env-app', '.env-app.local'] as const
-
 /** Set but empty is the same as not set: a lower source's value stands. */
 const EMPTY_IS_UNSET: ReadonlySet<SettingName> = new Set(['ORO_SECRET', 'ORO_DB_URL', 'ORO_DB_DSN'])
 
@@ -88,26 +87,10 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   if (options.appRoot !== undefined && !existsSync(root)) {
     problems.push(new ConfigError(`--app-root ${options.appRoot}`, `does not exist (${root})`, '--app-root /var/www/oroapp'))
   }
-  // Both files first (the later wins), then their $VAR references, then our settings from them.
-  const fileValues: Record<string, string> = {}
-  const fileOf: Record<string, string> = {}
-  const envFiles: string[] = []
-  for (const name of ENV_FILES) {
-    const file = join(root, name)
-    if (!existsSync(file)) continue
-    let parsed: Record<string, string>
-    try {
-      parsed = parseDotenv(readFileSync(file))
-    } catch (err) {
-      problems.push(new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`))
-      continue
-    }
-    envFiles.push(file)
-    for (const [key, value] of Object.entries(parsed)) {
-      fileValues[key] = value
-      fileOf[key] = file
-    }
-  }
+  // The files as Oro's bootstrap reads them (env-files.ts; the later wins), then their $VAR
+  // references, then our settings from them.
+  const { values: fileValues, fileOf, files: envFiles, problems: fileProblems } = readEnvFiles(root, options.env)
+  for (const { file, reason } of fileProblems) problems.push(new ConfigError(file, reason))
   const legacy = options.parametersFile === undefined
     ? {}
     : collect(problems, () => readParametersFile(resolve(options.cwd, options.parametersFile as string), options.parametersFile), {})

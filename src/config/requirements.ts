@@ -44,7 +44,7 @@ export function secretMissing (loaded: LoadedConfig, why: string): ConfigError {
   const example = 'ORO_SECRET=<the secret of your Oro application>'
   if (loaded.envFiles.length === 0) {
     const where = loaded.appRoot === undefined
-      ? `no .env-app was read in the working directory ${loaded.envDir}: give the Oro application's root with --app-root (e.g. --app-root=/var/www/oroapp), which reads its .env-app and .env-app.local, or set ORO_SECRET`
+      ? `no .env-app was read in the working directory ${loaded.envDir}: give the Oro application's root with --app-root (e.g. --app-root=/var/www/oroapp), which reads its .env-app files, or set ORO_SECRET`
       : `no .env-app was read in ${loaded.envDir} (--app-root): is it the Oro application's root (the directory holding .env-app)? Or set ORO_SECRET`
     return new ConfigError('ORO_SECRET', `is not set; ${why}; ${where}`, example)
   }
