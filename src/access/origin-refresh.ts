@@ -5,7 +5,8 @@
 // of Oro's URLs are missing and real browsers would get 403: so while failing it reads again every
 // few seconds instead of every interval, readiness says "not loaded" with the database's problem,
 // and `problem` lets the 403's log line name that problem instead of the override setting.
-// `refresh()` reads at once (the database answering again, Oro's state row changing).
+// `refresh()` reads at once (the database answering again); `refreshNow()` in a read that begins
+// after the call (Oro's state row changing). The next periodic read counts from the last one's end.
 import type { OriginPolicy } from './origin.js'
 import type { OroOriginSource } from './oro-config-origins.js'
 import { classifyDatabaseError, type DatabaseFailure } from '../auth/database-error.js'
@@ -83,7 +84,19 @@ export class OriginRefresh {
     await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
   }
 
-  /** Reads now (joining a read already running); the next periodic read counts from its end. Never throws. */
+  /**
+   * Reads now, in a read that begins after this call (a read already running may have begun
+   * before the change that asked for this one): what a change of Oro's configuration needs.
+   * Never throws.
+   */
+  async refreshNow (): Promise<void> {
+    const next = this.nextRefresh()
+    await this.#running
+    await this.refresh()
+    await next
+  }
+
+  /** Reads now (joining a read already running). Never throws. */
   async refresh (): Promise<void> {
     if (this.#running === undefined) {
       if (this.#timer !== undefined) clearTimeout(this.#timer)
