@@ -4,6 +4,7 @@ import { settingNames, settingSchema, type SettingName } from '../config/schema.
 import { originLabel, type LoadedConfig } from '../config/load.js'
 import { formatDsnUrl } from '../config/dsn.js'
 import { maskQuerySecrets, maskSecretValue } from '../config/mask.js'
+import { databaseSource, describeDatabase } from './database-source.js'
 
 export interface ConfigEntry {
   name: SettingName
@@ -40,32 +41,6 @@ export function effectiveUrls (loaded: LoadedConfig): { listen: string, frontend
     backend: formatDsnUrl(backend, backend.scheme, '127.0.0.1'),
     publish: `${(publish.listen !== null ? publish.listen.tls : server.tls) !== null ? 'https' : 'http'}://${publish.listen !== null ? hostPort(publish.listen.host, publish.listen.port) : hostPort(server.host, server.port)}/publish`
   }
-}
-
-export interface DatabaseSource {
-  /** The variable the gateway reads Oro's database from: ORO_DB_DSN when set, as Oro's Doctrine does. */
-  setting: 'ORO_DB_DSN' | 'ORO_DB_URL'
-  /** Where its value came from (environment, a file, ...). */
-  source: string
-  /** As written in .env-app, when only a reference: `${ORO_DB_URL}`. */
-  reference?: string
-}
-
-/** Which variable names Oro's database and where it came from; null when neither is set. */
-export function databaseSource (loaded: LoadedConfig): DatabaseSource | null {
-  const { databaseUrl, databaseSetting } = loaded.gateway
-  if (databaseUrl === undefined) return null
-  return {
-    setting: databaseSetting,
-    source: originLabel(loaded.origins[databaseSetting]),
-    ...(databaseSetting === 'ORO_DB_DSN' && loaded.databaseReference !== undefined ? { reference: loaded.databaseReference } : {})
-  }
-}
-
-function describeDatabase (database: DatabaseSource | null): string {
-  if (database === null) return 'not set (ORO_DB_DSN, ORO_DB_URL): anonymous tickets only'
-  const written = database.reference !== undefined ? `, written ${database.setting}=${database.reference}` : ''
-  return `${database.setting} (${database.source}${written})`
 }
 
 export function renderConfig (loaded: LoadedConfig, json: boolean, check?: Array<{ ok: boolean, text: string }>): string {
