@@ -23,6 +23,11 @@ import type { UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
+import { SecretMismatchWatch, secretMismatchMessage } from '../src/auth/secret-mismatch.js'
+import { parseTicket } from '../src/auth/ticket-format.js'
+
+// Oro's .env-app ships this secret; an application still using it signs tickets anyone can make.
+const ORO_SAMPLE_SECRET = 'ThisTokenIsNotSoSecretChangeIt'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,6 +55,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   const refusalLog = new RefusalLog(log)
 
   let users: DatabaseUserStore | undefined
+  // Origins from Oro's configuration, when they come from there (set below).
+  let originRefresh: OriginRefresh | null = null
   let verifier: ReturnType<typeof createTicketVerifier> | undefined
   // Session resumption (docs/auth.md): a cookie set with the 101 spares a reconnect the digest.
   let resumeCookies: ResumeCookies | undefined
@@ -63,22 +70,35 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     log.warn('ORO_SECRET is not set: TICKETS ARE NOT CHECKED and every client connects as anonymous (development mode only; never run like this in production)')
   } else {
     if (databaseUrl !== undefined) {
-      // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_URL is set.
+      // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_DSN or ORO_DB_URL is set.
       const { createUserStore } = await import('../src/auth/user-store.js')
-      const store = createUserStore(databaseUrl, { table: fastify.config.ORO_WEBSOCKET_USER_TABLE, onStatus: (status, previous) => { logStatus(status, previous) } })
+      const store = createUserStore(databaseUrl, {
+        table: fastify.config.ORO_WEBSOCKET_USER_TABLE,
+        setting: fastify.gateway.databaseSetting,
+        onStatus: (status, previous) => {
+          logStatus(status, previous)
+          // The database answers again: Oro's origins at once, not at the next periodic read.
+          if (status.state === 'up' && previous.state === 'down') void originRefresh?.refresh()
+        }
+      })
       const logStatus = logDatabaseStatus(log, store.display)
       users = store
       // Checked at start and, while down, every few seconds: readiness comes back without traffic.
       fastify.readiness.register('database', () => store.readiness())
       store.monitor()
     } else {
-      log.warn('ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused')
+      log.warn('ORO_DB_URL (or ORO_DB_DSN) is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
     const poolSize = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS
     const ttl = fastify.config.ORO_WEBSOCKET_RESUME_TTL
     if (ttl > 0) resumeCookies = createResumeCookies({ secret, ttlSeconds: ttl, path: `/${fastify.gateway.frontend.path}` })
+    if (secret === ORO_SAMPLE_SECRET && fastify.mode === 'prod') {
+      log.warn({ setting: 'ORO_SECRET' }, `ORO_SECRET is Oro's sample secret (${ORO_SAMPLE_SECRET}, from Oro's .env-app): anyone can make tickets this gateway accepts; give the Oro application a secret of its own (ORO_SECRET in its .env-app.local) and restart it and the gateway`)
+    }
     verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}), ...(poolSize !== undefined ? { poolSize } : {}) })
   }
+  // Most tickets failing their digest means a wrong ORO_SECRET far more often than an attack.
+  const mismatch = new SecretMismatchWatch({ report: (counts) => { log.warn({ ...counts, setting: 'ORO_SECRET' }, secretMismatchMessage(counts)) } })
   const admission = new Admission({
     maxPending: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,
     maxPendingPerClient: fastify.config.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
@@ -91,19 +111,23 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks, rechecksFailed } } : {})
   }))
   // Origins as Oro decides them: the hosts of the application and website URLs in its database,
-  // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
-  let originRefresh: OriginRefresh | null = null
+  // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list. Until they are loaded the gateway is
+  // not ready: a browser of the application URL would be refused.
   if (databaseUrl !== undefined && access.origins.extendable) {
     const table = fastify.config.ORO_WEBSOCKET_USER_TABLE
     // Oro's tables live together: the configuration tables are where the user table is.
     const schema = table.includes('.') ? table.slice(0, table.indexOf('.')) : undefined
-    originRefresh = new OriginRefresh({
+    const refresh = new OriginRefresh({
       source: (await import('../src/access/oro-config-origins.js')).createOroOriginSource(databaseUrl, schema === undefined ? {} : { schema }),
       policy: access.origins,
       intervalMs: fastify.config.ORO_WEBSOCKET_ORIGINS_REFRESH * 1000,
+      setting: fastify.gateway.databaseSetting,
+      secrets: [(await import('../src/auth/database-url.js')).parseDatabaseUrl(databaseUrl).password],
       log
     })
-    await originRefresh.start()
+    originRefresh = refresh
+    fastify.readiness.register('origins', () => refresh.readiness())
+    await refresh.start()
   } else {
     log.notice({ origins: access.origins.entries }, `Allowed origins: ${access.origins.entries.join(', ')}`)
   }
@@ -123,11 +147,18 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       upgradeRefused('origin_forbidden')
       const shown = origin === undefined ? '(none)' : clip(origin)
       const host = originHost(origin)
-      originLog.write('warn', `origin ${shown}`, {
-        origin: shown,
-        address,
-        setting: host === undefined ? 'ORO_WEBSOCKET_ALLOWED_ORIGINS' : `ORO_WEBSOCKET_ALLOWED_ORIGINS=+${clip(host, 100)}`
-      }, 'Client rejected, bad origin')
+      // Oro's origins not loaded (its database not readable): that is the cause, not the override.
+      const missing = originRefresh?.problem
+      if (missing !== undefined) {
+        originLog.write('warn', `origin ${shown}`, { origin: shown, address, setting: missing.setting, database: missing.summary },
+          `Client rejected, bad origin: Oro's allowed origins (the hosts of its application URL) are not loaded: its database (${missing.setting}) cannot be read: ${missing.summary}; ${missing.hint}`)
+      } else {
+        originLog.write('warn', `origin ${shown}`, {
+          origin: shown,
+          address,
+          setting: host === undefined ? 'ORO_WEBSOCKET_ALLOWED_ORIGINS' : `ORO_WEBSOCKET_ALLOWED_ORIGINS=+${clip(host, 100)}`
+        }, 'Client rejected, bad origin')
+      }
       throw new GW_ERR_ORIGIN_FORBIDDEN(origin === undefined ? '(none)' : JSON.stringify(clip(origin, 100)))
     }
     // Direct from a backend network, or through a trusted proxy for one (src/access/backend-publisher.ts).
@@ -169,6 +200,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
         setCookieOnUpgrade(request.raw, cookies.issue(network, verification.username, verification.password, secure))
       }
       entry.release('ok')
+      mismatch.accepted()
     } catch (caught) {
       upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
@@ -176,6 +208,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       const error = err as Error & { statusCode?: number, code?: string }
       // Only the client's own mistakes count against it; a database outage is ours.
       entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
+      if (error.code === 'GW_ERR_TICKET_INVALID') mismatch.failed(network, isAnonymous(ticket))
       if (error.statusCode === 503) reply.header('Retry-After', error.code === 'GW_ERR_SHUTTING_DOWN' ? '2' : '5')
       refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
       throw err
@@ -203,3 +236,12 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
 }
 
 export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['config', 'readiness'] })
+
+/** Whether a ticket (already found well-formed) names no user. */
+function isAnonymous (ticket: unknown): boolean {
+  try {
+    return parseTicket(typeof ticket === 'string' ? ticket : undefined).username === ''
+  } catch {
+    return false
+  }
+}

@@ -12,6 +12,7 @@ import { ANONYMOUS, WampSession, type Identity, type SessionContext } from '../s
 import { KeepAlive } from '../src/wamp/keepalive.js'
 import { WriteScheduler } from '../src/wamp/socket-writer.js'
 import { LogThrottle } from '../src/log-throttle.js'
+import { FirstSeen } from '../src/first-seen.js'
 import { welcomeFrame } from '../src/wamp/welcome.js'
 import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
@@ -151,7 +152,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       // A fan-out yielding to the event loop keeps its frames together (see socket-writer.ts).
       holdWhile: () => fastify.hub.queued > 0
     }),
-    throttle
+    throttle,
+    refusedPublishers: new FirstSeen()
   }
   fastify.decorate('sessions', sessions)
 

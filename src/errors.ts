@@ -206,6 +206,6 @@ export const GW_ERR_AUTH_RATE_LIMITED = createError(
 
 export const GW_ERR_USERS_NOT_CONFIGURED = createError(
   'GW_ERR_USERS_NOT_CONFIGURED',
-  'Tickets of logged-in users cannot be verified: ORO_DB_URL is not set on the gateway; set it to Oro\'s database',
+  'Tickets of logged-in users cannot be verified: neither ORO_DB_DSN nor ORO_DB_URL is set on the gateway; set one to Oro\'s database',
   503
 )

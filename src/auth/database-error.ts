@@ -104,7 +104,8 @@ export function maskSecrets (text: string, secrets: readonly string[]): string {
   return masked
 }
 
-export function classifyDatabaseError (caught: unknown, secrets: readonly string[] = []): DatabaseFailure {
+/** setting: the variable the URL came from (ORO_DB_URL or ORO_DB_DSN), named in the hint. */
+export function classifyDatabaseError (caught: unknown, secrets: readonly string[] = [], setting = 'ORO_DB_URL'): DatabaseFailure {
   const error = (typeof caught === 'object' && caught !== null ? caught : { message: String(caught) }) as DriverError
   const message = typeof error.message === 'string' && error.message !== '' ? error.message : String(caught)
   const code = codeOf(error)
@@ -127,7 +128,7 @@ export function classifyDatabaseError (caught: unknown, secrets: readonly string
     problem,
     code: shownCode,
     summary: `${LABELS[problem]} (${shownCode})`,
-    hint: HINTS[problem],
+    hint: HINTS[problem].replaceAll('ORO_DB_URL', setting),
     detail: maskSecrets(message, secrets).slice(0, 500)
   }
 }

@@ -45,14 +45,20 @@ export const configSchema = {
     },
     ORO_DB_URL: {
       type: 'string',
-      description: "Oro's database (Doctrine style), used to verify the tickets of logged-in users.",
+      description: "Oro's database (Doctrine style), used to verify the tickets of logged-in users and read the application URL; ORO_DB_DSN wins when set.",
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
+      secret: true
+    },
+    ORO_DB_DSN: {
+      type: 'string',
+      description: "Oro's Doctrine connection (database_dsn; Oro's .env-app sets it to ${ORO_DB_URL}). Set, it is used instead of ORO_DB_URL, as by Oro: installs that set only ORO_DB_DSN (Oro's docker demo) work as they are.",
+      example: 'postgres://oro:pass@postgres:5432/oro_db?serverVersion=16',
       secret: true
     },
     ORO_WEBSOCKET_USER_TABLE: {
       type: 'string',
       default: 'oro_user',
-      description: "Oro's user table in ORO_DB_URL (table or schema.table), where user tickets find their user.",
+      description: "Oro's user table in its database (table or schema.table), where user tickets find their user.",
       example: 'oro_user'
     },
     ORO_WEBSOCKET_AUTH_QUEUE: {
@@ -81,7 +87,7 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
-      description: 'Comma-separated hosts or origins allowed to connect (* = any); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (ORO_DB_URL).',
+      description: 'Comma-separated hosts or origins allowed to connect (* = any), besides localhost and 127.0.0.1 (always allowed, as by Oro); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (its database).',
       example: 'shop.example.com,https://admin.example.com:8443'
     },
     ORO_WEBSOCKET_ORIGINS_REFRESH: {

@@ -167,7 +167,7 @@ export function createAppRegistry (source: GaugeSource): Registry {
   if (source.readiness().checks.database !== undefined) {
     new Gauge({ // eslint-disable-line no-new
       name: 'oro_ws_database_up',
-      help: '1 when the user database (ORO_DB_URL) answers',
+      help: '1 when the user database (ORO_DB_DSN or ORO_DB_URL) answers',
       registers,
       collect () { this.set((report ?? source.readiness()).checks.database === 'ok' ? 1 : 0) }
     })

@@ -17,6 +17,7 @@ import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker } from '../broker/broker.js'
 import { counters } from '../metrics.js'
 import type { Log } from '../logger.js'
+import type { FirstSeen } from '../first-seen.js'
 import { clip, type LogThrottle } from '../log-throttle.js'
 
 import type { Identity } from '../auth/identity.js'
@@ -57,6 +58,8 @@ export interface SessionContext {
   writes: WriteScheduler
   /** Refusal and error lines: one per key per interval, with a count of those left out. */
   throttle: LogThrottle
+  /** Addresses that had a publish refused (not a backend): the first from each is logged at error. */
+  refusedPublishers?: FirstSeen
 }
 
 export const NO_RPC_ERROR_URI = 'http://oro-websocket-gateway/error#no-rpc'
@@ -234,6 +237,13 @@ export class WampSession implements HubClient {
 
   #refused (kind: 'subscribe' | 'publish', topic: string, refusal: Refusal, level: 'notice' | 'warn'): void {
     const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}:${this.address}`)
+    // Browsers never publish: the first refused publish of an address is a backend left outside
+    // ORO_WEBSOCKET_BACKEND_NETWORKS, whose every publish is lost. Said at error, once per address.
+    if (refusal.reason === 'not-backend' && this.#ctx.refusedPublishers?.first(this.address) === true) {
+      this.#ctx.log.error({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, first: true },
+        `publish refused: ${refusal.message}; the first from ${this.address}, its later ones at warning, once a minute`)
+      return
+    }
     if (suppressed < 0) return
     this.#ctx.log[level]({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, suppressed },
       `${kind === 'subscribe' ? 'subscription' : 'publish'} refused: ${refusal.message}`)
