@@ -7,9 +7,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createTicketVerifier, type TicketVerifierStats } from '../src/auth/ticket.js'
 import type { DatabaseUserStore, UserStoreStats } from '../src/auth/user-store.js'
 import { logDatabaseStatus } from '../src/auth/database-log.js'
-import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/admission.js'
+import { Admission, type AdmissionStats, type RefusalReason, type Admitted } from '../src/auth/admission.js'
+import { parseTicket } from '../src/auth/ticket-format.js'
+import { TtlCache } from '../src/auth/ttl-cache.js'
+import { defaultPoolSize } from '../src/auth/digest-pool.js'
+import { createHash } from 'node:crypto'
 import { ANONYMOUS, type Identity } from '../src/auth/identity.js'
-import { addressBucket } from '../src/access/address-bucket.js'
+import { addressAggregate, addressBucket } from '../src/access/address-bucket.js'
 import { clientAddress } from '../src/access/client-address.js'
 import { normalizeAddress } from '../src/access/networks.js'
 import { mayPublish } from '../src/access/backend-publisher.js'
@@ -18,8 +22,8 @@ import { OriginRefresh } from '../src/access/origin-refresh.js'
 import { RefusalLog } from '../src/access/refusal-log.js'
 import { clip } from '../src/log-throttle.js'
 import { ConfigError } from '../src/config/errors.js'
-import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
-import type { UpgradeDecision } from './websocket.js'
+import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_AUTH_WAIT_TOO_LONG, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_TICKET_REUSED, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
+import type { RecheckResult, UpgradeDecision } from './websocket.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
@@ -29,17 +33,31 @@ declare module 'fastify' {
     /** Checks an upgrade request; throws the GW_ERR_* answer when it is refused. */
     admitUpgrade (request: FastifyRequest, reply: FastifyReply): Promise<UpgradeDecision>
     /** Ticket, admission and database counters (digests computed, cache hits, queries sent). */
-    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats, resume?: { revoked: number, rechecks: number, rechecksFailed: number } }
+    authStats (): { tickets?: TicketVerifierStats, users?: UserStoreStats, admission: AdmissionStats, resume?: { revoked: number, rechecks: number, rechecksFailed: number, rechecksLate: number } }
     /** Reads the allowed origins from Oro's configuration, when they come from there (null otherwise). */
     originRefresh: OriginRefresh | null
   }
 }
 
-const REFUSAL_TEXT: Record<RefusalReason, { what: string, setting: string }> = {
-  busy: { what: 'upgrades being verified at once', setting: 'ORO_WEBSOCKET_AUTH_QUEUE' },
-  'client-pending': { what: 'upgrades being verified at once', setting: 'ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT' },
-  'client-failures': { what: 'failed tickets', setting: 'ORO_WEBSOCKET_AUTH_FAILURES' },
-  'suspect-lane': { what: 'upgrades being verified for networks that sent failed tickets', setting: 'ORO_WEBSOCKET_AUTH_QUEUE' }
+const REFUSAL_SETTING: Record<Exclude<RefusalReason, 'gone'>, string> = {
+  busy: 'ORO_WEBSOCKET_AUTH_QUEUE',
+  wait: 'ORO_WEBSOCKET_AUTH_MAX_WAIT',
+  'client-pending': 'ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT',
+  'client-failures': 'ORO_WEBSOCKET_AUTH_FAILURES',
+  'suspect-lane': 'ORO_WEBSOCKET_AUTH_QUEUE'
+}
+
+// Sessions resumed by one cookie chain that may wait for their recheck at once (a user's tabs
+// after a restart); more verify their ticket in full instead.
+const MAX_UNVERIFIED_PER_CHAIN = 16
+
+/** The username of a ticket, without verifying anything; undefined when it cannot be read. */
+function ticketUsername (ticket: string | undefined): string | undefined {
+  try {
+    return parseTicket(ticket).username
+  } catch {
+    return undefined
+  }
 }
 
 async function authPlugin (fastify: FastifyInstance): Promise<void> {
@@ -79,16 +97,27 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     if (ttl > 0) resumeCookies = createResumeCookies({ secret, ttlSeconds: ttl, path: `/${fastify.gateway.frontend.path}` })
     verifier = createTicketVerifier({ secret, lifetimeSeconds: tickets.lifetimeSeconds, skewSeconds: tickets.skewSeconds, ...(users !== undefined ? { users } : {}), ...(poolSize !== undefined ? { poolSize } : {}) })
   }
+  const workers = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS ?? defaultPoolSize()
   const admission = new Admission({
-    maxPending: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,
-    maxPendingPerClient: fastify.config.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
-    failuresPerMinute: fastify.config.ORO_WEBSOCKET_AUTH_FAILURES
+    maxWaiting: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,
+    maxWaitSeconds: fastify.config.ORO_WEBSOCKET_AUTH_MAX_WAIT,
+    maxPendingPerSuspect: fastify.config.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
+    failuresPerMinute: fastify.config.ORO_WEBSOCKET_AUTH_FAILURES,
+    // Enough verifications at once to keep every digest worker busy while others wait on the
+    // database; the order among the rest is admission's (fair), not the pool's.
+    concurrency: Math.max(8, 4 * workers)
   })
+  // Sessions each ticket opened while valid (by the ticket's hash: the ticket is a credential).
+  const perTicket = fastify.config.ORO_WEBSOCKET_SESSIONS_PER_TICKET
+  const ticketUses = new TtlCache<number>(100_000)
+  const recheckTimeoutMs = fastify.config.ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT * 1000
+  const unverifiedChains = new Map<string, number>()
+  let rechecksLate = 0
   fastify.decorate('authStats', () => ({
     ...(verifier !== undefined ? { tickets: { ...verifier.stats } } : {}),
     ...(users !== undefined ? { users: { ...users.stats } } : {}),
     admission: admission.stats,
-    ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks, rechecksFailed } } : {})
+    ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks, rechecksFailed, rechecksLate } } : {})
   }))
   // Origins as Oro decides them: the hosts of the application and website URLs in its database,
   // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
@@ -134,41 +163,42 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const canPublish = mayPublish(peer, headers, access)
     if (verifier === undefined) return { identity: ANONYMOUS, canPublish, address }
 
-    // Each new ticket costs ~5 ms of a worker's CPU: admission decides whether this client may
-    // have one verified now, and in which lane (see admission.ts). Refusals cost nothing.
+    // Each new ticket costs ~5 ms of a worker's CPU: the upgrade waits its network's turn (see
+    // admission.ts), in the lane its network's and user's record says. Refusals cost nothing.
     const network = addressBucket(address)
-    const entry = admission.enter(network, canPublish)
-    if (!entry.admitted) {
-      upgradeRefused(entry.reason === 'busy' || entry.reason === 'suspect-lane' ? 'auth_busy' : 'auth_rate_limited')
-      reply.header('Retry-After', String(entry.retryAfterSeconds))
-      const { what, setting } = REFUSAL_TEXT[entry.reason]
-      refusalLog.write('warn', `${entry.reason} ${network}`, { address, network, reason: entry.reason, setting },
-        `Authentication refused: too many ${what} (${setting})`)
-      throw entry.reason === 'busy' || entry.reason === 'suspect-lane'
-        ? new GW_ERR_AUTH_BUSY()
-        : new GW_ERR_AUTH_RATE_LIMITED(`${what} (${setting})`, entry.retryAfterSeconds)
-    }
     const ticket = (request.query as Record<string, unknown>).ticket
+    const given = typeof ticket === 'string' ? ticket : undefined
+    const socket = request.raw.socket
+    const who = { network, aggregate: addressAggregate(address), username: ticketUsername(given), trusted: canPublish }
+    const entry = await admission.enter({ ...who, alive: () => !socket.destroyed })
+    if (!entry.admitted) throw refuse(entry.reason, entry.retryAfterSeconds, reply, address, network)
     let identity: Identity
-    let recheck: Promise<boolean> | undefined
+    let recheck: Promise<RecheckResult> | undefined
     try {
-      const given = typeof ticket === 'string' ? ticket : undefined
       if (resumeCookies === undefined) {
         identity = await verifier.verify(given, entry.lane)
       } else {
         const cookies = resumeCookies
         const cookieHeader = headers.cookie
+        let chain: string | undefined
         const verification = await verifier.verifyOrResume(given, entry.lane, cookies.present(cookieHeader)
-          ? (username, password) => cookies.check(cookieHeader, network, username, password)
+          ? (username, password) => {
+              chain = cookies.check(cookieHeader, network, username, password)
+              return chain !== undefined && (unverifiedChains.get(chain) ?? 0) < MAX_UNVERIFIED_PER_CHAIN
+            }
           : undefined)
         identity = verification.identity
-        if (verification.resumed) recheck = recheckLater(verifier, given, cookieHeader, address, network)
-        // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).
-        const secure = (request.raw.socket as { encrypted?: boolean }).encrypted === true ||
-          (headers['x-forwarded-proto'] === 'https' && peer !== undefined && access.trustedProxies.has(normalizeAddress(peer)))
-        setCookieOnUpgrade(request.raw, cookies.issue(network, verification.username, verification.password, secure))
+        if (verification.resumed && chain !== undefined) {
+          recheck = recheckResumed(verifier, given, cookieHeader, chain, { ...who, trusted: false }, address, () => !socket.destroyed)
+        } else {
+          // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).
+          const secure = (socket as { encrypted?: boolean }).encrypted === true ||
+            (headers['x-forwarded-proto'] === 'https' && peer !== undefined && access.trustedProxies.has(normalizeAddress(peer)))
+          setCookieOnUpgrade(request.raw, cookies.issue(network, verification.username, verification.password, secure))
+        }
       }
-      entry.release('ok')
+      // Resumed is not verified yet: neither a success nor a failure until its recheck says so.
+      entry.release(recheck === undefined ? 'ok' : 'neutral')
     } catch (caught) {
       upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
@@ -180,24 +210,86 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
       throw err
     }
+    // One ticket, one page: Oro fetches a new ticket for every connection attempt.
+    if (perTicket > 0 && !canPublish && given !== undefined) countTicketUse(given, address, network, reply)
     return { identity, canPublish, address, ...(recheck !== undefined ? { recheck } : {}) }
   })
 
-  // A resumed session's ticket still gets its digest, in the pool's low-priority lane once the
-  // storm has passed: false (the session is then closed) when the ticket was forged; its cookie
-  // resumes nothing more. Never rejects: a database outage or a shutdown keeps the session.
-  async function recheckLater (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, address: string, network: string): Promise<boolean> {
+  function refuse (reason: RefusalReason, retryAfterSeconds: number, reply: FastifyReply, address: string, network: string): Error {
+    reply.header('Retry-After', String(retryAfterSeconds))
+    // The client hung up while it waited: nobody reads the answer.
+    if (reason === 'gone') return new GW_ERR_AUTH_BUSY('the client left while it waited')
+    const setting = REFUSAL_SETTING[reason]
+    const limited = reason === 'client-pending' || reason === 'client-failures'
+    upgradeRefused(limited ? 'auth_rate_limited' : 'auth_busy')
+    const what = reason === 'client-failures' ? 'failed tickets' : reason === 'client-pending' ? 'upgrades waiting after failed tickets' : reason === 'wait' ? 'upgrades waiting' : 'upgrades waiting or being verified'
+    refusalLog.write('warn', `${reason} ${network}`, { address, network, reason, setting }, `Authentication refused: too many ${what} (${setting})`)
+    if (limited) return new GW_ERR_AUTH_RATE_LIMITED(`${what} (${setting})`, retryAfterSeconds)
+    if (reason === 'wait') return new GW_ERR_AUTH_WAIT_TOO_LONG(retryAfterSeconds * 2, fastify.config.ORO_WEBSOCKET_AUTH_MAX_WAIT)
+    return new GW_ERR_AUTH_BUSY(setting)
+  }
+
+  function countTicketUse (ticket: string, address: string, network: string, reply: FastifyReply): void {
+    const key = createHash('sha256').update(ticket).digest('base64url')
+    const now = Date.now()
+    const used = ticketUses.get(key, now) ?? 0
+    if (used >= perTicket) {
+      upgradeRefused('GW_ERR_TICKET_REUSED')
+      reply.header('Retry-After', '1')
+      refusalLog.write('notice', `reused ${network}`, { address, network, setting: 'ORO_WEBSOCKET_SESSIONS_PER_TICKET' }, `Upgrade refused: its ticket already opened ${used} sessions (ORO_WEBSOCKET_SESSIONS_PER_TICKET)`)
+      throw new GW_ERR_TICKET_REUSED(used)
+    }
+    // Remembered as long as a ticket can be valid (its lifetime and the skew allowed).
+    ticketUses.set(key, used + 1, now + (tickets.lifetimeSeconds + tickets.skewSeconds + 1) * 1000)
+  }
+
+  // A session resumed by its cookie is open before its ticket's digest is checked: the check waits
+  // its turn in admission (ahead of fresh tickets) and must end within
+  // ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT. 'forged': the chain is revoked and the failure counts
+  // against the network; 'unverified' (too late, refused, database down): the session is dropped
+  // and the page reconnects. Never rejects.
+  async function recheckResumed (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, chain: string,
+    who: { network: string, aggregate: string, username: string | undefined, trusted: boolean }, address: string, alive: () => boolean): Promise<RecheckResult> {
     rechecks++
+    unverifiedChains.set(chain, (unverifiedChains.get(chain) ?? 0) + 1)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<RecheckResult>((resolve) => {
+      timer = setTimeout(() => { rechecksLate++; resolve('unverified') }, recheckTimeoutMs)
+      timer.unref()
+    })
+    const check = (async (): Promise<RecheckResult> => {
+      const entry = await admission.enter({ ...who, recheck: true, alive })
+      if (!entry.admitted) return 'unverified'
+      return await verifyResumed(tickets, ticket, cookieHeader, entry, who.network, address)
+    })()
     try {
-      await tickets.verify(ticket, 'suspect')
-      return true
+      return await Promise.race([check, late])
+    } finally {
+      clearTimeout(timer)
+      // The chain may resume again once this session's check has an answer (or is too late).
+      const left = (unverifiedChains.get(chain) ?? 1) - 1
+      if (left <= 0) unverifiedChains.delete(chain)
+      else unverifiedChains.set(chain, left)
+    }
+  }
+
+  async function verifyResumed (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, entry: Admitted, network: string, address: string): Promise<RecheckResult> {
+    try {
+      await tickets.verify(ticket, 'clean')
+      entry.release('ok')
+      return 'ok'
     } catch (caught) {
       const error = caught as { statusCode?: number, code?: string, message?: string }
-      if (error.statusCode !== 401) return true
+      if (error.statusCode !== 401) {
+        // Not checked is not a pass (database down, shutting down).
+        entry.release('neutral')
+        return 'unverified'
+      }
+      entry.release('failed')
       rechecksFailed++
       resumeCookies?.revoke(cookieHeader)
-      refusalLog.write('warn', `recheck ${network}`, { address, code: error.code }, `Resumed session closed: its ticket failed the digest check (${error.message ?? ''})`)
-      return false
+      refusalLog.write('warn', `recheck ${network}`, { address, code: error.code }, `Resumed session closed and its cookie chain revoked: its ticket failed the digest check (${error.message ?? ''})`)
+      return 'forged'
     }
   }
 }

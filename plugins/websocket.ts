@@ -19,12 +19,15 @@ import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
 
 
+/** What the recheck of a resumed session found: its ticket is good, forged, or was not checked in time. */
+export type RecheckResult = 'ok' | 'forged' | 'unverified'
+
 export interface UpgradeDecision {
   identity: Identity
   canPublish: boolean
   address: string
-  /** A session resumed by cookie: resolves false when its ticket's digest, checked later, failed. */
-  recheck?: Promise<boolean>
+  /** A session resumed by cookie: what the check of its ticket's digest, done afterwards, found. */
+  recheck?: Promise<RecheckResult>
 }
 
 declare module 'fastify' {
@@ -197,8 +200,12 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     fastify.hub.addClient(session)
     counters.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
-    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not retry).
-    decision.recheck?.then((ok) => { if (!ok) session.closeWith(1008, 'ticket digest does not match') }, () => {})
+    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not
+    // retry). Not verified in time (or not at all: database down): dropped, so a real page reconnects.
+    decision.recheck?.then((result) => {
+      if (result === 'forged') session.closeWith(1008, 'ticket digest does not match')
+      else if (result === 'unverified') session.drop()
+    }, () => {})
     return session
   })
 

@@ -57,18 +57,26 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_AUTH_QUEUE: {
       type: 'integer',
-      default: 4096,
+      default: 20000,
       minimum: 1,
       maximum: 1000000,
-      description: 'Most upgrades whose tickets are being verified at once; more get 503 with Retry-After (a ticket costs ~5 ms of CPU).',
-      example: '4096'
+      description: 'Most upgrades waiting for their ticket to be verified or being verified, all networks together (each holds its HTTP upgrade); more get 503 GW_ERR_AUTH_BUSY with Retry-After.',
+      example: '20000'
+    },
+    ORO_WEBSOCKET_AUTH_MAX_WAIT: {
+      type: 'integer',
+      default: 60,
+      minimum: 1,
+      maximum: 3600,
+      description: 'Seconds an upgrade may expect to wait for its ticket verification (from the rate measured); an upgrade that would wait longer gets 503 GW_ERR_AUTH_WAIT_TOO_LONG with Retry-After.',
+      example: '60'
     },
     ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: {
       type: 'integer',
       default: 16,
       minimum: 1,
       maximum: 1000000,
-      description: 'Most upgrades from one client network (IPv4 /24, IPv6 /64) whose tickets are being verified at once; more get 429 with Retry-After.',
+      description: 'Upgrades one suspect (network, user) may have waiting (a network is an IPv4 /24 or IPv6 /64; suspect = it sent failed tickets); more get 429. Networks without failed tickets are never held to it.',
       example: '16'
     },
     ORO_WEBSOCKET_AUTH_FAILURES: {
@@ -76,8 +84,24 @@ export const configSchema = {
       default: 30,
       minimum: 1,
       maximum: 1000000,
-      description: 'Failed tickets one client network (IPv4 /24, IPv6 /64) may send per minute; past it its upgrades get 429 until it is under again.',
+      description: 'Failed tickets per minute one user from one client network (IPv4 /24, IPv6 /64) may send; past it that pair gets 429 until it is under again (the network\'s other users still get in).',
       example: '30'
+    },
+    ORO_WEBSOCKET_SESSIONS_PER_TICKET: {
+      type: 'integer',
+      default: 2,
+      minimum: 0,
+      maximum: 1000000,
+      description: 'Sessions one ticket may open while it is valid (Oro fetches a ticket per connection); more get 429 GW_ERR_TICKET_REUSED; 0 = no limit. Backend sessions are not counted.',
+      example: '2'
+    },
+    ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT: {
+      type: 'integer',
+      default: 10,
+      minimum: 1,
+      maximum: 300,
+      description: 'Seconds a session resumed by its cookie may stay open before its ticket\'s digest has been checked; then it is dropped (no close frame, so the page reconnects).',
+      example: '10'
     },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
