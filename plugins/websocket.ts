@@ -17,6 +17,7 @@ import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
+import { UserQuota } from '../src/wamp/user-quota.js'
 
 
 /** What the recheck of a resumed session found: its ticket is good, forged, or was not checked in time. */
@@ -33,6 +34,8 @@ export interface UpgradeDecision {
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: Set<WampSession>
+    /** Sessions and subscriptions per user on this node. */
+    userQuota: UserQuota
     acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession
   }
 }
@@ -134,6 +137,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   })
 
   const throttle = new LogThrottle()
+  const quota = new UserQuota({ maxSessionsPerUser: settings.ORO_WEBSOCKET_MAX_SESSIONS_PER_USER, maxSubscriptionsPerUser: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER })
+  // Sessions counted in the quota (one over the limit is closed and was never counted).
+  const counted = new WeakSet<WampSession>()
+  fastify.decorate('userQuota', quota)
   const ctx: SessionContext = {
     hub: fastify.hub,
     broker: fastify.broker,
@@ -142,8 +149,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       ...limits,
       maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
       publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
-      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES
+      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES,
+      maxTopics: settings.ORO_WEBSOCKET_MAX_TOPICS
     },
+    quota,
     log,
     writes: new WriteScheduler({
       onError: (err) => { log.error({ err }, 'ending a write turn failed') },
@@ -172,6 +181,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   function onClose (this: WebSocket, code: number): void {
     const session = (this as SessionSocket)[kSession]
     sessions.delete(session)
+    if (counted.delete(session)) quota.removeSession(session.identity)
     counters.connectionsClosed++
     try {
       session.closed()
@@ -200,6 +210,13 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     fastify.hub.addClient(session)
     counters.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
+    // Checked before the upgrade too (routes/websocket.ts); here exactly, for upgrades that raced.
+    if (quota.addSession(session.identity)) {
+      counted.add(session)
+    } else {
+      session.closeWith(1008, 'too many sessions for this user (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER)')
+      return session
+    }
     // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not
     // retry). Not verified in time (or not at all: database down): dropped, so a real page reconnects.
     decision.recheck?.then((result) => {

@@ -188,6 +188,30 @@ export const configSchema = {
       description: 'Most topics one session may subscribe to; SUBSCRIBEs past it are refused (the session stays open).',
       example: '256'
     },
+    ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER: {
+      type: 'integer',
+      default: 2000,
+      minimum: 1,
+      maximum: 10000000,
+      description: 'Most subscriptions one logged-in user may hold over all its sessions on a node; SUBSCRIBEs past it are refused (the session stays open).',
+      example: '2000'
+    },
+    ORO_WEBSOCKET_MAX_SESSIONS_PER_USER: {
+      type: 'integer',
+      default: 200,
+      minimum: 1,
+      maximum: 10000000,
+      description: 'Most sessions (pages) one logged-in user may have open on a node; more get 429 GW_ERR_USER_SESSIONS before the upgrade.',
+      example: '200'
+    },
+    ORO_WEBSOCKET_MAX_TOPICS: {
+      type: 'integer',
+      default: 200000,
+      minimum: 1,
+      maximum: 100000000,
+      description: 'Most distinct topics (Redis channels) a node holds for its sessions; a SUBSCRIBE that would add one more is refused (the session stays open).',
+      example: '200000'
+    },
     ORO_WEBSOCKET_MAX_PREFIXES: {
       type: 'integer',
       default: 32,
