@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createTicketVerifier, type TicketVerifierStats } from '../src/auth/ticket.js'
 import type { DatabaseUserStore, UserStoreStats } from '../src/auth/user-store.js'
 import { logDatabaseStatus } from '../src/auth/database-log.js'
-import { Admission, type AdmissionStats, type RefusalReason, type Admitted } from '../src/auth/admission.js'
+import { Admission, type AdmissionStats, type RefusalReason } from '../src/auth/admission.js'
 import { parseTicket } from '../src/auth/ticket-format.js'
 import { TtlCache } from '../src/auth/ttl-cache.js'
 import { defaultPoolSize } from '../src/auth/digest-pool.js'
@@ -23,7 +23,8 @@ import { RefusalLog } from '../src/access/refusal-log.js'
 import { clip } from '../src/log-throttle.js'
 import { ConfigError } from '../src/config/errors.js'
 import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_AUTH_WAIT_TOO_LONG, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_TICKET_REUSED, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
-import type { RecheckResult, UpgradeDecision } from './websocket.js'
+import type { UpgradeDecision } from './websocket.js'
+import { ResumeRechecks, type RecheckResult } from '../src/auth/resume-recheck.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
@@ -47,10 +48,6 @@ const REFUSAL_SETTING: Record<Exclude<RefusalReason, 'gone'>, string> = {
   'suspect-lane': 'ORO_WEBSOCKET_AUTH_QUEUE'
 }
 
-// Sessions resumed by one cookie chain that may wait for their recheck at once (a user's tabs
-// after a restart); more verify their ticket in full instead.
-const MAX_UNVERIFIED_PER_CHAIN = 16
-
 /** The username of a ticket, without verifying anything; undefined when it cannot be read. */
 function ticketUsername (ticket: string | undefined): string | undefined {
   try {
@@ -71,9 +68,6 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   let verifier: ReturnType<typeof createTicketVerifier> | undefined
   // Session resumption (docs/auth.md): a cookie set with the 101 spares a reconnect the digest.
   let resumeCookies: ResumeCookies | undefined
-  // Digests of resumed sessions' tickets started afterwards, and those that failed.
-  let rechecks = 0
-  let rechecksFailed = 0
   if (secret === undefined) {
     if (fastify.mode === 'prod') {
       throw new ConfigError('ORO_SECRET', 'is not set; --env=prod needs it to verify the tickets of WebSocket clients', 'ORO_SECRET=<the secret of your Oro application>')
@@ -110,14 +104,21 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   // Sessions each ticket opened while valid (by the ticket's hash: the ticket is a credential).
   const perTicket = fastify.config.ORO_WEBSOCKET_SESSIONS_PER_TICKET
   const ticketUses = new TtlCache<number>(100_000)
-  const recheckTimeoutMs = fastify.config.ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT * 1000
-  const unverifiedChains = new Map<string, number>()
-  let rechecksLate = 0
+  // Resumed sessions' digest checks, inside admission, within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT.
+  const rechecks = verifier === undefined || resumeCookies === undefined
+    ? undefined
+    : new ResumeRechecks({
+      admission,
+      verify: verifier.verify,
+      revoke: resumeCookies.revoke,
+      timeoutMs: fastify.config.ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT * 1000,
+      onForged: (error) => { refusalLog.write('warn', 'recheck', { code: error.code }, `Resumed session closed and its cookie chain revoked: its ticket failed the digest check (${error.message ?? ''})`) }
+    })
   fastify.decorate('authStats', () => ({
     ...(verifier !== undefined ? { tickets: { ...verifier.stats } } : {}),
     ...(users !== undefined ? { users: { ...users.stats } } : {}),
     admission: admission.stats,
-    ...(resumeCookies !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks, rechecksFailed, rechecksLate } } : {})
+    ...(resumeCookies !== undefined && rechecks !== undefined ? { resume: { revoked: resumeCookies.revoked, rechecks: rechecks.stats.started, rechecksFailed: rechecks.stats.failed, rechecksLate: rechecks.stats.late } } : {})
   }))
   // Origins as Oro decides them: the hosts of the application and website URLs in its database,
   // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list.
@@ -184,12 +185,12 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
         const verification = await verifier.verifyOrResume(given, entry.lane, cookies.present(cookieHeader)
           ? (username, password) => {
               chain = cookies.check(cookieHeader, network, username, password)
-              return chain !== undefined && (unverifiedChains.get(chain) ?? 0) < MAX_UNVERIFIED_PER_CHAIN
+              return chain !== undefined && rechecks?.mayResume(chain) === true
             }
           : undefined)
         identity = verification.identity
-        if (verification.resumed && chain !== undefined) {
-          recheck = recheckResumed(verifier, given, cookieHeader, chain, { ...who, trusted: false }, address, () => !socket.destroyed)
+        if (verification.resumed && chain !== undefined && rechecks !== undefined) {
+          recheck = rechecks.check({ ticket: given, cookieHeader, chain, who: { network, aggregate: who.aggregate, username: who.username, alive: () => !socket.destroyed } })
         } else {
           // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).
           const secure = (socket as { encrypted?: boolean }).encrypted === true ||
@@ -241,56 +242,6 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     }
     // Remembered as long as a ticket can be valid (its lifetime and the skew allowed).
     ticketUses.set(key, used + 1, now + (tickets.lifetimeSeconds + tickets.skewSeconds + 1) * 1000)
-  }
-
-  // A session resumed by its cookie is open before its ticket's digest is checked: the check waits
-  // its turn in admission (ahead of fresh tickets) and must end within
-  // ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT. 'forged': the chain is revoked and the failure counts
-  // against the network; 'unverified' (too late, refused, database down): the session is dropped
-  // and the page reconnects. Never rejects.
-  async function recheckResumed (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, chain: string,
-    who: { network: string, aggregate: string, username: string | undefined, trusted: boolean }, address: string, alive: () => boolean): Promise<RecheckResult> {
-    rechecks++
-    unverifiedChains.set(chain, (unverifiedChains.get(chain) ?? 0) + 1)
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<RecheckResult>((resolve) => {
-      timer = setTimeout(() => { rechecksLate++; resolve('unverified') }, recheckTimeoutMs)
-      timer.unref()
-    })
-    const check = (async (): Promise<RecheckResult> => {
-      const entry = await admission.enter({ ...who, recheck: true, alive })
-      if (!entry.admitted) return 'unverified'
-      return await verifyResumed(tickets, ticket, cookieHeader, entry, who.network, address)
-    })()
-    try {
-      return await Promise.race([check, late])
-    } finally {
-      clearTimeout(timer)
-      // The chain may resume again once this session's check has an answer (or is too late).
-      const left = (unverifiedChains.get(chain) ?? 1) - 1
-      if (left <= 0) unverifiedChains.delete(chain)
-      else unverifiedChains.set(chain, left)
-    }
-  }
-
-  async function verifyResumed (tickets: NonNullable<typeof verifier>, ticket: string | undefined, cookieHeader: string | undefined, entry: Admitted, network: string, address: string): Promise<RecheckResult> {
-    try {
-      await tickets.verify(ticket, 'clean')
-      entry.release('ok')
-      return 'ok'
-    } catch (caught) {
-      const error = caught as { statusCode?: number, code?: string, message?: string }
-      if (error.statusCode !== 401) {
-        // Not checked is not a pass (database down, shutting down).
-        entry.release('neutral')
-        return 'unverified'
-      }
-      entry.release('failed')
-      rechecksFailed++
-      resumeCookies?.revoke(cookieHeader)
-      refusalLog.write('warn', `recheck ${network}`, { address, code: error.code }, `Resumed session closed and its cookie chain revoked: its ticket failed the digest check (${error.message ?? ''})`)
-      return 'forged'
-    }
   }
 }
 

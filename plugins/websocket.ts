@@ -20,8 +20,7 @@ import { setCookieOf } from '../src/auth/resume-cookie.js'
 import { UserQuota } from '../src/wamp/user-quota.js'
 
 
-/** What the recheck of a resumed session found: its ticket is good, forged, or was not checked in time. */
-export type RecheckResult = 'ok' | 'forged' | 'unverified'
+import type { RecheckResult } from '../src/auth/resume-recheck.js'
 
 export interface UpgradeDecision {
   identity: Identity
