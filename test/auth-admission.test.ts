@@ -143,8 +143,9 @@ test('failures: the pair turns suspect, is refused past its budget, other users 
   await fail(gate, { network: office, username: 'admin' })
   t.match(await gate.enter({ network: office, username: 'admin' }), { admitted: true, lane: 'suspect' }, 'after one failure the pair waits in the suspect lane')
   t.match(await gate.enter({ network: office, username: 'alice' }), { admitted: true, lane: 'clean' }, 'a user who succeeded from there stays clean')
-  t.match(await gate.enter({ network: office, username: 'bob' }), { admitted: true, lane: 'suspect' }, 'a new user of a failing network is suspect, but admitted')
+  t.match(await gate.enter({ network: office, username: 'bob' }), { admitted: true, lane: 'clean' }, 'one failure of the network does not make its other users suspect')
   await fail(gate, { network: office, username: 'admin' })
+  t.match(await gate.enter({ network: office, username: 'bob' }), { admitted: true, lane: 'suspect' }, 'past half its budget, a new user of a failing network is suspect, but admitted')
   await fail(gate, { network: office, username: 'admin' })
   const refused = await gate.enter({ network: office, username: 'admin' })
   t.match(refused, { admitted: false, reason: 'client-failures' })
@@ -203,10 +204,33 @@ test('suspicion spreads: many failing networks of one /16, one user failing ever
 
   const node = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 5, concurrency: 100, now: () => 0 })
   admitted(await node.enter({ network: 'known', username: 'dave' })).release('ok')
-  // A flood rotating over networks, aggregates and users: each one fails once.
-  for (let i = 0; i < 6; i++) await fail(node, { network: `r${i}`, aggregate: `ra${i}`, username: `x${i}` })
+  // A flood rotating over networks, aggregates and users: each one fails once; past two budgets.
+  for (let i = 0; i < 11; i++) await fail(node, { network: `r${i}`, aggregate: `ra${i}`, username: `x${i}` })
   t.match(await node.enter({ network: 'new', aggregate: 'new-a', username: 'erin' }), { lane: 'suspect' }, 'networks never seen to succeed share the suspect lane')
   t.match(await node.enter({ network: 'known', username: 'frank' }), { lane: 'clean' }, 'a network that succeeded keeps the clean lane')
+})
+
+test('a flood of one user\'s (or anonymous) tickets rotating over networks: only that user is suspect', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 5, concurrency: 100, now: () => 0 })
+  for (let i = 0; i < 40; i++) await fail(gate, { network: `r${i}`, aggregate: `ra${i}`, username: '' })
+  t.match(await gate.enter({ network: 'r99', aggregate: 'ra99', username: '' }), { lane: 'suspect' }, 'anonymous from a new network: suspect')
+  t.match(await gate.enter({ network: 'new', aggregate: 'new-a', username: 'erin' }), { lane: 'clean' }, 'a user from a new network: clean')
+})
+
+test('suspect upgrades run at most an eighth of the slots, even when nobody else waits', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 600, maxPendingPerSuspect: 16, failuresPerMinute: 1000, concurrency: 16, now: () => 0 })
+  for (let i = 0; i < 5; i++) await fail(gate, { network: `bad${i}` })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const all = enterAll(gate, Array.from({ length: 5 }, (_, i) => ({ network: `bad${i}` })), served, held)
+  await flush()
+  t.equal(gate.stats.running, 2, 'two of sixteen slots')
+  t.equal(gate.stats.suspectWaiting, 3)
+  const clean = await gate.enter({ network: 'good' })
+  t.match(clean, { admitted: true, lane: 'clean' }, 'clean ones take the free slots at once')
+  admitted(clean).release('ok')
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('failed'); await flush() }
+  t.equal((await Promise.all(all)).filter((r) => r.admitted).length, 5)
 })
 
 test('rechecks of resumed sessions go first', async (t) => {

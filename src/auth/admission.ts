@@ -6,9 +6,9 @@
 //   verifications run at once.
 // - Only when the expected wait would pass `maxWaitSeconds` (from the measured rate), or the
 //   node holds `maxWaiting` upgrades, is an upgrade refused: 503 with Retry-After.
-// - Failed tickets (401s) make their sender suspect: the pair (network, user), the network, its
-//   /16 or /48 aggregate, the user node-wide, and, for networks never seen to succeed, the node
-//   as a whole. A suspect upgrade waits in the suspect lane, one queue per (network, user), which
+// - Failed tickets (401s) make their sender suspect: the pair (network, user) at its first failure;
+//   past more failures the network (half its budget), its /16 or /48 aggregate, the user
+//   node-wide, and, for networks never seen to succeed, the node as a whole. A suspect upgrade waits in the suspect lane, one queue per (network, user), which
 //   gets one turn in SUSPECT_TURN while clean upgrades wait and at most a share of the waiting
 //   room. A (network, user) pair past its failure budget is refused (429) before any work.
 //   Pairs that succeeded (the office's real users) stay in the clean lane, so a flood of forged
@@ -88,7 +88,7 @@ export interface AdmissionStats {
 
 /** The suspect lane gets one turn in SUSPECT_TURN while clean upgrades wait. */
 export const SUSPECT_TURN = 8
-/** Suspect upgrades together may fill at most this share of maxWaiting. */
+/** Suspect upgrades together may fill at most this share of maxWaiting, and run at most this share of `concurrency` (at least one). */
 const SUSPECT_SHARE = 8
 /** A success keeps its (network, user) pair and network trusted this long. */
 const PROVEN_MS = 24 * 3600_000
@@ -124,6 +124,8 @@ export class Admission {
   readonly #clean = new FairQueue<Waiter>()
   readonly #suspect = new FairQueue<Waiter>()
   #running = 0
+  #suspectRunning = 0
+  readonly #maxSuspectRunning: number
   #turn = 0
   #rate: number
   #windowStart = 0
@@ -140,6 +142,7 @@ export class Admission {
     this.#rate = options.initialRate ?? 200
     this.#maxClients = options.maxClients ?? 50_000
     this.#maxSuspect = Math.max(1, Math.floor(options.maxWaiting / SUSPECT_SHARE))
+    this.#maxSuspectRunning = Math.max(1, Math.floor(this.#concurrency / SUSPECT_SHARE))
     this.#now = options.now ?? Date.now
   }
 
@@ -177,7 +180,7 @@ export class Admission {
       if (queue.flowSize(flow) >= perFlow) return this.#refuse('client-pending', 1)
       if (queue.size >= this.#maxSuspect) return this.#refuse('suspect-lane', 2)
     }
-    if (this.#running < this.#concurrency && this.#waiting === 0) return this.#admit(request, lane)
+    if (this.#running < this.#concurrency && this.#waiting === 0 && (lane === 'clean' || this.#suspectRunning < this.#maxSuspectRunning)) return this.#admit(request, lane)
     const wait = this.#expectedWaitMs(queue, flow, lane, request.recheck === true)
     if (wait > this.#maxWaitMs) return this.#refuse(lane === 'suspect' ? 'suspect-lane' : 'wait', Math.max(2, Math.ceil(wait / 1000 / 2)))
     return await new Promise<Admitted | Refused>((resolve) => {
@@ -195,7 +198,7 @@ export class Admission {
     // Each lane's share of the turns while the other waits.
     let share = 1
     if (lane === 'clean' && !recheck && this.#suspect.size > 0) share = (SUSPECT_TURN - 1) / SUSPECT_TURN
-    if (lane === 'suspect' && (this.#clean.size > 0 || this.#rechecks.size > 0)) share = 1 / SUSPECT_TURN
+    if (lane === 'suspect') share = Math.min(this.#clean.size > 0 || this.#rechecks.size > 0 ? 1 / SUSPECT_TURN : 1, this.#maxSuspectRunning / this.#concurrency)
     return ahead / (this.#rate * share) * 1000
   }
 
@@ -205,16 +208,19 @@ export class Admission {
   #classify (request: AdmissionRequest, pair: string, pairTokens: number): Lane {
     if (pairTokens < this.#budget) return 'suspect'
     if (this.#isProven(`p:${pair}`)) return 'clean'
-    if (this.#tokens(`n:${request.network}`) < this.#budget) return 'suspect'
+    // A network turns suspect for its users that never succeeded only past half its budget: an
+    // office's stray expired ticket must not put 2,000 pages in the slow lane.
+    if (this.#tokens(`n:${request.network}`) <= this.#budget / 2) return 'suspect'
     const provenNetwork = this.#isProven(`n:${request.network}`)
     if (!provenNetwork && request.aggregate !== undefined && this.#tokens(`a:${request.aggregate}`) < this.#budget) return 'suspect'
     if (this.#tokens(`u:${request.username ?? ''}`) < this.#budget) return 'suspect'
-    if (!provenNetwork && this.#tokens('node:unproven') < this.#budget) return 'suspect'
+    if (!provenNetwork && this.#tokens('node:unproven') < this.#budget * 2) return 'suspect'
     return 'clean'
   }
 
   #admit (request: AdmissionRequest, lane: Lane): Admitted {
     this.#running++
+    if (lane === 'suspect') this.#suspectRunning++
     let released = false
     return {
       admitted: true,
@@ -223,6 +229,7 @@ export class Admission {
         if (released) return
         released = true
         this.#running--
+        if (lane === 'suspect') this.#suspectRunning--
         this.#measure()
         if (outcome === 'ok') this.#succeed(request)
         else if (outcome === 'failed') this.#fail(request)
@@ -232,7 +239,8 @@ export class Admission {
   }
 
   // Hands free slots to waiting upgrades: rechecks first, then the lanes, the suspect one every
-  // SUSPECT_TURN-th turn while clean upgrades wait.
+  // SUSPECT_TURN-th turn while clean upgrades wait, and never more than its share of the slots
+  // (so a flood cannot keep every core busy even when nobody else waits).
   #dispatch (): void {
     while (this.#running < this.#concurrency) {
       const entry = this.#next()
@@ -250,7 +258,8 @@ export class Admission {
   #next (): Entry<Waiter> | undefined {
     const recheck = this.#rechecks.shift()
     if (recheck !== undefined) return recheck
-    if (this.#suspect.size > 0 && (this.#clean.size === 0 || ++this.#turn % SUSPECT_TURN === 0)) return this.#suspect.shift()
+    const suspectMay = this.#suspect.size > 0 && this.#suspectRunning < this.#maxSuspectRunning
+    if (suspectMay && (this.#clean.size === 0 || ++this.#turn % SUSPECT_TURN === 0)) return this.#suspect.shift()
     return this.#clean.shift()
   }
 
@@ -299,9 +308,13 @@ export class Admission {
   #fail (request: AdmissionRequest): void {
     const pair = `p:${request.network}|${request.username ?? ''}`
     this.#proven.delete(pair)
-    const keys = [pair, `n:${request.network}`, `u:${request.username ?? ''}`]
+    const user = `u:${request.username ?? ''}`
+    const keys = [pair, `n:${request.network}`, user]
     if (request.aggregate !== undefined) keys.push(`a:${request.aggregate}`)
-    if (!this.#isProven(`n:${request.network}`)) keys.push('node:unproven')
+    // Failures of networks never seen to succeed count node-wide, unless their user is failing
+    // already (a flood of one user's or anonymous tickets is caught by that user's record, and
+    // must not make every new network suspect).
+    if (!this.#isProven(`n:${request.network}`) && this.#tokens(user) >= this.#budget) keys.push('node:unproven')
     for (const key of keys) {
       // Never below -budget: a burst of failures costs at most two minutes of waiting.
       const tokens = Math.max(-this.#budget, this.#tokens(key) - 1)
@@ -320,8 +333,9 @@ export class Admission {
     }
   }
 
-  // Tokens left in a failure bucket, refilled up to now; a full bucket is forgotten. Aggregates,
-  // users and the node have twice the budget of a network: they sum many networks' failures.
+  // Tokens left in a failure bucket, refilled up to now; a full bucket is forgotten. Aggregates and
+  // users have twice the budget of a network and count as failing past one budget; the node has
+  // four times and is failing past two (they sum many networks' failures).
   #tokens (key: string): number {
     const bucket = this.#failures.get(key)
     if (bucket === undefined) return this.#capacity(key)
@@ -338,6 +352,7 @@ export class Admission {
   }
 
   #capacity (key: string): number {
-    return key.startsWith('p:') || key.startsWith('n:') ? this.#budget : this.#budget * 2
+    if (key.startsWith('p:') || key.startsWith('n:')) return this.#budget
+    return key === 'node:unproven' ? this.#budget * 4 : this.#budget * 2
   }
 }
