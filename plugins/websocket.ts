@@ -210,9 +210,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     counters.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
     // Checked before the upgrade too (routes/websocket.ts); here exactly, for upgrades that raced.
-    if (quota.addSession(session.identity)) {
+    // Backend sessions (direct from a backend network) are not counted.
+    if (!decision.canPublish && quota.addSession(session.identity)) {
       counted.add(session)
-    } else {
+    } else if (!decision.canPublish) {
       session.closeWith(1008, 'too many sessions for this user (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER)')
       return session
     }

@@ -31,8 +31,8 @@ export default async function websocketRoutes (fastify: FastifyInstance): Promis
     if (!request.ws) return
     if (fastify.readiness.draining) return refuseDraining(reply)
     const decision = await fastify.admitUpgrade(request, reply)
-    // One user's sessions on this node are bounded (a page past it would be refused anyway).
-    if (!fastify.userQuota.maySession(decision.identity)) {
+    // One user's browser sessions on this node are bounded (backends are not counted).
+    if (!decision.canPublish && !fastify.userQuota.maySession(decision.identity)) {
       upgradeRefused('GW_ERR_USER_SESSIONS')
       reply.header('Retry-After', '60')
       return sendError(reply, new GW_ERR_USER_SESSIONS(fastify.userQuota.sessions(decision.identity)))

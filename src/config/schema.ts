@@ -201,7 +201,7 @@ export const configSchema = {
       default: 200,
       minimum: 1,
       maximum: 10000000,
-      description: 'Most sessions (pages) one logged-in user may have open on a node; more get 429 GW_ERR_USER_SESSIONS before the upgrade.',
+      description: 'Most browser sessions (pages) one logged-in user may have open on a node; more get 429 GW_ERR_USER_SESSIONS before the upgrade. Backend sessions are not counted.',
       example: '200'
     },
     ORO_WEBSOCKET_MAX_TOPICS: {
