@@ -233,6 +233,26 @@ test('suspect upgrades run at most an eighth of the slots, even when nobody else
   t.equal((await Promise.all(all)).filter((r) => r.admitted).length, 5)
 })
 
+test('a flood\'s first burst, queued as clean before any of it failed, is judged again when its turn comes', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 600, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const first = admitted(await gate.enter({ network: 'x' }))
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const flood = enterAll(gate, Array.from({ length: 10 }, () => ({ network: 'bad', username: '' })), served, held)
+  const good = enterAll(gate, Array.from({ length: 3 }, (_, i) => ({ network: 'good', username: `u${i}` })), served, held)
+  await flush()
+  t.equal(gate.stats.suspectWaiting, 0, 'all thirteen wait as clean')
+  first.release('ok')
+  await flush()
+  while (held.length > 0) {
+    const next = held.shift() as AdmittedResult
+    next.release(served[served.length - held.length - 1]?.startsWith('bad') === true ? 'failed' : 'ok')
+    await flush()
+  }
+  await Promise.all([...flood, ...good])
+  t.same(served.slice(0, 4), ['bad|', 'good|u0', 'good|u1', 'good|u2'], 'after the first forged ticket failed, the others moved to the suspect lane')
+})
+
 test('rechecks of resumed sessions go first', async (t) => {
   const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
   const first = admitted(await gate.enter({ network: 'a' }))

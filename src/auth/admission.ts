@@ -164,29 +164,54 @@ export class Admission {
    * with the reason. Never rejects.
    */
   async enter (request: AdmissionRequest): Promise<Admitted | Refused> {
+    return await new Promise<Admitted | Refused>((resolve) => { this.#place(request, resolve, true) })
+  }
+
+  // Admits, refuses or queues a request: when it arrives (fresh) and again when a clean one's turn
+  // comes, since failures of its network or user may have come in while it waited (a flood's first
+  // burst queues as clean before any of it has failed).
+  #place (request: AdmissionRequest, resolve: (result: Admitted | Refused) => void, fresh: boolean): void {
     const user = request.username ?? ''
     const pair = `${request.network}|${user}`
     // The failure budget of (network, user): past it, refused before any work.
     const pairTokens = this.#tokens(`p:${pair}`)
-    if (pairTokens < 1) return this.#refuse('client-failures', Math.max(1, Math.ceil((1 - pairTokens) / this.#refillPerMs / 1000)))
-    if (this.#running + this.#waiting >= this.#maxWaiting) return this.#refuse('busy', 2)
-
+    if (pairTokens < 1) {
+      resolve(this.#refuse('client-failures', Math.max(1, Math.ceil((1 - pairTokens) / this.#refillPerMs / 1000))))
+      return
+    }
+    if (fresh && this.#running + this.#waiting >= this.#maxWaiting) {
+      resolve(this.#refuse('busy', 2))
+      return
+    }
     const lane: Lane = request.recheck === true || request.trusted === true ? 'clean' : this.#classify(request, pair, pairTokens)
     const queue = request.recheck === true ? this.#rechecks : lane === 'clean' ? this.#clean : this.#suspect
     const flow = lane === 'clean' ? request.network : pair
     if (lane === 'suspect') {
       // Over its network's budget, a pair may wait one at a time.
       const perFlow = this.#tokens(`n:${request.network}`) < 1 ? 1 : this.#maxPerSuspect
-      if (queue.flowSize(flow) >= perFlow) return this.#refuse('client-pending', 1)
-      if (queue.size >= this.#maxSuspect) return this.#refuse('suspect-lane', 2)
+      if (queue.flowSize(flow) >= perFlow) { resolve(this.#refuse('client-pending', 1)); return }
+      if (queue.size >= this.#maxSuspect) { resolve(this.#refuse('suspect-lane', 2)); return }
     }
-    if (this.#running < this.#concurrency && this.#waiting === 0 && (lane === 'clean' || this.#suspectRunning < this.#maxSuspectRunning)) return this.#admit(request, lane)
+    if (this.#running < this.#concurrency && this.#waiting === 0 && (lane === 'clean' || this.#suspectRunning < this.#maxSuspectRunning)) {
+      resolve(this.#admit(request, lane))
+      return
+    }
     const wait = this.#expectedWaitMs(queue, flow, lane, request.recheck === true)
-    if (wait > this.#maxWaitMs) return this.#refuse(lane === 'suspect' ? 'suspect-lane' : 'wait', Math.max(2, Math.ceil(wait / 1000 / 2)))
-    return await new Promise<Admitted | Refused>((resolve) => {
-      queue.push(flow, { request, lane, resolve })
-      this.#dispatch()
-    })
+    if (wait > this.#maxWaitMs) {
+      resolve(this.#refuse(lane === 'suspect' ? 'suspect-lane' : 'wait', Math.max(2, Math.ceil(wait / 1000 / 2))))
+      return
+    }
+    queue.push(flow, { request, lane, resolve })
+    if (fresh) this.#dispatch()
+  }
+
+  /** True when a clean waiter whose turn came must be judged again (its pair or lane changed). */
+  #changed (waiter: Waiter): boolean {
+    const request = waiter.request
+    if (waiter.lane !== 'clean' || request.recheck === true || request.trusted === true) return false
+    const pair = `${request.network}|${request.username ?? ''}`
+    const pairTokens = this.#tokens(`p:${pair}`)
+    return pairTokens < 1 || this.#classify(request, pair, pairTokens) === 'suspect'
   }
 
   /** The wait this item would see: the items served before it, at the rate measured. */
@@ -249,6 +274,10 @@ export class Admission {
       if (waiter.request.alive !== undefined && !waiter.request.alive()) {
         this.#refused.gone++
         waiter.resolve(refusal('gone', 1))
+        continue
+      }
+      if (this.#changed(waiter)) {
+        this.#place(waiter.request, waiter.resolve, false)
         continue
       }
       waiter.resolve(this.#admit(waiter.request, waiter.lane))
