@@ -1,7 +1,9 @@
 // Who may open a WebSocket session, decided before the upgrade: the Origin check, fair admission
-// to ticket verification (per-client limits, see src/auth/admission.ts), Oro's ticket (anonymous,
-// or a user from Oro's database), and whether the session is a backend that may publish (from a
-// backend network, straight, not through a proxy, with a valid ticket).
+// to ticket verification (queues per client network, see src/auth/admission.ts), Oro's ticket
+// (anonymous, or a user from Oro's database; one ticket opens ORO_WEBSOCKET_SESSIONS_PER_TICKET
+// browser sessions), the resume cookie and its later digest check (resume-recheck.ts), and whether
+// the session is a backend that may publish (from a backend network, straight, not through a
+// proxy, with a valid ticket).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createTicketVerifier, type TicketVerifierStats } from '../src/auth/ticket.js'
