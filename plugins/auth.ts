@@ -24,7 +24,7 @@ import { OriginRefresh } from '../src/access/origin-refresh.js'
 import { RefusalLog } from '../src/access/refusal-log.js'
 import { clip } from '../src/log-throttle.js'
 import { ConfigError } from '../src/config/errors.js'
-import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_AUTH_WAIT_TOO_LONG, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_TICKET_REUSED, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
+import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_AUTH_WAIT_TOO_LONG, GW_ERR_ORIGIN_FORBIDDEN, GW_ERR_SHUTTING_DOWN, GW_ERR_TICKET_REUSED, GW_ERR_USERS_NOT_CONFIGURED } from '../src/errors.js'
 import type { UpgradeDecision } from './websocket.js'
 import { ResumeRechecks, type RecheckResult } from '../src/auth/resume-recheck.js'
 import type { GatewayLogger } from '../src/logger.js'
@@ -42,7 +42,7 @@ declare module 'fastify' {
   }
 }
 
-const REFUSAL_SETTING: Record<Exclude<RefusalReason, 'gone'>, string> = {
+const REFUSAL_SETTING: Record<Exclude<RefusalReason, 'gone' | 'closed'>, string> = {
   busy: 'ORO_WEBSOCKET_AUTH_QUEUE',
   wait: 'ORO_WEBSOCKET_AUTH_MAX_WAIT',
   'client-pending': 'ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT',
@@ -146,7 +146,10 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     log.notice({ origins: access.origins.entries }, `Allowed origins: ${access.origins.entries.join(', ')}`)
   }
   fastify.decorate('originRefresh', originRefresh)
+  // Upgrades still waiting for their turn when the node drains get 503 at once (they retry).
+  fastify.readiness.onDrain(() => { admission.close() })
   fastify.addHook('onClose', async () => {
+    admission.close()
     await originRefresh?.stop()
     await verifier?.close()
     await users?.close()
@@ -228,6 +231,10 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     reply.header('Retry-After', String(retryAfterSeconds))
     // The client hung up while it waited: nobody reads the answer.
     if (reason === 'gone') return new GW_ERR_AUTH_BUSY('the client left while it waited')
+    if (reason === 'closed') {
+      upgradeRefused('shutting_down')
+      return new GW_ERR_SHUTTING_DOWN()
+    }
     const setting = REFUSAL_SETTING[reason]
     const limited = reason === 'client-pending' || reason === 'client-failures'
     upgradeRefused(limited ? 'auth_rate_limited' : 'auth_busy')

@@ -73,7 +73,7 @@ test('an office of 2,000 pages behind one network waits its turns and is never r
   }
   const all = await Promise.all(results)
   t.equal(all.filter((r) => r.admitted).length, 2000, 'all 2,000 admitted')
-  t.same(gate.stats.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0 }, 'zero refusals')
+  t.same(gate.stats.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0, closed: 0 }, 'zero refusals')
   t.equal(gate.stats.running, 0)
 })
 
@@ -251,6 +251,17 @@ test('a flood\'s first burst, queued as clean before any of it failed, is judged
   }
   await Promise.all([...flood, ...good])
   t.same(served.slice(0, 4), ['bad|', 'good|u0', 'good|u1', 'good|u2'], 'after the first forged ticket failed, the others moved to the suspect lane')
+})
+
+test('a draining node refuses what waits and what comes (closed)', async (t) => {
+  const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const running = admitted(await gate.enter({ network: 'a' }))
+  const waiting = [gate.enter({ network: 'a' }), gate.enter({ network: 'b' })]
+  gate.close()
+  t.match(await Promise.all(waiting), [{ admitted: false, reason: 'closed' }, { admitted: false, reason: 'closed' }])
+  t.match(await gate.enter({ network: 'c' }), { admitted: false, reason: 'closed' })
+  running.release('ok')
+  t.equal(gate.stats.waiting, 0)
 })
 
 test('rechecks of resumed sessions go first', async (t) => {

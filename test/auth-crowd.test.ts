@@ -27,7 +27,7 @@ test('an office: 300 pages behind one address with fresh tickets all connect, no
   const statuses = new Map<number, number>()
   for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1)
   t.same(Object.fromEntries(statuses), { 101: 300 }, 'all 300 upgraded: no 429 for an office\'s own pages')
-  t.same(gw.app.authStats().admission.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0 })
+  t.same(gw.app.authStats().admission.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0, closed: 0 })
 })
 
 test('one ticket, one page: a browser ticket opens ORO_WEBSOCKET_SESSIONS_PER_TICKET sessions, then 429', async (t) => {

@@ -50,7 +50,7 @@ ${oroWsLocation(dir, `http://127.0.0.1:${gw.port}/`)}
   for (const a of answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1
   t.same(statuses, { 101: PAGES }, `every page upgraded on its first attempt (${JSON.stringify(statuses)})`)
   const { admission, tickets: verified } = gw.app.authStats()
-  t.same(admission.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0 }, 'admission refused nothing')
+  t.same(admission.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0, closed: 0 }, 'admission refused nothing')
   t.equal(verified?.digests, PAGES, 'one digest per page')
   // The office really was one network to the gateway (not nginx's 127.0.0.1).
   while (gw.app.sessions.size < PAGES) await new Promise((resolve) => setTimeout(resolve, 50))

@@ -23,7 +23,7 @@ export type Lane = 'clean' | 'suspect'
 
 export type Outcome = 'ok' | 'failed' | 'neutral'
 
-export type RefusalReason = 'busy' | 'wait' | 'client-pending' | 'client-failures' | 'suspect-lane' | 'gone'
+export type RefusalReason = 'busy' | 'wait' | 'client-pending' | 'client-failures' | 'suspect-lane' | 'gone' | 'closed'
 
 export interface AdmissionOptions {
   /** Upgrades waiting or being verified at once, all networks together (ORO_WEBSOCKET_AUTH_QUEUE). */
@@ -130,7 +130,8 @@ export class Admission {
   #rate: number
   #windowStart = 0
   #windowDone = 0
-  readonly #refused: Record<RefusalReason, number> = { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0 }
+  readonly #refused: Record<RefusalReason, number> = { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0, closed: 0 }
+  #closed = false
 
   constructor (options: AdmissionOptions) {
     this.#maxWaiting = options.maxWaiting
@@ -164,7 +165,16 @@ export class Admission {
    * with the reason. Never rejects.
    */
   async enter (request: AdmissionRequest): Promise<Admitted | Refused> {
+    if (this.#closed) return this.#refuse('closed', 2)
     return await new Promise<Admitted | Refused>((resolve) => { this.#place(request, resolve, true) })
+  }
+
+  /** The node drains: every waiting upgrade and every later one is refused ('closed'). */
+  close (): void {
+    this.#closed = true
+    for (const queue of [this.#rechecks, this.#clean, this.#suspect]) {
+      for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) entry.value.resolve(this.#refuse('closed', 2))
+    }
   }
 
   // Admits, refuses or queues a request: when it arrives (fresh) and again when a clean one's turn
