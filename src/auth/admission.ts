@@ -6,14 +6,16 @@
 //   verifications run at once.
 // - Only when the expected wait would pass `maxWaitSeconds` (from the measured rate), or the
 //   node holds `maxWaiting` upgrades, is an upgrade refused: 503 with Retry-After.
-// - Failed tickets (401s) make their sender suspect: the pair (network, user) at its first failure;
-//   past more failures the network (half its budget), its /16 or /48 aggregate, the user
-//   node-wide, and, for networks never seen to succeed, the node as a whole. A suspect upgrade waits in the suspect lane, one queue per (network, user), which
-//   gets one turn in SUSPECT_TURN while clean upgrades wait and at most a share of the waiting
-//   room. A (network, user) pair past its failure budget is refused (429) before any work.
-//   Pairs that succeeded (the office's real users) stay in the clean lane, so a flood of forged
-//   tickets from their own address slows them at most.
-// - Rechecks of sessions resumed by cookie (resume-cookie.ts) are served first: a session waits
+// - Failed tickets (401s) make their sender suspect: the pair (network, user) at its first
+//   failure; past more failures the network (half its budget), its /16 or /48 aggregate, the user
+//   node-wide, and, for networks never seen to succeed, the node as a whole. A suspect upgrade
+//   waits in the suspect lane, one queue per (network, user), which gets one turn in SUSPECT_TURN
+//   while clean upgrades wait, an eighth of the slots and of the waiting room. A clean upgrade is
+//   judged again when its turn comes (failures may have come in meanwhile). A (network, user)
+//   pair past its failure budget is refused (429) before any work. Pairs that succeeded (the
+//   office's real users) stay in the clean lane, so a flood of forged tickets from their own
+//   address slows them at most.
+// - Rechecks of sessions resumed by cookie (resume-recheck.ts) are served first: a session waits
 //   unverified until its recheck is done.
 // Memory is bounded: failure records and proven pairs past maxClients evict the oldest; waiting
 // upgrades are bounded by maxWaiting.
@@ -32,7 +34,7 @@ export interface AdmissionOptions {
   maxWaitSeconds: number
   /** Suspect upgrades of one (network, user) waiting at once (ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT). */
   maxPendingPerSuspect: number
-  /** Failed tickets per minute a network, or a user from one network, may send (ORO_WEBSOCKET_AUTH_FAILURES). */
+  /** Failed tickets per minute a user from one network may send (ORO_WEBSOCKET_AUTH_FAILURES); the other records scale from it. */
   failuresPerMinute: number
   /** Verifications running at once. Default 8. */
   concurrency?: number
@@ -47,7 +49,7 @@ export interface AdmissionOptions {
 export interface AdmissionRequest {
   /** The client network (addressBucket). */
   network: string
-  /** Its aggregate, /16 or /48 (addressAggregate); default: the network. */
+  /** Its aggregate, /16 or /48 (addressAggregate); none: no aggregate record. */
   aggregate?: string
   /** The ticket's username ('' anonymous); undefined when the ticket cannot be read. */
   username?: string | undefined
