@@ -18,8 +18,6 @@ import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
 import { UserQuota } from '../src/wamp/user-quota.js'
-
-
 import type { RecheckResult } from '../src/auth/resume-recheck.js'
 
 export interface UpgradeDecision {
