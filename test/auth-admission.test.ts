@@ -123,6 +123,22 @@ test('the rate is measured while upgrades wait, and the bound follows it', async
   t.ok(gate.stats.rate > 4, `10 a second measured (the estimate moves half way per window): ${gate.stats.rate}`)
 })
 
+test('an idle node does not read as a slow one when the next storm begins', async (t) => {
+  let now = 0
+  const gate = new Admission({ maxWaiting: 10_000, maxWaitSeconds: 10, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, initialRate: 100, now: () => now })
+  admitted(await gate.enter({ network: 'a' })).release('ok')
+  now += 3600_000
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  enterAll(gate, Array.from({ length: 50 }, () => ({ network: 'office' })), served, held)
+  await flush()
+  for (let i = 0; i < 20; i++) { now += 10; (held.shift() as AdmittedResult).release('ok'); await flush() }
+  t.ok(gate.stats.rate >= 90, `the rate measured is the storm's (100 a second), not the idle hour's: ${gate.stats.rate}`)
+  const late = gate.enter({ network: 'office' })
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('ok'); await flush() }
+  t.match(await late, { admitted: true }, 'and the office is not refused')
+})
+
 test('a client that hung up while waiting loses its turn to the next one', async (t) => {
   const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
   const first = admitted(await gate.enter({ network: 'a' }))

@@ -130,7 +130,8 @@ export class Admission {
   readonly #maxSuspectRunning: number
   #turn = 0
   #rate: number
-  #windowStart = 0
+  // The measuring window: open (a start time) only while upgrades wait.
+  #windowStart: number | null = null
   #windowDone = 0
   readonly #refused: Record<RefusalReason, number> = { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0, closed: 0 }
   #closed = false
@@ -306,8 +307,14 @@ export class Admission {
 
   // Completions per second while upgrades wait (the node's real verification rate).
   #measure (): void {
-    const now = this.#now()
     if (this.#waiting === 0) {
+      // Nothing waits: the rate the node could reach is not being measured (an idle hour must not
+      // read as a slow node when the next storm begins).
+      this.#windowStart = null
+      return
+    }
+    const now = this.#now()
+    if (this.#windowStart === null) {
       this.#windowStart = now
       this.#windowDone = 0
       return
