@@ -139,6 +139,19 @@ test('an idle node does not read as a slow one when the next storm begins', asyn
   t.match(await late, { admitted: true }, 'and the office is not refused')
 })
 
+test('a flood held to the suspect lane\'s few slots does not read as a slow node', async (t) => {
+  let now = 0
+  const gate = new Admission({ maxWaiting: 10_000, maxWaitSeconds: 600, maxPendingPerSuspect: 16, failuresPerMinute: 1000, concurrency: 8, initialRate: 100, now: () => now })
+  await fail(gate, { network: 'bad' })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const flood = enterAll(gate, Array.from({ length: 10 }, () => ({ network: 'bad' })), served, held)
+  await flush()
+  while (held.length > 0) { now += 1000; (held.shift() as AdmittedResult).release('failed'); await flush() }
+  await Promise.all(flood)
+  t.equal(gate.stats.rate, 100, 'one suspect a second is not the node\'s rate')
+})
+
 test('a client that hung up while waiting loses its turn to the next one', async (t) => {
   const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
   const first = admitted(await gate.enter({ network: 'a' }))

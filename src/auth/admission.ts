@@ -305,11 +305,12 @@ export class Admission {
     return this.#clean.shift()
   }
 
-  // Completions per second while upgrades wait (the node's real verification rate).
+  // Completions per second while clean upgrades wait (the node's real verification rate).
   #measure (): void {
-    if (this.#waiting === 0) {
-      // Nothing waits: the rate the node could reach is not being measured (an idle hour must not
-      // read as a slow node when the next storm begins).
+    if (this.#clean.size + this.#rechecks.size === 0) {
+      // No clean upgrade waits: the rate the node could reach is not being measured (an idle hour
+      // must not read as a slow node when the next storm begins, nor a flood held to the suspect
+      // lane's few slots).
       this.#windowStart = null
       return
     }
