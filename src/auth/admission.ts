@@ -211,7 +211,7 @@ export class Admission {
     }
     const wait = this.#expectedWaitMs(queue, flow, lane, request.recheck === true)
     if (wait > this.#maxWaitMs) {
-      resolve(this.#refuse(lane === 'suspect' ? 'suspect-lane' : 'wait', Math.max(2, Math.ceil(wait / 1000 / 2))))
+      resolve(this.#refuse('wait', Math.max(2, Math.ceil(wait / 1000 / 2))))
       return
     }
     queue.push(flow, { request, lane, resolve })
