@@ -19,7 +19,8 @@ import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
 import { MAX_FRAGMENTS, MessageLimitedWebSocket, maxBufferedChunks, setMessageLimit } from '../src/wamp/message-limit.js'
-
+import { UserQuota } from '../src/wamp/user-quota.js'
+import type { RecheckResult } from '../src/auth/resume-recheck.js'
 
 // ws's class as @fastify/websocket's types name it (they resolve ws's types in CommonJS mode).
 type WebSocketClass = NonNullable<NonNullable<WebsocketPluginOptions['options']>['WebSocket']>
@@ -28,13 +29,15 @@ export interface UpgradeDecision {
   identity: Identity
   canPublish: boolean
   address: string
-  /** A session resumed by cookie: resolves false when its ticket's digest, checked later, failed. */
-  recheck?: Promise<boolean>
+  /** A session resumed by cookie: what the check of its ticket's digest, done afterwards, found. */
+  recheck?: Promise<RecheckResult>
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: Set<WampSession>
+    /** Sessions and subscriptions per user on this node. */
+    userQuota: UserQuota
     acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession
   }
 }
@@ -136,6 +139,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   })
 
   const throttle = new LogThrottle()
+  const quota = new UserQuota({ maxSessionsPerUser: settings.ORO_WEBSOCKET_MAX_SESSIONS_PER_USER, maxSubscriptionsPerUser: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER })
+  // Sessions counted in the quota (one over the limit is closed and was never counted).
+  const counted = new WeakSet<WampSession>()
+  fastify.decorate('userQuota', quota)
   const ctx: SessionContext = {
     hub: fastify.hub,
     broker: fastify.broker,
@@ -144,8 +151,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       ...limits,
       maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
       publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
-      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES
+      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES,
+      maxTopics: settings.ORO_WEBSOCKET_MAX_TOPICS
     },
+    quota,
     log,
     writes: new WriteScheduler({
       onError: (err) => { log.error({ err }, 'ending a write turn failed') },
@@ -184,6 +193,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   function onClose (this: WebSocket, code: number): void {
     const session = (this as SessionSocket)[kSession]
     sessions.delete(session)
+    if (counted.delete(session)) quota.removeSession(session.identity)
     counters.connectionsClosed++
     try {
       session.closed()
@@ -212,8 +222,20 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     fastify.hub.addClient(session)
     counters.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
-    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not retry).
-    decision.recheck?.then((ok) => { if (!ok) session.closeWith(1008, 'ticket digest does not match') }, () => {})
+    // Checked before the upgrade too (routes/websocket.ts); here exactly, for upgrades that raced.
+    // Backend sessions (direct from a backend network) are not counted.
+    if (!decision.canPublish && quota.addSession(session.identity)) {
+      counted.add(session)
+    } else if (!decision.canPublish) {
+      session.closeWith(1008, 'too many sessions for this user (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER)')
+      return session
+    }
+    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not
+    // retry). Not verified in time (or not at all: database down): dropped, so a real page reconnects.
+    decision.recheck?.then((result) => {
+      if (result === 'forged') session.closeWith(1008, 'ticket digest does not match')
+      else if (result === 'unverified') session.drop()
+    }, () => {})
     return session
   })
 

@@ -194,8 +194,26 @@ export const GW_ERR_GATEWAY_UNREACHABLE = createError(
 
 export const GW_ERR_AUTH_BUSY = createError(
   'GW_ERR_AUTH_BUSY',
-  'Too many connections are being authenticated at once (ORO_WEBSOCKET_AUTH_QUEUE); retry in a moment',
+  'Too many connections are waiting to be authenticated (%s); retry in a moment',
   503
+)
+
+export const GW_ERR_AUTH_WAIT_TOO_LONG = createError(
+  'GW_ERR_AUTH_WAIT_TOO_LONG',
+  'The connections waiting to be authenticated would keep this one about %s s, more than ORO_WEBSOCKET_AUTH_MAX_WAIT (%s s); retry after Retry-After',
+  503
+)
+
+export const GW_ERR_TICKET_REUSED = createError(
+  'GW_ERR_TICKET_REUSED',
+  'This ticket has already opened %s sessions (ORO_WEBSOCKET_SESSIONS_PER_TICKET); fetch a new ticket from the Oro application for each connection',
+  429
+)
+
+export const GW_ERR_USER_SESSIONS = createError(
+  'GW_ERR_USER_SESSIONS',
+  'This user already has %s sessions on this node (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER); close some pages and retry',
+  429
 )
 
 export const GW_ERR_AUTH_RATE_LIMITED = createError(

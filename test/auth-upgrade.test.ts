@@ -223,7 +223,8 @@ test('any forwarding header means proxied: X-Forwarded-Host or -Proto alone, Via
   const forwarding: Array<Record<string, string>> = [
     { 'X-Forwarded-Host': 'shop.example.com' }, { 'X-Forwarded-Proto': 'https' }, { Via: '1.1 proxy' }, { 'X-NginX-Proxy': 'true' }
   ]
-  const proxied = await Promise.all(forwarding.map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers })))
+  // A ticket per connection, as Oro's pages fetch them (a ticket opens ORO_WEBSOCKET_SESSIONS_PER_TICKET sessions at most).
+  const proxied = await Promise.all(forwarding.map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`, { headers })))
   const backend = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers: { Origin: '127.0.0.1' } })
   t.teardown(() => { sub.close(); backend.close(); for (const p of proxied) p.close() })
   sub.subscribe('oro/data/update')

@@ -63,18 +63,26 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_AUTH_QUEUE: {
       type: 'integer',
-      default: 4096,
+      default: 20000,
       minimum: 1,
       maximum: 1000000,
-      description: 'Most upgrades whose tickets are being verified at once; more get 503 with Retry-After (a ticket costs ~5 ms of CPU).',
-      example: '4096'
+      description: 'Most upgrades waiting for their ticket to be verified or being verified, all networks together (each holds its HTTP upgrade); more get 503 GW_ERR_AUTH_BUSY with Retry-After.',
+      example: '20000'
+    },
+    ORO_WEBSOCKET_AUTH_MAX_WAIT: {
+      type: 'integer',
+      default: 60,
+      minimum: 1,
+      maximum: 3600,
+      description: 'Seconds an upgrade may expect to wait for its ticket verification (from the rate measured); an upgrade that would wait longer gets 503 GW_ERR_AUTH_WAIT_TOO_LONG with Retry-After.',
+      example: '60'
     },
     ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: {
       type: 'integer',
       default: 16,
       minimum: 1,
       maximum: 1000000,
-      description: 'Most upgrades from one client network (IPv4 /24, IPv6 /64) whose tickets are being verified at once; more get 429 with Retry-After.',
+      description: 'Upgrades one suspect (network, user) may have waiting (a network is an IPv4 /24 or IPv6 /64; suspect = it sent failed tickets); more get 429. Networks without failed tickets are never held to it.',
       example: '16'
     },
     ORO_WEBSOCKET_AUTH_FAILURES: {
@@ -82,7 +90,23 @@ export const configSchema = {
       default: 30,
       minimum: 1,
       maximum: 1000000,
-      description: 'Failed tickets one client network (IPv4 /24, IPv6 /64) may send per minute; past it its upgrades get 429 until it is under again.',
+      description: 'Failed tickets per minute one user from one client network (IPv4 /24, IPv6 /64) may send; past it that pair gets 429 until it is under again (the network\'s other users still get in).',
+      example: '30'
+    },
+    ORO_WEBSOCKET_SESSIONS_PER_TICKET: {
+      type: 'integer',
+      default: 2,
+      minimum: 0,
+      maximum: 1000000,
+      description: 'Sessions one ticket may open while it is valid (Oro fetches a ticket per connection); more get 429 GW_ERR_TICKET_REUSED; 0 = no limit. Backend sessions are not counted.',
+      example: '2'
+    },
+    ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT: {
+      type: 'integer',
+      default: 30,
+      minimum: 1,
+      maximum: 300,
+      description: 'Seconds a session resumed by its cookie may stay open before its ticket\'s digest has been checked; then it is dropped (no close frame, so the page reconnects). At ~500 digests a second per two cores, 30 s brings back ~15,000 pages after a restart.',
       example: '30'
     },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
@@ -177,6 +201,30 @@ export const configSchema = {
       maximum: 100000,
       description: 'Most topics one session may subscribe to; SUBSCRIBEs past it are refused (the session stays open).',
       example: '256'
+    },
+    ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER: {
+      type: 'integer',
+      default: 2000,
+      minimum: 1,
+      maximum: 10000000,
+      description: 'Most subscriptions one logged-in user may hold over all its sessions on a node; SUBSCRIBEs past it are refused (the session stays open).',
+      example: '2000'
+    },
+    ORO_WEBSOCKET_MAX_SESSIONS_PER_USER: {
+      type: 'integer',
+      default: 200,
+      minimum: 1,
+      maximum: 10000000,
+      description: 'Most browser sessions (pages) one logged-in user may have open on a node; more get 429 GW_ERR_USER_SESSIONS before the upgrade. Backend sessions are not counted.',
+      example: '200'
+    },
+    ORO_WEBSOCKET_MAX_TOPICS: {
+      type: 'integer',
+      default: 200000,
+      minimum: 1,
+      maximum: 100000000,
+      description: 'Most distinct topics (Redis channels) a node holds for its sessions; a SUBSCRIBE that would add one more is refused (the session stays open).',
+      example: '200000'
     },
     ORO_WEBSOCKET_MAX_PREFIXES: {
       type: 'integer',

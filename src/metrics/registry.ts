@@ -24,6 +24,8 @@ export interface GaugeSource {
   topicCount (): number
   /** /readyz's checks: { server: 'ok', broker: 'ok', database?: ... }. */
   readiness (): { ready: boolean, checks: Record<string, string> }
+  /** Upgrades waiting for their ticket verification (all lanes, and of them the suspect lane) and being verified. */
+  admission? (): { waiting: number, suspectWaiting: number, running: number }
 }
 
 // The counters kept under the names they had before prom-client (dashboards use them).
@@ -170,6 +172,22 @@ export function createAppRegistry (source: GaugeSource): Registry {
       help: '1 when the user database (ORO_DB_DSN or ORO_DB_URL) answers',
       registers,
       collect () { this.set((report ?? source.readiness()).checks.database === 'ok' ? 1 : 0) }
+    })
+  }
+  const admission = source.admission
+  if (admission !== undefined) {
+    new Gauge({ // eslint-disable-line no-new
+      name: 'oro_ws_auth_waiting',
+      help: 'Upgrades waiting for their turn to have their ticket verified (held, not answered yet), by admission lane',
+      labelNames: ['lane'],
+      registers,
+      collect () { const a = admission(); this.set({ lane: 'clean' }, a.waiting - a.suspectWaiting); this.set({ lane: 'suspect' }, a.suspectWaiting) }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'oro_ws_auth_verifying',
+      help: 'Upgrades whose ticket is being verified now',
+      registers,
+      collect () { this.set(admission().running) }
     })
   }
   const memory = (): NodeJS.MemoryUsage => process.memoryUsage()

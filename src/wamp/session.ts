@@ -21,6 +21,7 @@ import type { FirstSeen } from '../first-seen.js'
 import { clip, type LogThrottle } from '../log-throttle.js'
 
 import type { Identity } from '../auth/identity.js'
+import type { UserQuota } from './user-quota.js'
 export { ANONYMOUS, type Identity } from '../auth/identity.js'
 
 export interface Refusal {
@@ -44,6 +45,8 @@ export interface SessionLimits {
   publishRate: number
   /** WAMP PUBLISHes of one session the broker has not taken yet, before reading pauses. */
   maxPendingPublishes: number
+  /** Distinct topics this node's sessions may hold together (ORO_WEBSOCKET_MAX_TOPICS); default no limit. */
+  maxTopics?: number
 }
 
 export type SessionLog = Pick<Log, 'debug' | 'info' | 'notice' | 'warn' | 'error'>
@@ -60,6 +63,8 @@ export interface SessionContext {
   throttle: LogThrottle
   /** Addresses that had a publish refused (not a backend): the first from each is logged at error. */
   refusedPublishers?: FirstSeen
+  /** Sessions and subscriptions per user, all sessions together (none: not counted). */
+  quota?: UserQuota
 }
 
 export const NO_RPC_ERROR_URI = 'http://oro-websocket-gateway/error#no-rpc'
@@ -260,6 +265,13 @@ export class WampSession implements HubClient {
     } else {
       refusal = policy.subscribe(topic, this)
     }
+    // A new topic must fit the node's room, and the subscription the user's (all its sessions).
+    if (refusal === null && limits.maxTopics !== undefined && hub.topicCount >= limits.maxTopics && hub.subscriberCount(topic) === 0) {
+      refusal = { reason: 'too-many-topics', message: `this node holds ${hub.topicCount} topics, the limit (ORO_WEBSOCKET_MAX_TOPICS)` }
+    }
+    if (refusal === null && this.#ctx.quota?.addSubscription(this.identity) === false) {
+      refusal = { reason: 'user-subscriptions', message: `user holds ${this.#ctx.quota.limits.maxSubscriptionsPerUser} subscriptions over all its sessions, the limit (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER)` }
+    }
     if (refusal !== null) {
       // Nothing is sent: autobahn 0.8 has no message for a refused subscription.
       counters.subscribesRefused++
@@ -290,6 +302,7 @@ export class WampSession implements HubClient {
 
   #unsubscribe (topic: string): void {
     if (this.#subscriptions?.delete(topic) !== true) return
+    this.#ctx.quota?.removeSubscriptions(this.identity, 1)
     this.#ctx.hub.unsubscribe(topic, this)
     this.#ctx.log.debug({ sessionId: this.id, topic }, 'unsubscribed')
   }
@@ -354,6 +367,7 @@ export class WampSession implements HubClient {
     this.alive = false
     this.#flow?.stop()
     const subscriptions = this.#subscriptions ?? []
+    this.#ctx.quota?.removeSubscriptions(this.identity, this.#subscriptions?.size ?? 0)
     this.#subscriptions = null
     this.#prefixes = null
     this.#ctx.hub.removeClient(this, subscriptions)
