@@ -31,7 +31,6 @@ import type { GatewayLogger } from '../src/logger.js'
 import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
 import { SecretMismatchWatch, secretMismatchMessage } from '../src/auth/secret-mismatch.js'
-import { parseTicket } from '../src/auth/ticket-format.js'
 
 // Oro's .env-app ships this secret; an application still using it signs tickets anyone can make.
 const ORO_SAMPLE_SECRET = 'ThisTokenIsNotSoSecretChangeIt'
