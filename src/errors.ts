@@ -23,6 +23,13 @@ export const GW_ERR_USAGE = createError(
   400
 )
 
+// stdout cannot take log lines (a full disk): the gateway goes on, the lines are dropped and counted.
+export const GW_ERR_LOG_WRITE_FAILED = createError(
+  'GW_ERR_LOG_WRITE_FAILED',
+  'log lines cannot be written to stdout (%s); the gateway keeps running and drops them (counted in oro_ws_log_lines_dropped_total); free the disk or fix where stdout goes',
+  500
+)
+
 export const GW_ERR_NOT_FOUND = createError(
   'GW_ERR_NOT_FOUND',
   'No route %s %s; see GET /openapi.json for the HTTP API, or connect a WebSocket client to upgrade',

@@ -26,7 +26,9 @@ export const counters = {
   publishPauses: 0,
   fanoutYields: 0,
   /** Publications from Redis not delivered: the hub's queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES. */
-  publicationsShed: 0
+  publicationsShed: 0,
+  /** Log lines not written: stdout failed (a full disk) or fell over 16 MiB behind (src/log-destination.ts). */
+  logLinesDropped: 0
 }
 
 export type CounterName = keyof typeof counters
