@@ -177,7 +177,9 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       // Only the client's own mistakes count against it; a database outage is ours.
       entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
       if (error.statusCode === 503) reply.header('Retry-After', error.code === 'GW_ERR_SHUTTING_DOWN' ? '2' : '5')
-      refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
+      // A database failure's detail (login refused, host, table) is for the log, not the answer.
+      const detail = (error as { detail?: string }).detail
+      refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}${detail !== undefined ? ` (${detail})` : ''}`)
       throw err
     }
     return { identity, canPublish, address, ...(recheck !== undefined ? { recheck } : {}) }

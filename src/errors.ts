@@ -91,9 +91,11 @@ export const GW_ERR_USER_DISABLED = createError(
   401
 )
 
+// The message reaches any browser: why the database failed (login refused, host, table) is not
+// in it but in `detail`, for the log, /readyz and the doctor (see auth/database-error.ts).
 export const GW_ERR_DATABASE_UNAVAILABLE = createError(
   'GW_ERR_DATABASE_UNAVAILABLE',
-  'Oro\'s database cannot be used to verify the ticket: %s; retry later',
+  'Oro\'s database cannot be used to verify the ticket now; retry later (the gateway\'s log and /readyz say why)',
   503
 )
 

@@ -19,7 +19,7 @@ test('serve with stdout on /dev/full answers /healthz, counts the dropped lines 
   env.ORO_WEBSOCKET_SERVER_DSN = `//127.0.0.1:${port}`
   const child = spawn(process.execPath, [cliPath, 'serve', '--env=dev', '-vvv'], { env, stdio: ['ignore', full, 'pipe'] })
   let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
   const exited = new Promise<number | null>((resolve) => { child.once('close', (code) => resolve(code)) })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
 
