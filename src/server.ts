@@ -72,10 +72,16 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const listeners = [app, ...(publishApp !== null ? [publishApp] : []), ...(metricsApp !== null ? [metricsApp] : [])].map((a) => trackConnections(a.server))
   if (devKey !== undefined) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
-    const file = saveDevKey(port, devKey)
-    cleanups.push(() => removeDevKey(port))
+    let where: string
+    try {
+      where = `also in ${saveDevKey(port, devKey)}`
+      cleanups.push(() => { removeDevKey(port) })
+    } catch (err) {
+      // The key still works; the `publish` command then needs --key.
+      where = `not saved to a file: ${(err as Error).message}`
+    }
     // Printed once, on stderr, never logged.
-    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; also in ${file}):\n  ${devKey}\n`)
+    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; ${where}):\n  ${devKey}\n`)
   }
   // Start and stop lines show at prod's default level too (lifecycleLogger); -q hides them.
   const lifecycle = lifecycleLogger(logger, options.quiet)
