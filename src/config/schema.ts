@@ -193,7 +193,7 @@ export const configSchema = {
       default: 30,
       minimum: 0,
       maximum: 86400,
-      description: 'Seconds between server pings; a session that answered pings and then misses two is dropped. 0 = no pings.',
+      description: 'Seconds between server pings (each session once per interval, spread over it); a session that misses two in a row is dropped, except a backend session that never answered one (Oro\'s PHP backend). 0 = no pings.',
       example: '30'
     },
     ORO_WEBSOCKET_KEEPALIVE_INTERVAL: {
