@@ -11,6 +11,8 @@ export const counters = {
   oversizeFrames: 0,
   slowConsumerDrops: 0,
   deadPeerDrops: 0,
+  /** Sessions dropped for sending pings faster than they read the pongs. */
+  pingFloodDrops: 0,
   /** Sessions dropped because the gateway began to drain (counted when the drain starts). */
   shutdownDrops: 0,
   subscribesRefused: 0,

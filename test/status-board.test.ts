@@ -69,7 +69,7 @@ test('a snapshot reads the counters and the source; rates follow the counters', 
   t.same(snapshot.broker, { kind: 'memory', state: 'ok', nodes: 1 })
   t.equal(snapshot.database, null, 'no database check: not used')
   t.equal(snapshot.uptimeSeconds, 2)
-  t.same(Object.keys(snapshot.drops), ['slow_consumer', 'dead_peer', 'protocol_error', 'oversize_frame', 'session_fault', 'shutdown'])
+  t.same(Object.keys(snapshot.drops), ['slow_consumer', 'dead_peer', 'ping_flood', 'protocol_error', 'oversize_frame', 'session_fault', 'shutdown'])
   t.equal(snapshot.totals.deliveries, counters.eventsDelivered)
 })
 

@@ -92,3 +92,24 @@ test('pings are spread over the interval, not written to every session in one tu
   const turns = new Set(first.map((w) => w.at.toFixed(0)))
   t.ok(turns.size >= 10, `pings written at ${turns.size} different moments`)
 })
+
+test('a ping flood (pongs never read) is dropped and counted in oro_ws_sessions_dropped_total', async (t) => {
+  const { app, wsUrl, url, logs } = await startApp(t, { ORO_WEBSOCKET_PING_INTERVAL: '0', ORO_WEBSOCKET_KEEPALIVE_INTERVAL: '0' })
+  const flooded = async (): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text()
+    return Number(/^oro_ws_sessions_dropped_total\{reason="ping_flood"\} (\d+)/m.exec(text)?.[1] ?? 'NaN')
+  }
+  const before = await flooded()
+  const client = await connectWamp(wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.8' } })
+  t.teardown(() => { client.close() })
+  const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)))
+  // Stop reading, then ping much faster than anyone could read the pongs.
+  const socket = (client.ws as unknown as { _socket: { pause (): void, resume (): void } })._socket
+  socket.pause()
+  for (let i = 0; i < 5000 && client.ws.readyState === WebSocket.OPEN; i++) client.ws.ping(Buffer.alloc(125))
+  socket.resume()
+  t.equal(await Promise.race([closed, sleep(20_000).then(() => 'still open after 20 s')]), 1006, 'dropped without a close frame')
+  t.equal(await flooded(), before + 1, 'counted as ping_flood')
+  t.ok(logs.some((l) => l.msg === 'session dropped: ping flood (60 pongs unread)' && l.sessionId === client.sessionId), 'logged')
+  await until(() => ![...app.sessions].some((s) => s.id === client.sessionId))
+})

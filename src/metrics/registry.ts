@@ -51,6 +51,7 @@ const PLAIN: Array<[CounterName, string]> = [
 export const DROP_REASONS: Array<[string, CounterName]> = [
   ['slow_consumer', 'slowConsumerDrops'],
   ['dead_peer', 'deadPeerDrops'],
+  ['ping_flood', 'pingFloodDrops'],
   ['protocol_error', 'protocolErrors'],
   ['oversize_frame', 'oversizeFrames'],
   ['session_fault', 'sessionFaults'],
@@ -87,7 +88,7 @@ function processMetrics (): Registry {
   })
   new Counter({ // eslint-disable-line no-new
     name: 'oro_ws_sessions_dropped_total',
-    help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, protocol_error, oversize_frame, session_fault, shutdown)',
+    help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, ping_flood, protocol_error, oversize_frame, session_fault, shutdown)',
     labelNames: ['reason'],
     registers: [processRegistry],
     collect () {
