@@ -35,8 +35,9 @@ test('malformed frames close the session with 1007 and a reason; others are unto
   await bystander.sync()
   let n = 0
   const reasons = new Set<string>()
-  for (const [frame, reason] of malformed) {
-    const bad = await connectWamp(wsUrl)
+  for (const [i, [frame, reason]] of malformed.entries()) {
+    // Each from its own address (through the trusted proxy): refusal lines are throttled per kind and address.
+    const bad = await connectWamp(wsUrl, { headers: { 'X-Forwarded-For': `203.0.113.${i + 1}` } })
     bad.subscribe('t')
     await bad.sync()
     if (typeof frame === 'string') bad.send(frame)
@@ -49,10 +50,14 @@ test('malformed frames close the session with 1007 and a reason; others are unto
   }
   const events = await bystander.waitForEvents(malformed.length, 't')
   t.same(events, Array.from({ length: malformed.length }, (_, i) => i + 1), 'the bystander got every event')
+  // One line per kind and address per minute (LogThrottle): a flood from one client is one line,
+  // whatever text it sends.
+  const again = await connectWamp(wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.1' } })
+  again.send('[99]')
+  t.equal((await again.closed).code, 1007)
   const logged = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('closing session:'))
-  // One line per distinct reason per minute (LogThrottle): a flood of one mistake is one line.
-  t.same(new Set(logged.map((l) => l.reason)), reasons, 'each reason is logged')
-  t.equal(logged.length, reasons.size, 'once each; repeats are left out')
+  t.same(new Set(logged.map((l) => l.reason)), reasons, 'each client\'s reason is logged')
+  t.equal(logged.length, malformed.length, 'once per address; a repeat from the same address is left out')
   t.equal(logged[0]?.level, 'info')
   t.type(logged[0]?.sessionId, 'string', 'with the session id')
 })

@@ -205,7 +205,7 @@ export class WampSession implements HubClient {
     counters.protocolErrors++
     // The reason may echo what the client sent: clipped, and one line per reason per interval.
     const clipped = clip(reason, 200)
-    const suppressed = this.#ctx.throttle.take(`protocol:${clip(reason, 60)}`)
+    const suppressed = this.#ctx.throttle.take('protocol-error', this.address)
     if (suppressed >= 0) {
       this.#ctx.log.info({ sessionId: this.id, user: this.user, address: this.address, reason: clipped, suppressed }, `closing session: ${clipped}`)
     }
@@ -233,7 +233,7 @@ export class WampSession implements HubClient {
   }
 
   #refused (kind: 'subscribe' | 'publish', topic: string, refusal: Refusal, level: 'notice' | 'warn'): void {
-    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}:${this.address}`)
+    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}`, this.address)
     if (suppressed < 0) return
     this.#ctx.log[level]({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, suppressed },
       `${kind === 'subscribe' ? 'subscription' : 'publish'} refused: ${refusal.message}`)
@@ -313,7 +313,7 @@ export class WampSession implements HubClient {
       paused: (reason) => {
         counters.publishPauses++
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
-        const suppressed = throttle.take(`publish-paused:${setting}:${this.address}`)
+        const suppressed = throttle.take(`publish-paused:${setting}`, this.address)
         if (suppressed >= 0) {
           log.notice({ sessionId: this.id, address: this.address, setting, suppressed },
             `publisher paused: reading its socket stops until it is back under ${setting} (nothing is dropped)`)
