@@ -275,7 +275,7 @@ export const configSchema = {
       default: 16777216,
       minimum: 65536,
       maximum: 1073741824,
-      description: 'Bytes of publications a node may hold while its fan-outs are behind (events from Redis arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total).',
+      description: 'Bytes of publications a node may hold while its fan-outs are behind (events arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total) and POST /publish gets 503 (nothing delivered).',
       example: '16777216'
     },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
