@@ -14,7 +14,7 @@ import { textFrame } from './frame.js'
 import { SocketWriter, type WriteScheduler } from './socket-writer.js'
 import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
-import type { Broker } from '../broker/broker.js'
+import type { Broker, Publication } from '../broker/broker.js'
 import { counters } from '../metrics.js'
 import type { Log } from '../logger.js'
 import { clip, type LogThrottle } from '../log-throttle.js'
@@ -268,7 +268,7 @@ export class WampSession implements HubClient {
   }
 
   #publish (topic: string, message: PublishMessage): void {
-    const { policy, broker, limits } = this.#ctx
+    const { policy, limits } = this.#ctx
     if (topic === PING_TOPIC) return // the server's own keep-alive topic; clients' pings are ignored
     if (!this.canPublish) {
       // Issue 11: a backend in another container lands here until its network is allowed.
@@ -287,8 +287,14 @@ export class WampSession implements HubClient {
     counters.publishesReceived++
     const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
+    // Now, or once the rate allows (held in order; reading pauses meanwhile).
+    flow.submit(() => { this.#send(flow, topic, { topic, payload: message.payload, exclude, eligible: message.eligible }) })
+  }
+
+  #send (flow: PublishFlow, topic: string, publication: Publication): void {
+    const { broker } = this.#ctx
     flow.started()
-    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
+    broker.publish(publication).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
       flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
       // Redis took the command but did not confirm it, the event may still arrive: say so.
