@@ -171,9 +171,18 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     const withKey = typeof key === 'string' && key !== ''
     const texts = request.publishDataTexts
     const handle = (): Promise<StoredAnswer> => deliver(publications, texts, withKey ? deliveryId(holder, key) : null)
-    const { answer, replay } = withKey
-      ? await idempotency.run(holder, key, request.publishFingerprint, handle)
-      : { answer: await handle(), replay: false }
+    let outcome: { answer: StoredAnswer, replay: boolean }
+    try {
+      outcome = withKey
+        ? await idempotency.run(holder, key, request.publishFingerprint, handle)
+        : { answer: await handle(), replay: false }
+    } catch (err) {
+      // A full idempotency store says when its oldest key expires.
+      const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds
+      if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter))
+      throw err
+    }
+    const { answer, replay } = outcome
     if (replay) reply.header('Idempotent-Replayed', 'true')
     return reply.code(answer.status).send(answer.body)
   })

@@ -181,6 +181,14 @@ export const GW_ERR_IDEMPOTENCY_KEY_REUSED = createError(
   422
 )
 
+// Idempotency-Key answers (and the ids nodes deliver once) are remembered for 5 minutes within a
+// memory bound; past it new keys are refused rather than older ones forgotten (issue 18).
+export const GW_ERR_IDEMPOTENCY_STORE_FULL = createError(
+  'GW_ERR_IDEMPOTENCY_STORE_FULL',
+  'Too many requests with an Idempotency-Key in the last 5 minutes: this node remembers %s of them, its bound; nothing was delivered, retry after %s s',
+  503
+)
+
 // GET /status and /status.json (ORO_WEBSOCKET_STATUS=on with ORO_WEBSOCKET_STATUS_KEY).
 export const GW_ERR_STATUS_UNAUTHORIZED = createError(
   'GW_ERR_STATUS_UNAUTHORIZED',

@@ -26,7 +26,8 @@ import { describeTarget, type BrokerTarget } from './redis-dsn.js'
 import { isRedisReply, publishFailure } from './publish-outcome.js'
 import { ReplyWatch } from './reply-watch.js'
 import { ExpiringMap } from '../publish/expiring-map.js'
-import { IDEMPOTENCY_WINDOW_MS } from '../publish/idempotency.js'
+import { IDEMPOTENCY_WINDOW_MS, storeFull } from '../publish/idempotency.js'
+import { counters } from '../metrics.js'
 import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import type { Log } from '../logger.js'
 
@@ -64,8 +65,14 @@ export interface RedisBrokerOptions {
   stallMs?: number
 }
 
-/** Ids of publications this node delivered, for dropping a repeat (bounded). */
-const SEEN_IDS_MAX = 100_000
+/**
+ * Memory for the ids of keyed publications this node delivered within the idempotency window
+ * (about 290 bytes an id, measured: ~230,000 ids in 5 minutes). Nothing is forgotten early: when it is
+ * spent, this node refuses keyed POST /publish (503) and does not deliver keyed events it could
+ * not remember (counted as shed), rather than risk delivering a retry twice.
+ */
+const SEEN_IDS_MAX_BYTES = 64 * 1024 * 1024
+const SEEN_ID_BYTES = 240
 
 /** Channels per SUBSCRIBE command when resubscribing many topics. */
 const SUBSCRIBE_CHUNK = 1000
@@ -149,7 +156,8 @@ export class RedisBroker implements Broker {
   readonly #stallMs: number
   readonly #publisherWatch = new ReplyWatch()
   readonly #subscriberWatch = new ReplyWatch()
-  readonly #seenIds = new ExpiringMap<true>(IDEMPOTENCY_WINDOW_MS, SEEN_IDS_MAX)
+  readonly #seenIds = new ExpiringMap<true>(IDEMPOTENCY_WINDOW_MS, SEEN_IDS_MAX_BYTES)
+  #seenIdsFullLogged = 0
 
   constructor (options: RedisBrokerOptions) {
     const { target } = options
@@ -237,6 +245,7 @@ export class RedisBroker implements Broker {
   async publish (publication: Publication): Promise<PublishReceipt> {
     const readiness = this.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
+    if (publication.id !== undefined) this.#roomForIds([publication])
     // A local subscriber whose SUBSCRIBE Redis has not confirmed yet would miss it.
     if (this.#confirming.size > 0) await this.#confirmed([publication])
     try {
@@ -261,6 +270,7 @@ export class RedisBroker implements Broker {
     // after the other and a failure part-way leaves the first ones published (documented).
     const readiness = this.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
+    if (publications[0]?.id !== undefined) this.#roomForIds(publications)
     if (this.#confirming.size > 0) await this.#confirmed(publications)
     if (this.#sharded) {
       let delivered = 0
@@ -288,6 +298,13 @@ export class RedisBroker implements Broker {
     const failed = results.find(([error]) => error !== null)?.[0]
     if (failed != null) throw publishFailure(failed, results.filter(([error]) => error === null).length)
     return {}
+  }
+
+  /** Keyed publications need room for their ids here (as on every node): refused when there is none. */
+  #roomForIds (publications: readonly Publication[]): void {
+    let bytes = 0
+    for (const { id } of publications) if (id !== undefined) bytes += SEEN_ID_BYTES + 2 * id.length
+    if (!this.#seenIds.fits(bytes)) throw storeFull(this.#seenIds.size, this.#seenIds.oldestExpiresInMs())
   }
 
   subscribe (topic: string): void {
@@ -495,7 +512,16 @@ export class RedisBroker implements Broker {
     if (publication.id !== undefined) {
       // A retry of a request whose first outcome was unknown, and which was delivered after all.
       if (this.#seenIds.get(publication.id) !== undefined) return
-      this.#seenIds.set(publication.id, true)
+      if (!this.#seenIds.set(publication.id, true, SEEN_ID_BYTES + 2 * publication.id.length)) {
+        // Delivering it without remembering it could deliver a retry twice: not delivered, counted.
+        counters.publicationsShed++
+        const now = Date.now()
+        if (now - this.#seenIdsFullLogged >= 60_000) {
+          this.#seenIdsFullLogged = now
+          this.#log.error({ ids: this.#seenIds.size }, 'broker: a keyed publication from Redis was not delivered: this node remembers as many Idempotency-Key ids as its memory bound allows for the 5-minute window (oro_ws_publications_shed_total)')
+        }
+        return
+      }
     }
     this.#deliver(publication)
   }
