@@ -97,14 +97,22 @@ test('over-long topics and too many subscriptions are refused; the session stays
   t.equal(refusals[0]?.level, 'notice')
 })
 
-test('many bad clients at once do not crash the process', async (t) => {
-  const { wsUrl, url } = await startApp(t)
-  const garbage = ['', '[', ']', '[7', 'null', '[7,"t",{"a":]', '\u0000', '[5,"' + 'a'.repeat(10000) + '"]', '[1,"p","u"]'.repeat(3)]
-  await Promise.all(garbage.map(async (frame) => {
+test('many bad clients at once: each gets its defined answer, and the process goes on', async (t) => {
+  const { wsUrl, url } = await startApp(t, {}, 'dev', 'info')
+  // 'open': refused or ignored with the session kept (it answers the sync CALL afterwards).
+  const garbage: Array<[string, number | 'open']> = [
+    ['', 1007], ['[', 1007], [']', 1007], ['[7', 1007], ['null', 1007], ['[7,"t",{"a":]', 1007], ['\u0000', 1007],
+    ['[5,"' + 'a'.repeat(10000) + '"]', 'open'], // a topic over the length limit: refused, session kept
+    ['[1,"p","u"]'.repeat(3), 1007]
+  ]
+  const outcomes = await Promise.all(garbage.map(async ([frame]) => {
     const c = await connectWamp(wsUrl)
     c.send(frame)
-    await Promise.race([c.closed, c.sync().then(() => c.close())]).catch(() => c.close())
+    const outcome = await Promise.race([c.closed.then((closed) => closed.code), c.sync().then(() => 'open' as const)])
+    c.close()
+    return outcome
   }))
+  t.same(outcomes, garbage.map(([, expected]) => expected), 'the close code (or an open session) each frame is defined to get')
   const res = await fetch(`${url}/healthz`)
   t.equal(res.status, 200, 'still alive')
 })
