@@ -239,8 +239,11 @@ test('PostgreSQL: a monitored store comes back by itself, without any lookup', p
   await until('recovery', () => store.readiness() === 'ok')
   t.same(statuses, ['login refused (28000)', 'up'], 'one line down, one line up')
   const queries = store.stats.queries
-  await new Promise((resolve) => setTimeout(resolve, 400))
+  // A witness that is down, on the same recheck interval: once it has checked three more times,
+  // the store that is up would have been checked too, were it checked in the background.
+  const witness = await downWitness(t, 100)
   t.equal(store.stats.queries, queries, 'a store that is up is not checked in the background')
+  t.ok(witness >= 3)
   t.match(await store.findUser('alice'), { id: 7 })
 })
 
@@ -266,6 +269,17 @@ test('a store that is down checks again in the background until close()', async 
   await until('a few rechecks', () => store.stats.queries >= before + 2)
   await store.close()
   const after = store.stats.queries
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await downWitness(t, 50)
   t.ok(store.stats.queries <= after + 1, 'no check after close (one may have been in flight)')
 })
+
+/** A store that is down rechecking every recheckMs: resolves once it checked three more times. */
+async function downWitness (t: Tap, recheckMs: number): Promise<number> {
+  const witness = createUserStore(`postgres://u:hunter2@127.0.0.1:${await closedPort()}/test`, { recheckMs })
+  t.teardown(() => witness.close())
+  witness.monitor()
+  await until('the witness\'s first check', () => witness.status.state === 'down')
+  const start = witness.stats.queries
+  await until('three rechecks of the witness', () => witness.stats.queries >= start + 3)
+  return witness.stats.queries - start
+}

@@ -84,6 +84,11 @@ test('the board samples on an unref\'ed timer until stopped', async (t) => {
   t.ok(board.samples >= 3, 'samples are taken')
   board.stop()
   const after = board.samples
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // A witness on the same interval: once it has sampled three times, the stopped board would have too.
+  const witness = new StatusBoard(source, { intervalMs: 10, capacity: 50 })
+  witness.start()
+  t.teardown(() => witness.stop())
+  while (witness.samples < 3 && Date.now() < deadline + 30_000) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.ok(witness.samples >= 3, 'three intervals passed')
   t.equal(board.samples, after, 'none after stop()')
 })
