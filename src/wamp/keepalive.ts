@@ -73,11 +73,6 @@ export class KeepAlive {
     if (last) this.#round = null
   }
 
-  /** Pings every session at once (tests; the timer spreads them with pingSlice). */
-  pingAll (): void {
-    for (const session of this.#sessions) this.#ping(session)
-  }
-
   #ping (session: WampSession): void {
     if (!session.alive) return
     if (session.missedPings >= 2 && (session.pongs > 0 || !session.canPublish)) {

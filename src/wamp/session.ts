@@ -203,7 +203,7 @@ export class WampSession implements HubClient {
 
   protocolError (reason: string): void {
     counters.protocolErrors++
-    // The reason may echo what the client sent: clipped, and one line per reason per interval.
+    // The reason may echo what the client sent: clipped, and one line per address per interval.
     const clipped = clip(reason, 200)
     const suppressed = this.#ctx.throttle.take('protocol-error', this.address)
     if (suppressed >= 0) {
