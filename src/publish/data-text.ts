@@ -1,8 +1,9 @@
 // The JSON text of each publication's `data` in a POST /publish body, exactly as the publisher
 // wrote it, so that subscribers receive it as it came (as WAMP publishes are passed through):
 // re-serialising the parsed value would change integers above 2^53, `1.0`, escapes. Runs only on
-// a body JSON.parse accepted, so it needs no error handling: it finds where each value starts and
-// ends, jumping over strings with indexOf.
+// a body JSON.parse accepted (on anything else it gives up without throwing, and the route falls
+// back to serialising the parsed value): it finds where each value starts and ends, jumping over
+// strings with indexOf.
 
 const QUOTE = 34 // "
 const BACKSLASH = 92
@@ -26,6 +27,7 @@ function skipString (text: string, i: number): number {
   let at = i + 1
   for (;;) {
     const quote = text.indexOf('"', at)
+    if (quote === -1) return text.length // not valid JSON (never: the parser accepted it)
     // A quote preceded by an odd number of backslashes is escaped.
     let backslashes = 0
     for (let j = quote - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++
@@ -41,6 +43,7 @@ function skipValue (text: string, i: number): number {
   if (c === OPEN_BRACE || c === OPEN_BRACKET) {
     let depth = 0
     for (;;) {
+      if (i >= text.length) return i
       const d = text.charCodeAt(i)
       if (d === QUOTE) {
         i = skipString(text, i)
@@ -68,12 +71,13 @@ function objectData (text: string, i: number): { data: string | undefined, end: 
   i = skipSpace(text, i + 1)
   if (text.charCodeAt(i) === CLOSE_BRACE) return { data, end: i + 1 }
   for (;;) {
+    if (i >= text.length) return { data, end: i }
     const keyEnd = skipString(text, i)
     // Written plainly almost always; an escaped key ("d\u0061ta") is decoded.
     const key = text.slice(i + 1, keyEnd - 1)
     const name = key.includes('\\') ? JSON.parse(text.slice(i, keyEnd)) as string : key
     i = skipSpace(text, keyEnd)
-    if (text.charCodeAt(i) !== COLON) throw new Error('data-text: expected a colon')
+    if (text.charCodeAt(i) !== COLON) return { data: undefined, end: text.length } // not valid JSON (never)
     const start = skipSpace(text, i + 1)
     const end = skipValue(text, start)
     if (name === 'data') data = text.slice(start, end)
