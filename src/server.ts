@@ -167,6 +167,8 @@ async function shutdown (app: FastifyInstance, listeners: ConnectionTracker[], d
 
 export function flush (logger: GatewayLogger): Promise<void> {
   return new Promise((resolve) => {
+    // A stdout nobody reads (a full pipe) must not keep the process from exiting.
+    setTimeout(resolve, 2000).unref()
     try {
       logger.flush(() => resolve())
     } catch {
