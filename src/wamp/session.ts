@@ -288,7 +288,14 @@ export class WampSession implements HubClient {
     const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
     // Now, or once the rate allows (held in order; reading pauses meanwhile).
-    flow.submit(() => { this.#send(flow, topic, { topic, payload: message.payload, exclude, eligible: message.eligible }) })
+    flow.submit(() => {
+      // A held one runs from a timer: a fault must end this session, not reach the process.
+      try {
+        this.#send(flow, topic, { topic, payload: message.payload, exclude, eligible: message.eligible })
+      } catch (err) {
+        this.fault(err, 'publish')
+      }
+    })
   }
 
   #send (flow: PublishFlow, topic: string, publication: Publication): void {
