@@ -37,7 +37,6 @@ export class LogDestination {
   #lines: string[] = []
   #bytes = 0
   #writing = false
-  #scheduled = false
   /** Lines are dropped until then (ms since the epoch); 0 while stdout works. */
   #brokenUntil = 0
   #broken = false
@@ -60,17 +59,15 @@ export class LogDestination {
     }
     this.#lines.push(line)
     this.#bytes += line.length
-    // The lines of one turn leave in one write.
-    if (!this.#writing && !this.#scheduled) {
-      this.#scheduled = true
-      process.nextTick(this.#writeNext)
-    }
+    // Written at once when stdout is idle (as pino's own destination does); the lines that come
+    // while a write is under way leave together in the next one.
+    if (!this.#writing) this.#writeNext()
     return true
   }
 
   /** Calls back once every line handed over so far was written (or dropped). */
   flush (callback: (err?: Error) => void = () => {}): void {
-    if (!this.#writing && !this.#scheduled && this.#lines.length === 0) {
+    if (!this.#writing && this.#lines.length === 0) {
       callback()
       return
     }
@@ -83,7 +80,6 @@ export class LogDestination {
   }
 
   readonly #writeNext = (): void => {
-    this.#scheduled = false
     if (this.#lines.length === 0) {
       this.#idle()
       return

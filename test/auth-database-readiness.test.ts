@@ -58,7 +58,9 @@ async function downThenBack (t: Tap, gw: Gateway, reason: string, fix: () => Pro
   await fix()
   await until('/readyz 200 without traffic', async () => (await readyz(gw)).status === 200)
   t.same((await readyz(gw)).checks.database, 'ok')
-  t.ok(gw.logLines().some((l) => l.level === 'warn' && l.msg === 'Oro\'s database answers again'), 'the recovery is logged')
+  // The line reaches this process through the child's stdout pipe, maybe after the /readyz answer.
+  await until('the recovery to be logged', async () => gw.logLines().some((l) => l.level === 'warn' && l.msg === 'Oro\'s database answers again'))
+  t.pass('the recovery is logged')
   const back = await connectWamp(`ws://127.0.0.1:${gw.port}/ws?ticket=${encodeURIComponent(makeTicket({ secret: SECRET, ...alice }))}`)
   back.close()
   t.pass('a user connects again')
