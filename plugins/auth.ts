@@ -251,7 +251,9 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
       if (error.code === 'GW_ERR_TICKET_INVALID') mismatch.failed(network, isAnonymous(ticket))
       if (error.statusCode === 503) reply.header('Retry-After', error.code === 'GW_ERR_SHUTTING_DOWN' ? '2' : '5')
-      refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}`)
+      // A database failure's detail (login refused, host, table) is for the log, not the answer.
+      const detail = (error as { detail?: string }).detail
+      refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}${detail !== undefined ? ` (${detail})` : ''}`)
       throw err
     }
     // One ticket, one page: Oro fetches a new ticket for every connection attempt.

@@ -43,7 +43,7 @@ declare module 'fastify' {
 }
 
 const kSession = Symbol('wampSession')
-type SessionSocket = WebSocket & { [kSession]: WampSession }
+type SessionSocket = WebSocket & { [kSession]: WampSession, [kPendingPongs]: number }
 // Set on the raw request of an upgrade to a WAMP route, so only those are corked (see 'headers').
 const kWampUpgrade = Symbol('wampUpgrade')
 type MarkedRequest = IncomingMessage & { [kWampUpgrade]?: true }
@@ -69,6 +69,11 @@ function onPong (this: WebSocket): void {
     session.fault(err, 'pong')
   }
 }
+
+// Pongs written and not yet taken by the kernel, per session, before a ping flood is dropped
+// (ws's own limit for its auto-pong, which ends the session without a word: see onPing).
+const MAX_PENDING_PONGS = 60
+const kPendingPongs = Symbol('pendingPongs')
 
 // Runs after the upgrade was admitted (routes/websocket.ts decides wampDecision in onRequest) and
 // before ws completes it: the session's message limit goes with its socket (message-limit.ts).
@@ -112,6 +117,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       // TCP reads): more fragments, or more unread chunks, close the session with 1008.
       maxFragments: MAX_FRAGMENTS,
       maxBufferedChunks: maxBufferedChunks(limits.maxFrameBytes),
+      // Pings are answered by onPing, which counts a ping flood's drop.
+      autoPong: false,
       // Select `wamp` when offered (autobahn 0.8 closes otherwise); accept clients offering none.
       handleProtocols: (protocols: Set<string>) => protocols.has('wamp') ? 'wamp' : false
     },
@@ -190,6 +197,22 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     }
   }
 
+  // ws's auto-pong would terminate a client that sends pings faster than it reads the pongs,
+  // uncounted and unlogged: the same bound here, and the drop counted (ping_flood) and logged.
+  function onPing (this: WebSocket, data: Buffer): void {
+    const sock = this as SessionSocket
+    const session = sock[kSession]
+    if (!session.alive) return
+    if (sock[kPendingPongs] >= MAX_PENDING_PONGS) {
+      counters.pingFloodDrops++
+      if (throttle.take('ping-flood') >= 0) log.info({ sessionId: session.id, user: session.user, address: session.address }, `session dropped: ping flood (${MAX_PENDING_PONGS} pongs unread)`)
+      session.drop()
+      return
+    }
+    sock[kPendingPongs]++
+    this.pong(data, false, () => { sock[kPendingPongs]-- })
+  }
+
   function onClose (this: WebSocket, code: number): void {
     const session = (this as SessionSocket)[kSession]
     sessions.delete(session)
@@ -208,12 +231,14 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     const session = new WampSession(id, ws, socket, ctx, decision.identity ?? ANONYMOUS, decision.canPublish, decision.address)
     const sock = ws as SessionSocket
     sock[kSession] = session
+    sock[kPendingPongs] = 0
     // @fastify/websocket's error listener holds the request and reply for the socket's life;
     // ours keeps nothing per connection.
     sock.removeAllListeners('error')
     sock.on('error', onError)
     sock.on('message', onMessage)
     sock.on('pong', onPong)
+    sock.on('ping', onPing)
     sock.on('close', onClose)
     socket.write(welcomeFrame(id, SERVER_IDENT))
     socket.uncork() // the cork taken when ws wrote the 101

@@ -171,7 +171,9 @@ main(process.argv.slice(2)).then((code) => {
   } else if (err instanceof CommandError) {
     process.stderr.write(`${err.code}: ${err.message}\n`)
   } else if (typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('GW_ERR_')) {
-    process.stderr.write(`${(err as { code: string }).code}: ${(err as Error).message}\n`)
+    // A database failure's detail is kept out of HTTP answers, not out of the operator's terminal.
+    const detail = (err as { detail?: unknown }).detail
+    process.stderr.write(`${(err as { code: string }).code}: ${(err as Error).message}${typeof detail === 'string' ? ` (${detail})` : ''}\n`)
   } else {
     process.stderr.write(`GW_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}\n`)
   }

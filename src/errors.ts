@@ -23,6 +23,13 @@ export const GW_ERR_USAGE = createError(
   400
 )
 
+// stdout cannot take log lines (a full disk): the gateway goes on, the lines are dropped and counted.
+export const GW_ERR_LOG_WRITE_FAILED = createError(
+  'GW_ERR_LOG_WRITE_FAILED',
+  'log lines cannot be written to stdout (%s); the gateway keeps running and drops them (counted in oro_ws_log_lines_dropped_total); free the disk or fix where stdout goes',
+  500
+)
+
 export const GW_ERR_NOT_FOUND = createError(
   'GW_ERR_NOT_FOUND',
   'No route %s %s; see GET /openapi.json for the HTTP API, or connect a WebSocket client to upgrade',
@@ -84,9 +91,11 @@ export const GW_ERR_USER_DISABLED = createError(
   401
 )
 
+// The message reaches any browser: why the database failed (login refused, host, table) is not
+// in it but in `detail`, for the log, /readyz and the doctor (see auth/database-error.ts).
 export const GW_ERR_DATABASE_UNAVAILABLE = createError(
   'GW_ERR_DATABASE_UNAVAILABLE',
-  'Oro\'s database cannot be used to verify the ticket: %s; retry later',
+  'Oro\'s database cannot be used to verify the ticket now; retry later (the gateway\'s log and /readyz say why)',
   503
 )
 
@@ -170,6 +179,14 @@ export const GW_ERR_IDEMPOTENCY_KEY_REUSED = createError(
   'GW_ERR_IDEMPOTENCY_KEY_REUSED',
   'Idempotency-Key %s was used within the last 5 minutes for another request body; use a new key for a new request',
   422
+)
+
+// Idempotency-Key answers (and the ids nodes deliver once) are remembered for 5 minutes within a
+// memory bound; past it new keys are refused rather than older ones forgotten (issue 18).
+export const GW_ERR_IDEMPOTENCY_STORE_FULL = createError(
+  'GW_ERR_IDEMPOTENCY_STORE_FULL',
+  'Too many requests with an Idempotency-Key in the last 5 minutes: this node remembers %s of them, its bound; nothing was delivered, retry after %s s',
+  503
 )
 
 // GET /status and /status.json (ORO_WEBSOCKET_STATUS=on with ORO_WEBSOCKET_STATUS_KEY).

@@ -88,10 +88,16 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const listeners = [app, ...(publishApp !== null ? [publishApp] : []), ...(metricsApp !== null ? [metricsApp] : [])].map((a) => trackConnections(a.server))
   if (devKey !== undefined) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
-    const file = saveDevKey(port, devKey)
-    cleanups.push(() => removeDevKey(port))
+    let where: string
+    try {
+      where = `also in ${saveDevKey(port, devKey)}`
+      cleanups.push(() => { removeDevKey(port) })
+    } catch (err) {
+      // The key still works; the `publish` command then needs --key.
+      where = `not saved to a file: ${(err as Error).message}`
+    }
     // Printed once, on stderr, never logged.
-    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; also in ${file}):\n  ${devKey}\n`)
+    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; ${where}):\n  ${devKey}\n`)
   }
   // Start and stop lines show at prod's default level too (lifecycleLogger); -q hides them.
   const lifecycle = lifecycleLogger(logger, options.quiet)
@@ -179,6 +185,8 @@ async function shutdown (app: FastifyInstance, listeners: ConnectionTracker[], d
 
 export function flush (logger: GatewayLogger): Promise<void> {
   return new Promise((resolve) => {
+    // A stdout nobody reads (a full pipe) must not keep the process from exiting.
+    setTimeout(resolve, 2000).unref()
     try {
       logger.flush(() => resolve())
     } catch {

@@ -4,6 +4,8 @@
 // codes) and of Node's sockets. The driver's own message is kept for the log, with the password
 // taken out.
 
+import { GW_ERR_DATABASE_UNAVAILABLE } from '../errors.js'
+
 export type DatabaseProblem = 'login' | 'access' | 'database' | 'table' | 'unreachable' | 'tls' | 'other'
 
 export interface DatabaseFailure {
@@ -131,4 +133,9 @@ export function classifyDatabaseError (caught: unknown, secrets: readonly string
     hint: HINTS[problem].replaceAll('ORO_DB_URL', setting),
     detail: maskSecrets(message, secrets).slice(0, 500)
   }
+}
+
+/** GW_ERR_DATABASE_UNAVAILABLE with what failed and what to change in `detail` (never in the HTTP body). */
+export function databaseUnavailable (detail: string, cause: unknown): Error & { detail: string } {
+  return Object.assign(new GW_ERR_DATABASE_UNAVAILABLE({ cause }), { detail })
 }

@@ -4,8 +4,7 @@
 // database failure is GW_ERR_DATABASE_UNAVAILABLE (503, "retry"), never a 401, and names what
 // went wrong (login, database, reachability). Once monitored, a store that is down checks the
 // database again every few seconds by itself, so readiness comes back without any traffic.
-import { GW_ERR_DATABASE_UNAVAILABLE } from '../errors.js'
-import { classifyDatabaseError, type DatabaseFailure } from './database-error.js'
+import { classifyDatabaseError, databaseUnavailable, type DatabaseFailure } from './database-error.js'
 import { parseDatabaseUrl } from './database-url.js'
 import { createMysqlQueries } from './mysql-users.js'
 import { createPgQueries } from './pg-users.js'
@@ -212,7 +211,7 @@ class CachedUserStore implements DatabaseUserStore {
       const failure = classifyDatabaseError(error, this.#secrets, this.#setting)
       this.#setStatus({ state: 'down', failure })
       this.#scheduleRecheck()
-      throw new GW_ERR_DATABASE_UNAVAILABLE(`${failure.summary}; ${failure.hint}`, { cause: error })
+      throw databaseUnavailable(`${failure.summary}; ${failure.hint}`, error)
     }
   }
 }

@@ -255,7 +255,7 @@ export const configSchema = {
       default: 30,
       minimum: 0,
       maximum: 86400,
-      description: 'Seconds between server pings; a session that answered pings and then misses two is dropped. 0 = no pings.',
+      description: 'Seconds between server pings (each session once per interval, spread over it); a session that misses two in a row is dropped, except a backend session that never answered one (Oro\'s PHP backend). 0 = no pings.',
       example: '30'
     },
     ORO_WEBSOCKET_KEEPALIVE_INTERVAL: {
@@ -337,7 +337,7 @@ export const configSchema = {
       default: 16777216,
       minimum: 65536,
       maximum: 1073741824,
-      description: 'Bytes of publications a node may hold while its fan-outs are behind (events from Redis arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total).',
+      description: 'Bytes of publications a node may hold while its fan-outs are behind (events arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total) and POST /publish gets 503 (nothing delivered).',
       example: '16777216'
     },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {

@@ -45,13 +45,15 @@ const PLAIN: Array<[CounterName, string]> = [
   ['sessionFaults', 'Sessions closed with 1011 because handling them failed (a bug; the log has the error)'],
   ['publishPauses', 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'],
   ['fanoutYields', 'Times delivery paused for a turn of the event loop so other work is served (large fan-outs)'],
-  ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)']
+  ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)'],
+  ['logLinesDropped', 'Log lines not written because stdout failed (a full disk, a closed pipe) or fell 16 MiB behind']
 ]
 
 /** Sessions the gateway ended, by reason, from the plain counters (also on the status page). */
 export const DROP_REASONS: Array<[string, CounterName]> = [
   ['slow_consumer', 'slowConsumerDrops'],
   ['dead_peer', 'deadPeerDrops'],
+  ['ping_flood', 'pingFloodDrops'],
   ['protocol_error', 'protocolErrors'],
   ['oversize_frame', 'oversizeFrames'],
   ['session_fault', 'sessionFaults'],
@@ -88,7 +90,7 @@ function processMetrics (): Registry {
   })
   new Counter({ // eslint-disable-line no-new
     name: 'oro_ws_sessions_dropped_total',
-    help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, protocol_error, oversize_frame, session_fault, shutdown)',
+    help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, ping_flood, protocol_error, oversize_frame, session_fault, shutdown)',
     labelNames: ['reason'],
     registers: [processRegistry],
     collect () {

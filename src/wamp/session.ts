@@ -14,7 +14,7 @@ import { textFrame } from './frame.js'
 import { SocketWriter, type WriteScheduler } from './socket-writer.js'
 import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
-import type { Broker } from '../broker/broker.js'
+import type { Broker, Publication } from '../broker/broker.js'
 import { counters } from '../metrics.js'
 import type { Log } from '../logger.js'
 import type { FirstSeen } from '../first-seen.js'
@@ -211,9 +211,9 @@ export class WampSession implements HubClient {
 
   protocolError (reason: string): void {
     counters.protocolErrors++
-    // The reason may echo what the client sent: clipped, and one line per reason per interval.
+    // The reason may echo what the client sent: clipped, and one line per address per interval.
     const clipped = clip(reason, 200)
-    const suppressed = this.#ctx.throttle.take(`protocol:${clip(reason, 60)}`)
+    const suppressed = this.#ctx.throttle.take('protocol-error', this.address)
     if (suppressed >= 0) {
       this.#ctx.log.info({ sessionId: this.id, user: this.user, address: this.address, reason: clipped, suppressed }, `closing session: ${clipped}`)
     }
@@ -241,7 +241,7 @@ export class WampSession implements HubClient {
   }
 
   #refused (kind: 'subscribe' | 'publish', topic: string, refusal: Refusal, level: 'notice' | 'warn'): void {
-    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}:${this.address}`)
+    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}`, this.address)
     // Browsers never publish: the first refused publish of an address is a backend left outside
     // ORO_WEBSOCKET_BACKEND_NETWORKS, whose every publish is lost. Said at error, once per address.
     if (refusal.reason === 'not-backend' && this.#ctx.refusedPublishers?.first(this.address) === true) {
@@ -308,7 +308,7 @@ export class WampSession implements HubClient {
   }
 
   #publish (topic: string, message: PublishMessage): void {
-    const { policy, broker, limits } = this.#ctx
+    const { policy, limits } = this.#ctx
     if (topic === PING_TOPIC) return // the server's own keep-alive topic; clients' pings are ignored
     if (!this.canPublish) {
       // Issue 11: a backend in another container lands here until its network is allowed.
@@ -327,8 +327,21 @@ export class WampSession implements HubClient {
     counters.publishesReceived++
     const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
+    // Now, or once the rate allows (held in order; reading pauses meanwhile).
+    flow.submit(() => {
+      // A held one runs from a timer: a fault must end this session, not reach the process.
+      try {
+        this.#send(flow, topic, { topic, payload: message.payload, exclude, eligible: message.eligible })
+      } catch (err) {
+        this.fault(err, 'publish')
+      }
+    })
+  }
+
+  #send (flow: PublishFlow, topic: string, publication: Publication): void {
+    const { broker } = this.#ctx
     flow.started()
-    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
+    broker.publish(publication).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
       flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
       // Redis took the command but did not confirm it, the event may still arrive: say so.
@@ -353,7 +366,7 @@ export class WampSession implements HubClient {
       paused: (reason) => {
         counters.publishPauses++
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
-        const suppressed = throttle.take(`publish-paused:${setting}:${this.address}`)
+        const suppressed = throttle.take(`publish-paused:${setting}`, this.address)
         if (suppressed >= 0) {
           log.notice({ sessionId: this.id, address: this.address, setting, suppressed },
             `publisher paused: reading its socket stops until it is back under ${setting} (nothing is dropped)`)
