@@ -8,9 +8,15 @@
 // the server CPU per admitted ticket against a native SHA-512 loop doing the same digest.
 //
 // node bench/storm.mjs [--n=10000] [--workers=4] [--users=0.5] [--deadline=120] [--gateway=PATH]
-//   [--per-network=50] (sessions per /24 source network) [--spares=1] (extra tickets per session)
-//   [--out=NAME]   (also: npm run bench -- storm ...). ORO_WEBSOCKET_* variables set in the
-//   environment are passed to the gateway (e.g. to switch a setting on or off for an A/B).
+//   [--profile=spread|office] spread: --per-network pages per /24 (default 50) over many networks;
+//                             office: every page behind one address (an office NAT or proxy)
+//   [--rule=master|released]  wamp.js reconnect rule: master retries every 2 s for 15 s, released
+//                             waits 60 s x attempts after every drop or refusal (oro-compat §6)
+//   [--retry-delay=60000] (ms) [--cookies=1|0] (0: a cold storm, pages come back without cookies)
+//   [--spares=1] (extra tickets per session) [--out=NAME]   (also: npm run bench -- storm ...).
+//   ORO_WEBSOCKET_* variables set in the environment are passed to the gateway (A/B of a setting).
+// Every page plays a browser: it connects through the gateway's trusted loopback proxy with
+// X-Forwarded-For naming its browser address (198.18.0.0/15, outside the backend networks).
 // Needs PostgreSQL at $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -40,6 +46,13 @@ const USER_SHARE = Number(args.users ?? 0.5)
 const DEADLINE_S = Number(args.deadline ?? 120)
 const PER_NETWORK = Number(args['per-network'] ?? 50)
 const SPARES = Number(args.spares ?? 1)
+const PROFILE = args.profile ?? 'spread'
+const RULE = args.rule ?? 'master'
+const RETRY_DELAY = Number(args['retry-delay'] ?? 60000)
+const COOKIES = args.cookies !== '0'
+if (!['spread', 'office'].includes(PROFILE)) throw new Error(`--profile is spread or office, not ${PROFILE}`)
+if (!['master', 'released'].includes(RULE)) throw new Error(`--rule is master or released, not ${RULE}`)
+const OFFICE_ADDRESS = '198.18.0.10'
 const SECRET = 'bench-oro-secret'
 const KEY = 'bench-publish-key-0123456789abcdef'
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -168,7 +181,7 @@ function floors () {
 const quantile = (sorted, q) => sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
 
 async function main () {
-  console.log(`storm: ${N} sessions (${Math.round(USER_SHARE * 100)} % database users), ${WORKERS} client processes, ${cpus().length} cores (${cpus()[0]?.model}), Linux ${release()}, Node ${process.version}`)
+  console.log(`storm: ${N} sessions (${Math.round(USER_SHARE * 100)} % database users), profile ${PROFILE}${PROFILE === 'spread' ? ` (${PER_NETWORK} per /24)` : ` (all behind ${OFFICE_ADDRESS})`}, reconnect rule ${RULE}, ${COOKIES ? 'with' : 'without'} cookies, ${WORKERS} client processes, ${cpus().length} cores (${cpus()[0]?.model}), Linux ${release()}, Node ${process.version}`)
   const floor = floors()
   console.log(`digest floor: Go ${floor.goMsPerTicket ?? '-'} ms/ticket, OpenSSL ${floor.opensslMsPerTicket?.toFixed(2) ?? '-'} ms/ticket, Node createHash loop ${floor.nodeMsPerTicket.toFixed(2)} ms/ticket (one core each)`)
   const userCount = Math.max(1, Math.min(Math.round(N * USER_SHARE), 2000))
@@ -178,18 +191,20 @@ async function main () {
   await waitListening(port, gateway).catch((err) => { throw new Error(`${err.message}\n${gateway.stderrText}`) })
   const workers = Array.from({ length: WORKERS }, () => fork(join(here, 'lib', 'storm-worker.mjs'), [], { stdio: 'inherit' }))
   const all = (msg) => Promise.all(workers.map((w) => call(w, msg)))
-  const result = { date: new Date().toISOString(), n: N, workers: WORKERS, userShare: USER_SHARE, users: userCount, cores: cpus().length, node: process.version, floor, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ORO_WEBSOCKET_'))) }
+  const result = { date: new Date().toISOString(), n: N, profile: PROFILE, rule: RULE, cookies: COOKIES, perNetwork: PER_NETWORK, workers: WORKERS, userShare: USER_SHARE, users: userCount, cores: cpus().length, node: process.version, floor, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ORO_WEBSOCKET_'))) }
   try {
     const plans = workers.map(() => [])
     for (let i = 0; i < N; i++) {
       const user = i % Math.round(1 / Math.max(USER_SHARE, 1e-9)) === 0 && USER_SHARE > 0 ? users[(i >> 1) % users.length] : null
       const topics = user === null ? ['oro/data/update'] : ['oro/data/update', `oro/reminder_remind/${user.id}`]
-      // Browsers come from many networks: PER_NETWORK sessions per /24 (127.N.0.2), so per-network
-      // admission limits see what they would see in the field (--per-network=10000: all in one).
-      plans[i % WORKERS].push({ id: i, user, topics, localAddress: `127.${1 + Math.floor(i / PER_NETWORK) % 250}.0.2` })
+      // Browsers, as admission sees them in the field: an office's pages all behind one address, or
+      // PER_NETWORK pages per /24 of 198.18.0.0/15 (benchmark addresses, no backend network).
+      const net = Math.floor(i / PER_NETWORK)
+      const browserAddress = PROFILE === 'office' ? OFFICE_ADDRESS : `198.${18 + ((net >> 8) & 1)}.${net & 255}.${2 + (i % PER_NETWORK) % 250}`
+      plans[i % WORKERS].push({ id: i, user, topics, browserAddress })
     }
     let t = Date.now()
-    await Promise.all(workers.map((w, k) => call(w, { cmd: 'prepare', plan: plans[k], oroSecret: SECRET, serverPort: port })))
+    await Promise.all(workers.map((w, k) => call(w, { cmd: 'prepare', plan: plans[k], oroSecret: SECRET, serverPort: port, reconnectRule: RULE, retryDelay: RETRY_DELAY })))
     console.log(`  ${N} first tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
     t = Date.now()
     const cpuBefore = cpuMs(gateway.pid)
@@ -201,7 +216,7 @@ async function main () {
     t = Date.now()
     await all({ cmd: 'prepareNext', spares: SPARES })
     console.log(`  ${N} x ${1 + SPARES} reconnect tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
-    await all({ cmd: 'arm' })
+    await all({ cmd: 'arm', cookies: COOKIES })
     const probe = startProbe(port)
     await sleep(1000)
 
@@ -260,6 +275,7 @@ async function main () {
       over15s: rows.filter((r) => r[0] !== null && (r[1] === null || r[1] - r[0] > 15000)).length, // of the sessions that dropped
       attempts: rows.reduce((a, r) => a + r[2], 0),
       httpRejections: rows.reduce((a, r) => a + r[3], 0),
+      refusals: reports.reduce((a, r) => { for (const [k, v] of Object.entries(r.refusals)) a[k] = (a[k] ?? 0) + v; return a }, {}),
       sentCookie: rows.reduce((a, r) => a + r[4], 0),
       ticketsSentAgain: reports.reduce((a, r) => a + r.reusedTickets, 0),
       closedClean: reports.reduce((a, r) => a + r.closedClean, 0),
@@ -282,12 +298,13 @@ async function main () {
   const s = result.storm
   const f = (x, d = 1) => x === null || x === undefined ? '-' : Number(x).toFixed(d)
   const lines = [
-    `| storm: ${N} sessions, ${Math.round(USER_SHARE * 100)} % database users | |`, '|---|---|',
+    `| storm: ${N} sessions, ${Math.round(USER_SHARE * 100)} % database users, ${PROFILE}, rule ${RULE}, ${COOKIES ? 'with' : 'without'} cookies | |`, '|---|---|',
     `| SIGTERM → listening again | ${f(s.downMs / 1000)} s (exit ${f(s.exitMs / 1000)} s) |`,
     `| back after the node listened: 99 % / 100 % | ${f(s.t99SinceUpS)} s / ${s.allBack ? f(s.t100SinceUpS) + ' s' : `not all within ${DEADLINE_S} s (${s.back} of ${N})`} |`,
     `| outage per session (drop → back): p50 / p99 / slowest | ${f(s.outageP50S)} / ${f(s.outageP99S)} / ${f(s.slowestOutageS)} s |`,
     `| sessions whose outage passed 15 s ("connection lost") | ${s.over15s} |`,
     `| attempts / refused by HTTP / sent a cookie back / ticket sent again (spares used up) | ${s.attempts} / ${s.httpRejections} / ${s.sentCookie} / ${s.ticketsSentAgain} |`,
+    `| refusals by status during the storm | ${Object.entries(s.refusals).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'} |`,
     `| gateway event-loop delay during the storm: p50 / p99 / max | ${f(s.lag?.p50Ms)} / ${f(s.lag?.p99Ms)} / ${f(s.lag?.maxMs)} ms |`,
     `| probe session publish → receive: p50 / p99 / max (${s.probe.samples} samples) | ${f(s.probe.p50Ms)} / ${f(s.probe.p99Ms)} / ${f(s.probe.maxMs)} ms |`,
     `| admitted per second; server CPU per admitted session | ${f(s.ticketsPerSecond, 0)}/s; ${f(s.serverCpuMsPerTicket, 2)} ms |`,
@@ -301,11 +318,12 @@ async function main () {
   console.log('\nTargets:')
   const targets = [
     [`all ${N} back within 15 s of the node listening`, s.allBack && s.t100SinceUpS <= 15],
+    ['no refusal (429/503) during the storm', Object.keys(s.refusals).length === 0],
     ['probe round trip p99 <= 50 ms during the storm', s.probe.p99Ms !== null && s.probe.p99Ms <= 50]
   ]
   for (const [what, met] of targets) console.log(`  ${met ? 'MET ' : 'MISS'} ${what}`)
   mkdirSync(join(here, 'results'), { recursive: true })
-  const base = args.out ?? `storm-${N}`
+  const base = args.out ?? `storm-${N}${PROFILE === 'office' ? '-office' : ''}${RULE === 'released' ? '-released' : ''}${COOKIES ? '' : '-cold'}`
   writeFileSync(join(here, 'results', `${base}.json`), JSON.stringify({ ...result, targets }, null, 2) + '\n')
   writeFileSync(join(here, 'results', `${base}.md`), text + '\n\n' + targets.map(([w, m]) => `- ${m ? 'MET ' : 'MISS'} ${w}`).join('\n') + '\n')
   console.log(`wrote bench/results/${base}.json and .md`)

@@ -48,7 +48,8 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
   fastify.decorate('metricsRegistry', createAppRegistry({
     sessions: () => countSessions(sessions),
     topicCount: () => fastify.hub.topicCount,
-    readiness: () => fastify.readiness.report()
+    readiness: () => fastify.readiness.report(),
+    admission: () => fastify.authStats().admission
   }))
 
   // Upgrade authentication time, whatever the answer: wraps the auth plugin's decision.

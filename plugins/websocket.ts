@@ -12,13 +12,15 @@ import { ANONYMOUS, WampSession, type Identity, type SessionContext } from '../s
 import { KeepAlive } from '../src/wamp/keepalive.js'
 import { WriteScheduler } from '../src/wamp/socket-writer.js'
 import { LogThrottle } from '../src/log-throttle.js'
+import { FirstSeen } from '../src/first-seen.js'
 import { welcomeFrame } from '../src/wamp/welcome.js'
 import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
 import { MAX_FRAGMENTS, MessageLimitedWebSocket, maxBufferedChunks, setMessageLimit } from '../src/wamp/message-limit.js'
-
+import { UserQuota } from '../src/wamp/user-quota.js'
+import type { RecheckResult } from '../src/auth/resume-recheck.js'
 
 // ws's class as @fastify/websocket's types name it (they resolve ws's types in CommonJS mode).
 type WebSocketClass = NonNullable<NonNullable<WebsocketPluginOptions['options']>['WebSocket']>
@@ -27,19 +29,21 @@ export interface UpgradeDecision {
   identity: Identity
   canPublish: boolean
   address: string
-  /** A session resumed by cookie: resolves false when its ticket's digest, checked later, failed. */
-  recheck?: Promise<boolean>
+  /** A session resumed by cookie: what the check of its ticket's digest, done afterwards, found. */
+  recheck?: Promise<RecheckResult>
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: Set<WampSession>
+    /** Sessions and subscriptions per user on this node. */
+    userQuota: UserQuota
     acceptWamp (ws: WebSocket, socket: Socket, decision: UpgradeDecision): WampSession
   }
 }
 
 const kSession = Symbol('wampSession')
-type SessionSocket = WebSocket & { [kSession]: WampSession }
+type SessionSocket = WebSocket & { [kSession]: WampSession, [kPendingPongs]: number }
 // Set on the raw request of an upgrade to a WAMP route, so only those are corked (see 'headers').
 const kWampUpgrade = Symbol('wampUpgrade')
 type MarkedRequest = IncomingMessage & { [kWampUpgrade]?: true }
@@ -65,6 +69,11 @@ function onPong (this: WebSocket): void {
     session.fault(err, 'pong')
   }
 }
+
+// Pongs written and not yet taken by the kernel, per session, before a ping flood is dropped
+// (ws's own limit for its auto-pong, which ends the session without a word: see onPing).
+const MAX_PENDING_PONGS = 60
+const kPendingPongs = Symbol('pendingPongs')
 
 // Runs after the upgrade was admitted (routes/websocket.ts decides wampDecision in onRequest) and
 // before ws completes it: the session's message limit goes with its socket (message-limit.ts).
@@ -108,6 +117,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       // TCP reads): more fragments, or more unread chunks, close the session with 1008.
       maxFragments: MAX_FRAGMENTS,
       maxBufferedChunks: maxBufferedChunks(limits.maxFrameBytes),
+      // Pings are answered by onPing, which counts a ping flood's drop.
+      autoPong: false,
       // Select `wamp` when offered (autobahn 0.8 closes otherwise); accept clients offering none.
       handleProtocols: (protocols: Set<string>) => protocols.has('wamp') ? 'wamp' : false
     },
@@ -135,6 +146,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   })
 
   const throttle = new LogThrottle()
+  const quota = new UserQuota({ maxSessionsPerUser: settings.ORO_WEBSOCKET_MAX_SESSIONS_PER_USER, maxSubscriptionsPerUser: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER })
+  // Sessions counted in the quota (one over the limit is closed and was never counted).
+  const counted = new WeakSet<WampSession>()
+  fastify.decorate('userQuota', quota)
   const ctx: SessionContext = {
     hub: fastify.hub,
     broker: fastify.broker,
@@ -143,15 +158,18 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       ...limits,
       maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
       publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
-      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES
+      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES,
+      maxTopics: settings.ORO_WEBSOCKET_MAX_TOPICS
     },
+    quota,
     log,
     writes: new WriteScheduler({
       onError: (err) => { log.error({ err }, 'ending a write turn failed') },
       // A fan-out yielding to the event loop keeps its frames together (see socket-writer.ts).
       holdWhile: () => fastify.hub.queued > 0
     }),
-    throttle
+    throttle,
+    refusedPublishers: new FirstSeen()
   }
   fastify.decorate('sessions', sessions)
 
@@ -179,9 +197,26 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     }
   }
 
+  // ws's auto-pong would terminate a client that sends pings faster than it reads the pongs,
+  // uncounted and unlogged: the same bound here, and the drop counted (ping_flood) and logged.
+  function onPing (this: WebSocket, data: Buffer): void {
+    const sock = this as SessionSocket
+    const session = sock[kSession]
+    if (!session.alive) return
+    if (sock[kPendingPongs] >= MAX_PENDING_PONGS) {
+      counters.pingFloodDrops++
+      if (throttle.take('ping-flood') >= 0) log.info({ sessionId: session.id, user: session.user, address: session.address }, `session dropped: ping flood (${MAX_PENDING_PONGS} pongs unread)`)
+      session.drop()
+      return
+    }
+    sock[kPendingPongs]++
+    this.pong(data, false, () => { sock[kPendingPongs]-- })
+  }
+
   function onClose (this: WebSocket, code: number): void {
     const session = (this as SessionSocket)[kSession]
     sessions.delete(session)
+    if (counted.delete(session)) quota.removeSession(session.identity)
     counters.connectionsClosed++
     try {
       session.closed()
@@ -196,12 +231,14 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     const session = new WampSession(id, ws, socket, ctx, decision.identity ?? ANONYMOUS, decision.canPublish, decision.address)
     const sock = ws as SessionSocket
     sock[kSession] = session
+    sock[kPendingPongs] = 0
     // @fastify/websocket's error listener holds the request and reply for the socket's life;
     // ours keeps nothing per connection.
     sock.removeAllListeners('error')
     sock.on('error', onError)
     sock.on('message', onMessage)
     sock.on('pong', onPong)
+    sock.on('ping', onPing)
     sock.on('close', onClose)
     socket.write(welcomeFrame(id, SERVER_IDENT))
     socket.uncork() // the cork taken when ws wrote the 101
@@ -210,8 +247,20 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     fastify.hub.addClient(session)
     counters.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
-    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not retry).
-    decision.recheck?.then((ok) => { if (!ok) session.closeWith(1008, 'ticket digest does not match') }, () => {})
+    // Checked before the upgrade too (routes/websocket.ts); here exactly, for upgrades that raced.
+    // Backend sessions (direct from a backend network) are not counted.
+    if (!decision.canPublish && quota.addSession(session.identity)) {
+      counted.add(session)
+    } else if (!decision.canPublish) {
+      session.closeWith(1008, 'too many sessions for this user (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER)')
+      return session
+    }
+    // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not
+    // retry). Not verified in time (or not at all: database down): dropped, so a real page reconnects.
+    decision.recheck?.then((result) => {
+      if (result === 'forged') session.closeWith(1008, 'ticket digest does not match')
+      else if (result === 'unverified') session.drop()
+    }, () => {})
     return session
   })
 

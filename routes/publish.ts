@@ -10,6 +10,7 @@ import { bearerToken, type PublishKeys } from '../src/publish/keys.js'
 import { createRateLimiter } from '../src/publish/rate-limit.js'
 import { bodyFingerprint, type IdempotencyStore, type StoredAnswer } from '../src/publish/idempotency.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/publish/json-depth.js'
+import { publicationDataTexts } from '../src/publish/data-text.js'
 import type { PublishTopicPolicy } from '../src/publish/policy.js'
 import type { PublishSettings } from '../src/config/gateway-config.js'
 import type { Readiness } from '../src/readiness.js'
@@ -61,6 +62,8 @@ declare module 'fastify' {
     publishKeyId: number
     /** The body's fingerprint, made only when the request has an Idempotency-Key. */
     publishFingerprint: string
+    /** Each publication's `data` as the publisher wrote it (passed through, never re-serialised). */
+    publishDataTexts: Array<string | undefined> | null
   }
   interface FastifyContextConfig {
     /** The batch limit, for the validation error message. */
@@ -89,12 +92,14 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
       done(text === '' ? new GW_ERR_BODY_INVALID('the body is empty; send a publication as JSON') : new GW_ERR_BODY_INVALID(`malformed JSON (${(err as Error).message})`), undefined)
       return
     }
+    request.publishDataTexts = publicationDataTexts(text as string)
     if (Array.isArray(body)) done(null, body)
     else if (body !== null && typeof body === 'object') done(null, [body])
     else done(new GW_ERR_BODY_INVALID('send a publication object or an array of them'), undefined)
   })
   fastify.decorateRequest('publishKeyId', -1)
   fastify.decorateRequest('publishFingerprint', '')
+  fastify.decorateRequest('publishDataTexts', null)
 
   const schema = {
     summary: 'Publish events to WebSocket subscribers',
@@ -164,15 +169,25 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
     const key = request.headers['idempotency-key']
     const holder = String(request.publishKeyId)
     const withKey = typeof key === 'string' && key !== ''
-    const handle = (): Promise<StoredAnswer> => deliver(publications, withKey ? deliveryId(holder, key) : null)
-    const { answer, replay } = withKey
-      ? await idempotency.run(holder, key, request.publishFingerprint, handle)
-      : { answer: await handle(), replay: false }
+    const texts = request.publishDataTexts
+    const handle = (): Promise<StoredAnswer> => deliver(publications, texts, withKey ? deliveryId(holder, key) : null)
+    let outcome: { answer: StoredAnswer, replay: boolean }
+    try {
+      outcome = withKey
+        ? await idempotency.run(holder, key, request.publishFingerprint, handle)
+        : { answer: await handle(), replay: false }
+    } catch (err) {
+      // A full idempotency store says when its oldest key expires.
+      const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds
+      if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter))
+      throw err
+    }
+    const { answer, replay } = outcome
     if (replay) reply.header('Idempotent-Replayed', 'true')
     return reply.code(answer.status).send(answer.body)
   })
 
-  async function deliver (publications: PublicationBody[], id: string | null): Promise<StoredAnswer> {
+  async function deliver (publications: PublicationBody[], texts: Array<string | undefined> | null, id: string | null): Promise<StoredAnswer> {
     // Everything is checked before anything is delivered: a batch is all or nothing.
     const policy = options.policy
     const payloads: string[] = []
@@ -191,7 +206,9 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
         error.message = where + error.message
         throw error
       }
-      payloads.push(JSON.stringify(data))
+      // The publisher's JSON text as it came (validated by the parser): integers above 2^53, 1.0
+      // and escapes reach subscribers unchanged, as a WAMP PUBLISH's payload does.
+      payloads.push(texts?.[i] ?? JSON.stringify(data))
     }
     const readiness = broker.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)

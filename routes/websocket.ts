@@ -3,7 +3,7 @@
 // not one of our HTTP routes. A plain HTTP GET on these paths gets a JSON answer instead.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
-import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED } from '../src/errors.js'
+import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED, GW_ERR_USER_SESSIONS } from '../src/errors.js'
 import type { UpgradeDecision } from '../plugins/websocket.js'
 import { upgradeRefused } from '../src/metrics.js'
 
@@ -31,6 +31,12 @@ export default async function websocketRoutes (fastify: FastifyInstance): Promis
     if (!request.ws) return
     if (fastify.readiness.draining) return refuseDraining(reply)
     const decision = await fastify.admitUpgrade(request, reply)
+    // One user's browser sessions on this node are bounded (backends are not counted).
+    if (!decision.canPublish && !fastify.userQuota.maySession(decision.identity)) {
+      upgradeRefused('GW_ERR_USER_SESSIONS')
+      reply.header('Retry-After', '60')
+      return sendError(reply, new GW_ERR_USER_SESSIONS(fastify.userQuota.sessions(decision.identity)))
+    }
     // The drain may have begun (and dropped every session) while the ticket was verified: a
     // session accepted now would outlive the drop loop.
     if (fastify.readiness.draining) return refuseDraining(reply)

@@ -51,7 +51,7 @@ Options:
   -q, --quiet            errors only
   -a, --host HOST        listen on HOST instead of the ORO_WEBSOCKET_SERVER_DSN host
   -p, --port PORT        listen on PORT instead of the ORO_WEBSOCKET_SERVER_DSN port
-  --app-root DIR         the Oro application's root: its .env-app and .env-app.local are read
+  --app-root DIR         the Oro application's root: its .env-app files are read as Oro reads them
   --parameters FILE      a legacy Oro parameters.yml (websocket_* keys)
   --shutdown-timeout S   seconds a graceful shutdown may take (default 10)
   --drain-delay S        seconds between SIGTERM and closing the listener (default 1)
@@ -61,9 +61,11 @@ Options:
   -V, --version          the version
 
 Exit codes: 0 done, 1 a configuration or runtime error (GW_ERR_* line on stderr),
-2 a usage mistake (GW_ERR_USAGE).
+2 a usage mistake (GW_ERR_USAGE), 3 serve: WebSocket is off (an empty ORO_WEBSOCKET_SERVER_DSN
+or host, as in Oro's stock .env-app), nothing to run.
 
-Settings come from (lowest first): defaults, .env-app, .env-app.local, --parameters, the
+Settings come from (lowest first): defaults, the .env-app files (.env-app, .env-app.local,
+.env-app.$ORO_ENV, .env-app.$ORO_ENV.local, or .env-app.local.php), --parameters, the
 environment, flags. See README.md for every setting.
 `
 
@@ -169,7 +171,9 @@ main(process.argv.slice(2)).then((code) => {
   } else if (err instanceof CommandError) {
     process.stderr.write(`${err.code}: ${err.message}\n`)
   } else if (typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('GW_ERR_')) {
-    process.stderr.write(`${(err as { code: string }).code}: ${(err as Error).message}\n`)
+    // A database failure's detail is kept out of HTTP answers, not out of the operator's terminal.
+    const detail = (err as { detail?: unknown }).detail
+    process.stderr.write(`${(err as { code: string }).code}: ${(err as Error).message}${typeof detail === 'string' ? ` (${detail})` : ''}\n`)
   } else {
     process.stderr.write(`GW_ERR_INTERNAL: ${(err as Error)?.stack ?? String(err)}\n`)
   }

@@ -23,6 +23,13 @@ export const GW_ERR_USAGE = createError(
   400
 )
 
+// stdout cannot take log lines (a full disk): the gateway goes on, the lines are dropped and counted.
+export const GW_ERR_LOG_WRITE_FAILED = createError(
+  'GW_ERR_LOG_WRITE_FAILED',
+  'log lines cannot be written to stdout (%s); the gateway keeps running and drops them (counted in oro_ws_log_lines_dropped_total); free the disk or fix where stdout goes',
+  500
+)
+
 export const GW_ERR_NOT_FOUND = createError(
   'GW_ERR_NOT_FOUND',
   'No route %s %s; see GET /openapi.json for the HTTP API, or connect a WebSocket client to upgrade',
@@ -84,9 +91,11 @@ export const GW_ERR_USER_DISABLED = createError(
   401
 )
 
+// The message reaches any browser: why the database failed (login refused, host, table) is not
+// in it but in `detail`, for the log, /readyz and the doctor (see auth/database-error.ts).
 export const GW_ERR_DATABASE_UNAVAILABLE = createError(
   'GW_ERR_DATABASE_UNAVAILABLE',
-  'Oro\'s database cannot be used to verify the ticket: %s; retry later',
+  'Oro\'s database cannot be used to verify the ticket now; retry later (the gateway\'s log and /readyz say why)',
   503
 )
 
@@ -172,6 +181,14 @@ export const GW_ERR_IDEMPOTENCY_KEY_REUSED = createError(
   422
 )
 
+// Idempotency-Key answers (and the ids nodes deliver once) are remembered for 5 minutes within a
+// memory bound; past it new keys are refused rather than older ones forgotten (issue 18).
+export const GW_ERR_IDEMPOTENCY_STORE_FULL = createError(
+  'GW_ERR_IDEMPOTENCY_STORE_FULL',
+  'Too many requests with an Idempotency-Key in the last 5 minutes: this node remembers %s of them, its bound; nothing was delivered, retry after %s s',
+  503
+)
+
 // GET /status and /status.json (ORO_WEBSOCKET_STATUS=on with ORO_WEBSOCKET_STATUS_KEY).
 export const GW_ERR_STATUS_UNAUTHORIZED = createError(
   'GW_ERR_STATUS_UNAUTHORIZED',
@@ -194,8 +211,26 @@ export const GW_ERR_GATEWAY_UNREACHABLE = createError(
 
 export const GW_ERR_AUTH_BUSY = createError(
   'GW_ERR_AUTH_BUSY',
-  'Too many connections are being authenticated at once (ORO_WEBSOCKET_AUTH_QUEUE); retry in a moment',
+  'Too many connections are waiting to be authenticated (%s); retry in a moment',
   503
+)
+
+export const GW_ERR_AUTH_WAIT_TOO_LONG = createError(
+  'GW_ERR_AUTH_WAIT_TOO_LONG',
+  'The connections waiting to be authenticated would keep this one about %s s, more than ORO_WEBSOCKET_AUTH_MAX_WAIT (%s s); retry after Retry-After',
+  503
+)
+
+export const GW_ERR_TICKET_REUSED = createError(
+  'GW_ERR_TICKET_REUSED',
+  'This ticket has already opened %s sessions (ORO_WEBSOCKET_SESSIONS_PER_TICKET); fetch a new ticket from the Oro application for each connection',
+  429
+)
+
+export const GW_ERR_USER_SESSIONS = createError(
+  'GW_ERR_USER_SESSIONS',
+  'This user already has %s sessions on this node (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER); close some pages and retry',
+  429
 )
 
 export const GW_ERR_AUTH_RATE_LIMITED = createError(
@@ -206,6 +241,6 @@ export const GW_ERR_AUTH_RATE_LIMITED = createError(
 
 export const GW_ERR_USERS_NOT_CONFIGURED = createError(
   'GW_ERR_USERS_NOT_CONFIGURED',
-  'Tickets of logged-in users cannot be verified: ORO_DB_URL is not set on the gateway; set it to Oro\'s database',
+  'Tickets of logged-in users cannot be verified: neither ORO_DB_DSN nor ORO_DB_URL is set on the gateway; set one to Oro\'s database',
   503
 )

@@ -1,7 +1,11 @@
 // Keeps refusal logs from being a way to fill the disk: anything a client controls is clipped
-// before it reaches a log line, and a repeated line (same key) is written at most once per
-// interval, the next one carrying how many were left out. Memory is bounded too: past maxKeys
-// distinct keys, the rest share one key, so a flood of distinct values is still one line.
+// before it reaches a log line, and a repeated line is written at most once per interval, the
+// next one carrying how many were left out. A line is keyed by its category (the gateway's own
+// words: 'slow-consumer', 'protocol-error', 'subscribe:no-route') and optionally a detail (an
+// address, a network): categories are a fixed set in the code, and only details come from
+// clients. Memory is bounded per category: past maxKeys distinct details, the rest of that
+// category share one, so a flood of distinct addresses or frames is one line and never pushes
+// another category's lines (a slow consumer, a dropped publish) out.
 
 /** A client-controlled value made safe for a log line: a string of at most max characters. */
 export function clip (value: unknown, max = 200): string {
@@ -12,7 +16,7 @@ export function clip (value: unknown, max = 200): string {
 export interface LogThrottleOptions {
   /** One line per key per this many ms. Default 60,000. */
   intervalMs?: number
-  /** Distinct keys remembered; past it, new keys share one. Default 200. */
+  /** Distinct details remembered per category; past it, new ones share one. Default 200. */
   maxKeys?: number
   /** Clock in ms. Default Date.now. */
   now?: () => number
@@ -26,7 +30,8 @@ export class LogThrottle {
   readonly #interval: number
   readonly #maxKeys: number
   readonly #now: () => number
-  readonly #entries = new Map<string, Entry>()
+  /** Category → detail ('' for none) → entry. */
+  readonly #categories = new Map<string, Map<string, Entry>>()
 
   constructor (options: LogThrottleOptions = {}) {
     this.#interval = options.intervalMs ?? 60_000
@@ -35,19 +40,25 @@ export class LogThrottle {
   }
 
   /**
-   * -1 when the line for this key is to be left out now; otherwise the line is to be written, and
-   * the number is how many lines of this key were left out since the last one written. When
-   * maxKeys distinct keys are live, a new key is counted under OTHER_KEY (the line written then
-   * stands for all of them).
+   * -1 when the line is to be left out now; otherwise the line is to be written, and the number
+   * is how many lines of this category and detail were left out since the last one written. When
+   * maxKeys details of the category are live, a new detail is counted under OTHER_KEY of that
+   * category (the line written then stands for all of them). `category` must be one of the
+   * gateway's own words, never client input.
    */
-  take (key: string): number {
+  take (category: string, detail = ''): number {
+    let details = this.#categories.get(category)
+    if (details === undefined) {
+      details = new Map()
+      this.#categories.set(category, details)
+    }
     const now = this.#now()
-    let entry = this.#entries.get(key)
+    let entry = details.get(detail)
     if (entry === undefined) {
-      if (this.#entries.size >= this.#maxKeys) this.#prune(now)
-      if (this.#entries.size >= this.#maxKeys && key !== OTHER_KEY) return this.take(OTHER_KEY)
+      if (details.size >= this.#maxKeys) this.#prune(details, now)
+      if (details.size >= this.#maxKeys && detail !== OTHER_KEY) return this.take(category, OTHER_KEY)
       entry = { until: now + this.#interval, suppressed: 0 }
-      this.#entries.set(key, entry)
+      details.set(detail, entry)
       return 0
     }
     if (now < entry.until) {
@@ -60,20 +71,25 @@ export class LogThrottle {
     return suppressed
   }
 
-  get size (): number { return this.#entries.size }
+  /** Entries remembered, over all categories. */
+  get size (): number {
+    let size = 0
+    for (const details of this.#categories.values()) size += details.size
+    return size
+  }
 
-  // Forget keys whose interval ended; what they still owed is carried by OTHER_KEY's next line.
-  #prune (now: number): void {
+  // Forget details whose interval ended; what they still owed is carried by OTHER_KEY's next line.
+  #prune (details: Map<string, Entry>, now: number): void {
     let owed = 0
-    for (const [key, entry] of this.#entries) {
-      if (key === OTHER_KEY || now < entry.until) continue
+    for (const [detail, entry] of details) {
+      if (detail === OTHER_KEY || now < entry.until) continue
       owed += entry.suppressed
-      this.#entries.delete(key)
+      details.delete(detail)
     }
     if (owed > 0) {
-      const other = this.#entries.get(OTHER_KEY)
+      const other = details.get(OTHER_KEY)
       if (other !== undefined) other.suppressed += owed
-      else this.#entries.set(OTHER_KEY, { until: 0, suppressed: owed })
+      else details.set(OTHER_KEY, { until: 0, suppressed: owed })
     }
   }
 }

@@ -1,6 +1,10 @@
 // Oro's log levels (OroSyncBundle, oro-compat §8) on pino, with pino's custom level `notice`
-// between info and warn. JSON lines on stdout; pino-pretty only for a person at a terminal in dev.
+// between info and warn. JSON lines on stdout; pino-pretty only for a person at a terminal in dev
+// (a development dependency: a production install has none and logs JSON). Writing stdout never
+// stops the gateway: see log-destination.ts.
+import { createRequire } from 'node:module'
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino'
+import { LogDestination } from './log-destination.js'
 
 export type Mode = 'prod' | 'dev'
 
@@ -52,6 +56,16 @@ export interface LoggerSetup {
   destination?: DestinationStream
 }
 
+/** True when pino-pretty can be loaded (`npm ci --omit=dev` leaves it out). */
+export function prettyInstalled (resolve: (id: string) => string = createRequire(import.meta.url).resolve): boolean {
+  try {
+    resolve('pino-pretty')
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function createLogger (setup: LoggerSetup): GatewayLogger {
   const options: LoggerOptions<'notice'> = {
     level: setup.level,
@@ -60,11 +74,17 @@ export function createLogger (setup: LoggerSetup): GatewayLogger {
     base: { pid: process.pid },
     formatters: { level: (label) => ({ level: label }) }
   }
-  if (setup.pretty) {
+  if (setup.pretty && prettyInstalled()) {
     options.transport = { target: 'pino-pretty', options: { customLevels: 'notice:35', colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
     return pino(options)
   }
-  return pino(options, setup.destination ?? pino.destination({ dest: 1, sync: false }))
+  if (setup.destination !== undefined) return pino(options, setup.destination)
+  let logger: GatewayLogger | null = null
+  const destination = new LogDestination({
+    onRecovered: (dropped) => { logger?.warn({ dropped }, `log output works again; ${dropped} log lines were dropped while stdout could not be written`) }
+  })
+  logger = pino(options, destination)
+  return logger
 }
 
 /**

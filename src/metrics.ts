@@ -11,6 +11,8 @@ export const counters = {
   oversizeFrames: 0,
   slowConsumerDrops: 0,
   deadPeerDrops: 0,
+  /** Sessions dropped for sending pings faster than they read the pongs. */
+  pingFloodDrops: 0,
   /** Sessions dropped because the gateway began to drain (counted when the drain starts). */
   shutdownDrops: 0,
   subscribesRefused: 0,
@@ -26,7 +28,9 @@ export const counters = {
   publishPauses: 0,
   fanoutYields: 0,
   /** Publications from Redis not delivered: the hub's queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES. */
-  publicationsShed: 0
+  publicationsShed: 0,
+  /** Log lines not written: stdout failed (a full disk) or fell over 16 MiB behind (src/log-destination.ts). */
+  logLinesDropped: 0
 }
 
 export type CounterName = keyof typeof counters

@@ -6,14 +6,30 @@ import { buildApp, buildMetricsApp, buildPublishApp } from './app.js'
 import { trackConnections, type ConnectionTracker } from './http-drain.js'
 import { generateKey } from './publish/keys.js'
 import { removeDevKey, saveDevKey } from './publish/dev-key.js'
-import { loadConfig, type LoadOptions } from './config/load.js'
+import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load.js'
 import { createLogger, lifecycleLogger, logLevel, type GatewayLogger, type Mode } from './logger.js'
 import { ConfigError } from './config/errors.js'
 import { GW_ERR_LISTEN_FAILED } from './errors.js'
 import { describeListenError } from './listen-error.js'
 import { startLine } from './start-line.js'
+import { startWarnings } from './start-warnings.js'
+import { nodeEngine } from './version.js'
 import { reloadOnSighup, type TlsListener } from './tls/reload.js'
 import type { Server as TlsServer } from 'node:tls'
+
+/** `serve`'s exit code when the SERVER DSN turns the server off (empty, or an empty host). */
+export const EXIT_SERVER_DISABLED = 3
+
+/** Why nothing runs: the SERVER DSN, where it was set, and what turns the server on. */
+export function serverDisabledLine (loaded: LoadedConfig): string {
+  const value = loaded.settings.ORO_WEBSOCKET_SERVER_DSN
+  const origin = loaded.origins.ORO_WEBSOCKET_SERVER_DSN
+  const where = origin.kind === 'file' ? ` in ${origin.file}` : origin.kind === 'parameters' ? ` in ${origin.file}` : origin.kind === 'environment' ? ' in the environment' : ''
+  const what = value.trim() === '' ? 'is empty' : `("${value}") has an empty host`
+  const stock = value.trim() === '' && origin.kind === 'file' ? ' (as in Oro\'s stock .env-app)' : ''
+  return `WebSocket is off: ORO_WEBSOCKET_SERVER_DSN${where} ${what}${stock}, so there is no server to run (exit ${EXIT_SERVER_DISABLED}); ` +
+    'to run the gateway set ORO_WEBSOCKET_SERVER_DSN=//0.0.0.0:8080, ORO_WEBSOCKET_FRONTEND_DSN=//*:8080/ws and ORO_WEBSOCKET_BACKEND_DSN=tcp://127.0.0.1:8080 in .env-app.local or the environment (the Oro application reads the same)'
+}
 
 export interface ServeOptions {
   mode: Mode
@@ -42,9 +58,9 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   })
 
   if (!gateway.server.enabled) {
-    logger.warn('WebSocket server disabled: ORO_WEBSOCKET_SERVER_DSN has an empty host; set it to e.g. //0.0.0.0:8080 to run the server')
-    await flush(logger)
-    return 0
+    // One line, and an exit code of its own: supervisors and scripts can tell "off" from a failure.
+    process.stderr.write(serverDisabledLine(loaded) + '\n')
+    return EXIT_SERVER_DISABLED
   }
 
   // Without keys, prod serves POST /publish as disabled (Oro's backend publishes over WAMP and
@@ -72,15 +88,22 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const listeners = [app, ...(publishApp !== null ? [publishApp] : []), ...(metricsApp !== null ? [metricsApp] : [])].map((a) => trackConnections(a.server))
   if (devKey !== undefined) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
-    const file = saveDevKey(port, devKey)
-    cleanups.push(() => removeDevKey(port))
+    let where: string
+    try {
+      where = `also in ${saveDevKey(port, devKey)}`
+      cleanups.push(() => { removeDevKey(port) })
+    } catch (err) {
+      // The key still works; the `publish` command then needs --key.
+      where = `not saved to a file: ${(err as Error).message}`
+    }
     // Printed once, on stderr, never logged.
-    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; also in ${file}):\n  ${devKey}\n`)
+    process.stderr.write(`Development publish key (made at start, valid until the gateway stops; ${where}):\n  ${devKey}\n`)
   }
   // Start and stop lines show at prod's default level too (lifecycleLogger); -q hides them.
   const lifecycle = lifecycleLogger(logger, options.quiet)
   const start = startLine(loaded, options.mode)
   lifecycle.notice(start.fields, start.msg)
+  for (const warning of startWarnings(loaded, process.versions.node, nodeEngine)) logger.warn(warning.fields, warning.msg)
 
   // SIGHUP reloads the certificates of the TLS listeners and the topic routing files (every
   // file-based setting); a `systemctl reload` never drops a session. Everything else (the
@@ -162,6 +185,8 @@ async function shutdown (app: FastifyInstance, listeners: ConnectionTracker[], d
 
 export function flush (logger: GatewayLogger): Promise<void> {
   return new Promise((resolve) => {
+    // A stdout nobody reads (a full pipe) must not keep the process from exiting.
+    setTimeout(resolve, 2000).unref()
     try {
       logger.flush(() => resolve())
     } catch {

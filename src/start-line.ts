@@ -18,7 +18,7 @@ export function startLine (loaded: LoadedConfig, mode: Mode): StartLine {
   const publish = publishEnabled ? `POST ${urls.publish} (with a key)` : 'POST /publish disabled (ORO_WEBSOCKET_PUBLISH_KEYS is not set)'
   const backendNetworks = settings.ORO_WEBSOCKET_BACKEND_NETWORKS
   const broker = maskUrl(settings.ORO_WEBSOCKET_BROKER_DSN)
-  const database = gateway.databaseUrl !== undefined ? maskUrl(gateway.databaseUrl) : 'not set (anonymous tickets only)'
+  const database = gateway.databaseUrl !== undefined ? `${maskUrl(gateway.databaseUrl)} (${gateway.databaseSetting})` : 'not set (anonymous tickets only)'
   const certificate = gateway.server.tls?.server?.certificate
   const tls = certificate !== undefined ? { subject: certificate.subject, validTo: certificate.validTo, fingerprint256: certificate.fingerprint256 } : null
   const schemes = tls !== null

@@ -13,5 +13,9 @@ function findPackageJson (): string {
   throw new Error('package.json not found above ' + import.meta.url)
 }
 
-export const version = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }).version
+const pkg = JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string, engines?: { node?: string } }
+
+export const version = pkg.version
+/** package.json's engines.node (e.g. ">=22"): the Node.js versions the gateway supports. */
+export const nodeEngine = pkg.engines?.node ?? '>=22'
 export const SERVER_IDENT = `oro-websocket-gateway/${version}`

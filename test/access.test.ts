@@ -76,6 +76,7 @@ test('ORO_WEBSOCKET_ALLOWED_ORIGINS: unset or "+..." adds Oro\'s configuration t
   t.notOk(fixed.extendable)
   fixed.setDatabaseHosts(['shop.example.com'])
   t.notOk(fixed.allows('https://shop.example.com'), 'a full list is not extended')
-  t.notOk(fixed.allows('http://localhost'))
+  t.ok(fixed.allows('http://localhost'), 'localhost and 127.0.0.1 stay allowed, as on Oro\'s server')
+  t.notOk(fixed.allows('https://ws.example.com'), 'the FRONTEND DSN host is not added to a replaced list')
   t.throws(() => originPolicyFromSetting('+a b', '*'), /not a host or origin/)
 })

@@ -1,10 +1,10 @@
-// Fair admission to ticket verification (src/auth/admission.ts), the client networks it counts
-// in (address-bucket.ts), the digest pool's two lanes and the cache of forged tickets: unit tests
+// Fair admission to ticket verification (src/auth/admission.ts, fair-queue.ts), the client networks
+// it counts in (address-bucket.ts), the digest pool's two lanes and the cache of forged tickets: unit tests
 // with a fixed clock, exact counts and orders, no timing.
 import { test } from 'tap'
-import { Admission } from '../src/auth/admission.js'
-import { addressBucket } from '../src/access/address-bucket.js'
-import { createDigestPool, SUSPECT_TURN } from '../src/auth/digest-pool.js'
+import { Admission, SUSPECT_TURN, type AdmissionRequest } from '../src/auth/admission.js'
+import { addressAggregate, addressBucket } from '../src/access/address-bucket.js'
+import { createDigestPool, SUSPECT_TURN as POOL_SUSPECT_TURN } from '../src/auth/digest-pool.js'
 import { createTicketVerifier } from '../src/auth/ticket.js'
 import { createUserStore } from '../src/auth/user-store.js'
 import { makeTicket, phpDate } from './helpers/tickets.js'
@@ -24,71 +24,294 @@ test('client networks: IPv4 /24, IPv6 /64, mapped IPv4 as IPv4', async (t) => {
   t.equal(addressBucket('unknown'), 'unknown')
 })
 
-test('per-client pending limit: 429 past it, others unaffected, trusted backends exempt', async (t) => {
-  const gate = new Admission({ maxPending: 100, maxPendingPerClient: 2, failuresPerMinute: 10, now: () => 0 })
-  const a1 = gate.enter('a')
-  const a2 = gate.enter('a')
-  t.match(gate.enter('a'), { admitted: false, reason: 'client-pending', retryAfterSeconds: 1 })
-  t.match(gate.enter('b'), { admitted: true, lane: 'clean' }, 'another client still gets in')
-  const backend = gate.enter('a', true)
-  t.match(backend, { admitted: true }, 'a trusted (backend) connection is not held to it')
-  if (!a1.admitted || !a2.admitted || !backend.admitted) throw new Error('not admitted')
-  backend.release('ok')
-  a1.release('ok')
-  a1.release('ok') // twice is harmless
-  t.match(gate.enter('a'), { admitted: true }, 'a slot freed is a slot again')
-  t.equal(gate.stats.refused['client-pending'], 1)
+// Admission's results come as promises; these helpers keep the tests' arithmetic readable.
+type Result = Awaited<ReturnType<Admission['enter']>>
+type AdmittedResult = Extract<Result, { admitted: true }>
+
+function admitted (result: Result): AdmittedResult {
+  if (!result.admitted) throw new Error(`refused: ${result.reason}`)
+  return result
+}
+
+/** Enters and records when each request's turn comes, without waiting for it. */
+function enterAll (gate: Admission, requests: AdmissionRequest[], served: string[], held: AdmittedResult[]): Array<Promise<Result>> {
+  return requests.map(async (request) => {
+    const result = await gate.enter(request)
+    if (result.admitted) {
+      served.push(`${request.network}${request.username === undefined ? '' : `|${request.username}`}`)
+      held.push(result)
+    }
+    return result
+  })
+}
+
+const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
+
+async function fail (gate: Admission, request: AdmissionRequest): Promise<void> {
+  admitted(await gate.enter(request)).release('failed')
+}
+
+test('client aggregates: IPv4 /16, IPv6 /48', async (t) => {
+  t.equal(addressAggregate('203.0.113.9'), '203.0.0.0/16')
+  t.equal(addressAggregate('::ffff:203.0.113.200'), '203.0.0.0/16')
+  t.equal(addressAggregate('2001:db8:1:2::5'), '2001:db8:1::/48')
+  t.equal(addressAggregate('2001:db8::1'), '2001:db8:0::/48')
+  t.equal(addressAggregate('unknown'), 'unknown')
 })
 
-test('failures: a failing client turns suspect, is refused past its budget, and recovers as the bucket refills', async (t) => {
-  let now = 0
-  const gate = new Admission({ maxPending: 100, maxPendingPerClient: 100, failuresPerMinute: 3, now: () => now })
-  const fail = (client: string): void => {
-    const entry = gate.enter(client)
-    if (!entry.admitted) throw new Error(`refused: ${entry.reason}`)
-    entry.release('failed')
+test('an office of 2,000 pages behind one network waits its turns and is never refused', async (t) => {
+  const gate = new Admission({ maxWaiting: 20_000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 4, initialRate: 200, now: () => 0 })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const results = enterAll(gate, Array.from({ length: 2000 }, (_, i) => ({ network: '198.51.100.0/24', username: `user${i}` })), served, held)
+  await flush()
+  t.equal(held.length, 4, 'four verifications run at once')
+  t.equal(gate.stats.waiting, 1996, 'the others wait: the upgrade is held, not refused')
+  while (held.length > 0) {
+    (held.shift() as AdmittedResult).release('ok')
+    await flush()
   }
-  fail('bad')
-  t.match(gate.enter('bad'), { admitted: true, lane: 'suspect' }, 'after one failure the client waits in the suspect lane')
-  t.match(gate.enter('good'), { admitted: true, lane: 'clean' })
-  fail('bad'); fail('bad')
-  const refused = gate.enter('bad')
+  const all = await Promise.all(results)
+  t.equal(all.filter((r) => r.admitted).length, 2000, 'all 2,000 admitted')
+  t.same(gate.stats.refused, { busy: 0, wait: 0, 'client-pending': 0, 'client-failures': 0, 'suspect-lane': 0, gone: 0, closed: 0 }, 'zero refusals')
+  t.equal(gate.stats.running, 0)
+})
+
+test('round robin: a network with one page waits for at most one turn of each busy network', async (t) => {
+  const gate = new Admission({ maxWaiting: 20_000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const office = Array.from({ length: 100 }, () => ({ network: 'office' }))
+  const spread = Array.from({ length: 3 }, () => ({ network: 'spread' }))
+  const results = [...enterAll(gate, office, served, held), ...enterAll(gate, [{ network: 'home' }], served, held), ...enterAll(gate, spread, served, held)]
+  await flush()
+  for (let i = 0; i < 10; i++) {
+    (held.shift() as AdmittedResult).release('ok')
+    await flush()
+  }
+  t.same(served.slice(0, 10), ['office', 'office', 'home', 'spread', 'office', 'spread', 'office', 'spread', 'office', 'office'],
+    'the first office page ran; then turns alternate: home and spread are not stuck behind 99 office pages')
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('ok'); await flush() }
+  t.equal((await Promise.all(results)).filter((r) => r.admitted).length, 104)
+})
+
+test('refused only when the expected wait passes the bound (503 wait), or the node is full (503 busy)', async (t) => {
+  // 10 verifications a second assumed (the fixed clock never measures another): 2 s of waiting = ~20 upgrades.
+  const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 2, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, initialRate: 10, now: () => 0 })
+  const results = Array.from({ length: 30 }, async () => await gate.enter({ network: 'office' }))
+  const settled = await Promise.race([Promise.all(results.slice(21)), new Promise((resolve) => setTimeout(resolve, 1000, 'pending'))])
+  t.not(settled, 'pending', 'the last nine were answered at once')
+  const refused = (settled as Result[])
+  t.ok(refused.every((r) => !r.admitted && r.reason === 'wait' && r.retryAfterSeconds >= 1), 'refused: wait over 2 s, with Retry-After')
+  t.equal(gate.stats.refused.wait, 9)
+  t.equal(gate.stats.waiting, 20, 'one runs, twenty wait (2 s at 10 a second)')
+  const full = new Admission({ maxWaiting: 3, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const three = [full.enter({ network: 'a' }), full.enter({ network: 'b' }), full.enter({ network: 'c' })]
+  t.match(await full.enter({ network: 'd' }), { admitted: false, reason: 'busy', retryAfterSeconds: 2 }, 'maxWaiting bounds the upgrades held')
+  admitted(await three[0]).release('ok')
+  t.match(await three[1], { admitted: true })
+})
+
+test('the rate is measured while upgrades wait, and the bound follows it', async (t) => {
+  let now = 0
+  const gate = new Admission({ maxWaiting: 10_000, maxWaitSeconds: 10, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, initialRate: 1, now: () => now })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  enterAll(gate, Array.from({ length: 9 }, () => ({ network: 'a' })), served, held)
+  await flush()
+  for (let i = 0; i < 6; i++) { now += 100; (held.shift() as AdmittedResult).release('ok'); await flush() }
+  t.ok(gate.stats.rate > 4, `10 a second measured (the estimate moves half way per window): ${gate.stats.rate}`)
+})
+
+test('an idle node does not read as a slow one when the next storm begins', async (t) => {
+  let now = 0
+  const gate = new Admission({ maxWaiting: 10_000, maxWaitSeconds: 10, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, initialRate: 100, now: () => now })
+  admitted(await gate.enter({ network: 'a' })).release('ok')
+  now += 3600_000
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  enterAll(gate, Array.from({ length: 50 }, () => ({ network: 'office' })), served, held)
+  await flush()
+  for (let i = 0; i < 20; i++) { now += 10; (held.shift() as AdmittedResult).release('ok'); await flush() }
+  t.ok(gate.stats.rate >= 90, `the rate measured is the storm's (100 a second), not the idle hour's: ${gate.stats.rate}`)
+  const late = gate.enter({ network: 'office' })
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('ok'); await flush() }
+  t.match(await late, { admitted: true }, 'and the office is not refused')
+})
+
+test('a flood held to the suspect lane\'s few slots does not read as a slow node', async (t) => {
+  let now = 0
+  const gate = new Admission({ maxWaiting: 10_000, maxWaitSeconds: 600, maxPendingPerSuspect: 16, failuresPerMinute: 1000, concurrency: 8, initialRate: 100, now: () => now })
+  await fail(gate, { network: 'bad' })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const flood = enterAll(gate, Array.from({ length: 10 }, () => ({ network: 'bad' })), served, held)
+  await flush()
+  while (held.length > 0) { now += 1000; (held.shift() as AdmittedResult).release('failed'); await flush() }
+  await Promise.all(flood)
+  t.equal(gate.stats.rate, 100, 'one suspect a second is not the node\'s rate')
+})
+
+test('a client that hung up while waiting loses its turn to the next one', async (t) => {
+  const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const first = admitted(await gate.enter({ network: 'a' }))
+  let open = true
+  const gone = gate.enter({ network: 'a', alive: () => open })
+  const next = gate.enter({ network: 'b' })
+  open = false
+  first.release('ok')
+  t.match(await gone, { admitted: false, reason: 'gone' })
+  t.match(await next, { admitted: true })
+})
+
+test('failures: the pair turns suspect, is refused past its budget, other users of the network still get in', async (t) => {
+  let now = 0
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 3, concurrency: 100, now: () => now })
+  const office = '198.51.100.0/24'
+  admitted(await gate.enter({ network: office, username: 'alice' })).release('ok')
+  await fail(gate, { network: office, username: 'admin' })
+  t.match(await gate.enter({ network: office, username: 'admin' }), { admitted: true, lane: 'suspect' }, 'after one failure the pair waits in the suspect lane')
+  t.match(await gate.enter({ network: office, username: 'alice' }), { admitted: true, lane: 'clean' }, 'a user who succeeded from there stays clean')
+  t.match(await gate.enter({ network: office, username: 'bob' }), { admitted: true, lane: 'clean' }, 'one failure of the network does not make its other users suspect')
+  await fail(gate, { network: office, username: 'admin' })
+  t.match(await gate.enter({ network: office, username: 'bob' }), { admitted: true, lane: 'suspect' }, 'past half its budget, a new user of a failing network is suspect, but admitted')
+  await fail(gate, { network: office, username: 'admin' })
+  const refused = await gate.enter({ network: office, username: 'admin' })
   t.match(refused, { admitted: false, reason: 'client-failures' })
   t.equal(refused.admitted ? 0 : refused.retryAfterSeconds, 20, 'three a minute: the next one in 20 s')
+  t.match(await gate.enter({ network: office, username: 'alice' }), { admitted: true, lane: 'clean' }, 'never locked out: alice still gets in')
   now += 20_000
-  t.match(gate.enter('bad'), { admitted: true, lane: 'suspect' }, 'one token back after 20 s')
+  t.match(await gate.enter({ network: office, username: 'admin' }), { admitted: true, lane: 'suspect' }, 'one token back after 20 s')
   now += 60_000
-  t.match(gate.enter('bad'), { admitted: true, lane: 'clean' }, 'a full minute later it is clean again')
+  t.match(await gate.enter({ network: office, username: 'admin' }), { admitted: true, lane: 'clean' }, 'a full minute later it is clean again')
   t.equal(gate.stats.failingClients, 0, 'and forgotten')
-  const neutral = gate.enter('db')
-  if (neutral.admitted) neutral.release('neutral')
-  t.match(gate.enter('db'), { admitted: true, lane: 'clean' }, 'a neutral outcome (database down) does not count')
+  const neutral = admitted(await gate.enter({ network: 'db', username: 'x' }))
+  neutral.release('neutral')
+  t.match(await gate.enter({ network: 'db', username: 'x' }), { admitted: true, lane: 'clean' }, 'a neutral outcome (database down) does not count')
 })
 
-test('suspect clients together get a bounded share of the queue; clean ones keep room', async (t) => {
-  const gate = new Admission({ maxPending: 16, maxPendingPerClient: 100, failuresPerMinute: 1000, now: () => 0 })
-  for (let i = 0; i < 5; i++) {
-    const e = gate.enter(`bad${i}`)
-    if (e.admitted) e.release('failed')
-  }
-  const held = []
-  for (let i = 0; i < 5; i++) held.push(gate.enter(`bad${i}`))
-  t.same(held.map((e) => e.admitted), [true, true, false, false, false], 'maxPending / 8 = 2 suspect verifications at once')
-  t.match(held[2], { reason: 'suspect-lane' })
-  const clean = Array.from({ length: 14 }, (_, i) => gate.enter(`good${i}`))
-  t.ok(clean.every((e) => e.admitted), 'the other 14 places are there for clean clients')
-  t.match(gate.enter('good-late'), { admitted: false, reason: 'busy' }, 'and the whole queue is bounded')
+test('the suspect lane: one turn in SUSPECT_TURN while clean ones wait, a bounded room, a cap per (network, user)', async (t) => {
+  const gate = new Admission({ maxWaiting: 80, maxWaitSeconds: 600, maxPendingPerSuspect: 4, failuresPerMinute: 1000, concurrency: 1, now: () => 0 })
+  await fail(gate, { network: 'bad', username: 'admin' })
+  for (let i = 0; i < 12; i++) await fail(gate, { network: `bad${i}`, username: 'admin' })
+  const first = admitted(await gate.enter({ network: 'x' }))
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const suspect = enterAll(gate, Array.from({ length: 6 }, () => ({ network: 'bad', username: 'admin' })), served, held)
+  const clean = enterAll(gate, Array.from({ length: 20 }, (_, i) => ({ network: `good${i % 4}` })), served, held)
+  const other = enterAll(gate, Array.from({ length: 12 }, (_, i) => ({ network: `bad${i}`, username: 'admin' })), served, held)
+  t.match(await suspect[4], { admitted: false, reason: 'client-pending' }, 'four suspect upgrades per (network, user) may wait; the fifth is refused (429)')
+  t.match(await other[6], { admitted: false, reason: 'suspect-lane' }, 'suspect upgrades together fill at most an eighth of the room (503)')
+  t.equal(gate.stats.suspectWaiting, 10)
+  first.release('ok')
+  await flush()
+  for (let i = 0; i < 16; i++) { (held.shift() as AdmittedResult).release('ok'); await flush() }
+  const kinds = served.slice(0, 16).map((s) => s.startsWith('bad') ? 's' : 'c').join('')
+  t.equal(SUSPECT_TURN, 8)
+  t.equal(kinds, 'cccccccscccccccs', 'one suspect turn in eight')
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('ok'); await flush() }
+  await Promise.all([...suspect, ...clean, ...other])
+  t.equal(served.length, 4 + 20 + 6)
 })
 
-test('failure records are bounded: the client that failed longest ago is forgotten first', async (t) => {
-  const gate = new Admission({ maxPending: 10, maxPendingPerClient: 10, failuresPerMinute: 5, maxClients: 3, now: () => 0 })
-  for (const client of ['a', 'b', 'c', 'd']) {
-    const e = gate.enter(client)
-    if (e.admitted) e.release('failed')
+test('suspicion spreads: many failing networks of one /16, one user failing everywhere, or unproven networks failing node-wide', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 5, concurrency: 100, now: () => 0 })
+  const at = (i: number, aggregate: string): AdmissionRequest => ({ network: `${aggregate}.${i}.0/24`, aggregate: `${aggregate}.0.0/16`, username: `u${i}` })
+  admitted(await gate.enter({ ...at(200, '10.9'), username: 'carol' })).release('ok')
+  for (let i = 0; i < 6; i++) await fail(gate, at(i, '10.1'))
+  t.match(await gate.enter(at(100, '10.1')), { lane: 'suspect' }, 'a new /24 of a /16 with six failing /24s (each one failure) is suspect')
+  t.match(await gate.enter({ ...at(200, '10.9'), username: 'carol' }), { lane: 'clean' }, 'a pair that succeeded is not')
+
+  const users = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 5, concurrency: 100, now: () => 0 })
+  admitted(await users.enter({ network: 'home', username: 'admin' })).release('ok')
+  admitted(await users.enter({ network: 'office', username: 'zed' })).release('ok')
+  for (let i = 0; i < 6; i++) await fail(users, { network: `n${i}`, aggregate: `a${i}`, username: 'admin' })
+  t.match(await users.enter({ network: 'n99', aggregate: 'a99', username: 'admin' }), { lane: 'suspect' }, 'admin failing from six networks: admin from a new network is suspect')
+  t.match(await users.enter({ network: 'office', username: 'admin' }), { lane: 'suspect' }, 'or from a network that succeeded for others')
+  t.match(await users.enter({ network: 'office', username: 'bob' }), { lane: 'clean' }, 'bob from there is not')
+  t.match(await users.enter({ network: 'home', username: 'admin' }), { lane: 'clean' }, 'nor admin from where admin succeeded')
+
+  const node = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 5, concurrency: 100, now: () => 0 })
+  admitted(await node.enter({ network: 'known', username: 'dave' })).release('ok')
+  // A flood rotating over networks, aggregates and users: each one fails once; past two budgets.
+  for (let i = 0; i < 11; i++) await fail(node, { network: `r${i}`, aggregate: `ra${i}`, username: `x${i}` })
+  t.match(await node.enter({ network: 'new', aggregate: 'new-a', username: 'erin' }), { lane: 'suspect' }, 'networks never seen to succeed share the suspect lane')
+  t.match(await node.enter({ network: 'known', username: 'frank' }), { lane: 'clean' }, 'a network that succeeded keeps the clean lane')
+})
+
+test('a flood of one user\'s (or anonymous) tickets rotating over networks: only that user is suspect', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 5, concurrency: 100, now: () => 0 })
+  for (let i = 0; i < 40; i++) await fail(gate, { network: `r${i}`, aggregate: `ra${i}`, username: '' })
+  t.match(await gate.enter({ network: 'r99', aggregate: 'ra99', username: '' }), { lane: 'suspect' }, 'anonymous from a new network: suspect')
+  t.match(await gate.enter({ network: 'new', aggregate: 'new-a', username: 'erin' }), { lane: 'clean' }, 'a user from a new network: clean')
+})
+
+test('suspect upgrades run at most an eighth of the slots, even when nobody else waits', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 600, maxPendingPerSuspect: 16, failuresPerMinute: 1000, concurrency: 16, now: () => 0 })
+  for (let i = 0; i < 5; i++) await fail(gate, { network: `bad${i}` })
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const all = enterAll(gate, Array.from({ length: 5 }, (_, i) => ({ network: `bad${i}` })), served, held)
+  await flush()
+  t.equal(gate.stats.running, 2, 'two of sixteen slots')
+  t.equal(gate.stats.suspectWaiting, 3)
+  const clean = await gate.enter({ network: 'good' })
+  t.match(clean, { admitted: true, lane: 'clean' }, 'clean ones take the free slots at once')
+  admitted(clean).release('ok')
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('failed'); await flush() }
+  t.equal((await Promise.all(all)).filter((r) => r.admitted).length, 5)
+})
+
+test('a flood\'s first burst, queued as clean before any of it failed, is judged again when its turn comes', async (t) => {
+  const gate = new Admission({ maxWaiting: 1000, maxWaitSeconds: 600, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const first = admitted(await gate.enter({ network: 'x' }))
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const flood = enterAll(gate, Array.from({ length: 10 }, () => ({ network: 'bad', username: '' })), served, held)
+  const good = enterAll(gate, Array.from({ length: 3 }, (_, i) => ({ network: 'good', username: `u${i}` })), served, held)
+  await flush()
+  t.equal(gate.stats.suspectWaiting, 0, 'all thirteen wait as clean')
+  first.release('ok')
+  await flush()
+  while (held.length > 0) {
+    const next = held.shift() as AdmittedResult
+    next.release(served[served.length - held.length - 1]?.startsWith('bad') === true ? 'failed' : 'ok')
+    await flush()
   }
-  t.equal(gate.stats.failingClients, 3)
-  t.match(gate.enter('a'), { lane: 'clean' }, 'a was evicted')
-  t.match(gate.enter('d'), { lane: 'suspect' })
+  await Promise.all([...flood, ...good])
+  t.same(served.slice(0, 4), ['bad|', 'good|u0', 'good|u1', 'good|u2'], 'after the first forged ticket failed, the others moved to the suspect lane')
+})
+
+test('a draining node refuses what waits and what comes (closed)', async (t) => {
+  const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const running = admitted(await gate.enter({ network: 'a' }))
+  const waiting = [gate.enter({ network: 'a' }), gate.enter({ network: 'b' })]
+  gate.close()
+  t.match(await Promise.all(waiting), [{ admitted: false, reason: 'closed' }, { admitted: false, reason: 'closed' }])
+  t.match(await gate.enter({ network: 'c' }), { admitted: false, reason: 'closed' })
+  running.release('ok')
+  t.equal(gate.stats.waiting, 0)
+})
+
+test('rechecks of resumed sessions go first', async (t) => {
+  const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const first = admitted(await gate.enter({ network: 'a' }))
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const all = [...enterAll(gate, [{ network: 'b' }, { network: 'c' }], served, held), ...enterAll(gate, [{ network: 'r', recheck: true }], served, held)]
+  first.release('ok')
+  await flush()
+  t.same(served, ['r'])
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('ok'); await flush() }
+  await Promise.all(all)
+  t.same(served, ['r', 'b', 'c'])
+})
+
+test('failure records are bounded: the one that failed longest ago is forgotten first', async (t) => {
+  const gate = new Admission({ maxWaiting: 10, maxWaitSeconds: 60, maxPendingPerSuspect: 10, failuresPerMinute: 5, maxClients: 9, concurrency: 10, now: () => 0 })
+  for (const network of ['a', 'b', 'c', 'd']) await fail(gate, { network, username: 'u' })
+  t.ok(gate.stats.failingClients <= 9, `${gate.stats.failingClients} records`)
+  t.match(await gate.enter({ network: 'd', username: 'u' }), { lane: 'suspect' })
 })
 
 test('digest pool: the suspect lane gets one dispatch in SUSPECT_TURN while clean work waits', async (t) => {
@@ -104,7 +327,7 @@ test('digest pool: the suspect lane gets one dispatch in SUSPECT_TURN while clea
   await Promise.all(jobs)
   // Two suspect jobs went to the worker before any clean one arrived; after that, while clean
   // work waited, every SUSPECT_TURN-th dispatch was a suspect one.
-  const contested = `${'c'.repeat(SUSPECT_TURN - 1)}s`
+  const contested = `${'c'.repeat(POOL_SUSPECT_TURN - 1)}s`
   t.equal(order.slice(0, order.lastIndexOf('c') + 1).join(''), `ss${contested.repeat(5)}ccccc`)
   t.equal(order.length, 80)
 })

@@ -1,7 +1,9 @@
-// Bad tickets must not starve good ones (issue 10): one network floods the gateway with forged
-// but well-formed tickets while clients from other networks connect. Outcomes only, no timing:
-// every good client gets in, the flood is answered 429 after a bounded number of digests, and the
-// log holds a bounded number of lines. (The latency figures are measured by bench/auth-flood.mjs.)
+// Bad tickets must not starve good ones (issues 10 and 17): one network floods the gateway with
+// forged but well-formed tickets while clients from other networks connect. Outcomes only, no
+// timing: every good client gets in, the flood is answered 429 after a bounded number of digests,
+// and the log holds a bounded number of lines. (The latency figures are measured by
+// bench/auth-flood.mjs.) A network that has not failed yet is never refused for its own crowd, so
+// the flood's first wave is queued and verified in full; what follows its failures is not.
 import { test } from 'tap'
 import { startApp } from './helpers/app.js'
 import { forgedTicket, rawUpgrade, type UpgradeAnswer } from './helpers/raw-upgrade.js'
@@ -51,12 +53,13 @@ test('a flood of forged tickets from one network: good clients from other networ
   t.ok(limited.every((a) => Number(a.headers['retry-after']) >= 1 && (JSON.parse(a.body) as { code: string }).code === 'GW_ERR_AUTH_RATE_LIMITED'),
     '429 GW_ERR_AUTH_RATE_LIMITED with Retry-After')
 
-  // Each forged ticket admitted costs a digest. Admitted are at most the failure budget, the
-  // verifications already pending when it ran out, and what the budget refilled meanwhile.
+  // Each forged ticket admitted costs a digest. Admitted are at most the first wave (queued before
+  // any of it had failed), the failure budget, the suspect upgrades allowed to wait when it ran
+  // out, and what the budget refilled meanwhile.
   const refilled = Math.ceil((Date.now() - started) / 60_000 * FAILURES) + 1
   const stats = gw.app.authStats()
   const attackerDigests = (stats.tickets?.digests ?? Infinity) - GOOD
-  t.ok(attackerDigests <= FAILURES + PENDING_PER_CLIENT + refilled, `digests spent on the flood: ${attackerDigests} of ${FORGED} forged tickets`)
+  t.ok(attackerDigests <= 100 + FAILURES + PENDING_PER_CLIENT + refilled, `digests spent on the flood: ${attackerDigests} of ${FORGED} forged tickets`)
   t.equal(statuses.get(401), attackerDigests, 'each digest spent was a 401; everything else was refused before any work')
 
   const authLines = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Authentication'))
@@ -85,7 +88,7 @@ test('behind nginx every peer is 127.0.0.1, yet each client counts as its own ne
   const refilled = Math.ceil((Date.now() - started) / 60_000 * FAILURES) + 1
   const statuses: Record<number, number> = {}
   for (const a of forged) statuses[a.status] = (statuses[a.status] ?? 0) + 1
-  t.ok((statuses[429] ?? 0) >= 200 - FAILURES - PENDING_PER_CLIENT - refilled, `the flooding client is limited (${JSON.stringify(statuses)})`)
+  t.ok((statuses[429] ?? 0) >= 100 - FAILURES - PENDING_PER_CLIENT - refilled, `the flooding client is limited after its first wave (${JSON.stringify(statuses)})`)
   const good = await viaNginx(makeTicket({ secret: SECRET }), '127.0.2.1')
   t.teardown(() => good.destroy())
   t.equal(good.status, 101, 'a client on another network, through the same nginx, is not')

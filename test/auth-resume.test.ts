@@ -26,49 +26,54 @@ test('the cookie binds network, user and password hash to an expiry, under ORO_S
   let now = NOW
   const cookies = createResumeCookies({ secret: SECRET, ttlSeconds: 600, path: '/ws', now: () => now })
   const set = cookies.issue(NET, 'alice', ALICE.password, false)
-  t.match(set, new RegExp(`^${RESUME_COOKIE}=1\\.\\d+\\.[A-Za-z0-9_-]{43}; Path=/ws; Max-Age=600; HttpOnly; SameSite=Strict$`))
+  t.match(set, new RegExp(`^${RESUME_COOKIE}=2\\.\\d+\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{43}; Path=/ws; Max-Age=600; HttpOnly; SameSite=Strict$`))
   t.notMatch(set, /alice|\$2y/, 'neither the user nor the hash can be read from it')
-  t.ok(set.length <= 130, `small (${set.length} characters)`)
+  t.ok(set.length <= 150, `small (${set.length} characters)`)
   t.match(cookies.issue(NET, 'alice', ALICE.password, true), /; Secure$/, 'Secure over TLS')
   const header = asCookieHeader(set)
 
-  t.equal(cookies.check(header, NET, 'alice', ALICE.password), true, 'the same browser, user, network and password')
-  t.equal(cookies.check(header, NET, 'bob', ALICE.password), false, 'another user')
-  t.equal(cookies.check(header, '198.51.100.0/24', 'alice', ALICE.password), false, 'another network (a stolen cookie used elsewhere)')
-  t.equal(cookies.check(header, NET, 'alice', '$2y$13$the-new-hash'), false, 'the user changed password')
-  t.equal(cookies.check(undefined, NET, 'alice', ALICE.password), false, 'no Cookie header')
-  t.equal(cookies.check('PHPSESSID=abc', NET, 'alice', ALICE.password), false, 'no cookie of ours')
+  t.equal(cookies.check(header, NET, 'alice', ALICE.password) !== undefined, true, 'the same browser, user, network and password')
+  t.equal(cookies.check(header, NET, 'bob', ALICE.password) !== undefined, false, 'another user')
+  t.equal(cookies.check(header, '198.51.100.0/24', 'alice', ALICE.password) !== undefined, false, 'another network (a stolen cookie used elsewhere)')
+  t.equal(cookies.check(header, NET, 'alice', '$2y$13$the-new-hash') !== undefined, false, 'the user changed password')
+  t.equal(cookies.check(undefined, NET, 'alice', ALICE.password) !== undefined, false, 'no Cookie header')
+  t.equal(cookies.check('PHPSESSID=abc', NET, 'alice', ALICE.password) !== undefined, false, 'no cookie of ours')
 
   const other = createResumeCookies({ secret: 'another secret', ttlSeconds: 600, path: '/ws', now: () => now })
-  t.equal(other.check(header, NET, 'alice', ALICE.password), false, 'made with another ORO_SECRET')
-  t.equal(cookies.check(asCookieHeader(other.issue(NET, 'alice', ALICE.password, false)), NET, 'alice', ALICE.password), false, 'and the other way round')
+  t.equal(other.check(header, NET, 'alice', ALICE.password) !== undefined, false, 'made with another ORO_SECRET')
+  t.equal(cookies.check(asCookieHeader(other.issue(NET, 'alice', ALICE.password, false)), NET, 'alice', ALICE.password) !== undefined, false, 'and the other way round')
 
   // Forgeries: one MAC character changed, a later expiry with the old MAC, junk, an oversize value.
   const value = cookieValue(header, RESUME_COOKIE) as string
-  const [, expiry, mac] = value.split('.') as [string, string, string]
+  const [, expiry, chain, mac] = value.split('.') as [string, string, string, string]
   const flipped = `${mac.slice(0, 10)}${mac[10] === 'A' ? 'B' : 'A'}${mac.slice(11)}`
-  t.equal(cookies.check(`${RESUME_COOKIE}=1.${expiry}.${flipped}`, NET, 'alice', ALICE.password), false, 'a MAC with one character changed')
-  t.equal(cookies.check(`${RESUME_COOKIE}=1.${Number(expiry) + 60}.${mac}`, NET, 'alice', ALICE.password), false, 'a longer expiry with the old MAC')
-  t.equal(cookies.check(`${RESUME_COOKIE}=2.${expiry}.${mac}`, NET, 'alice', ALICE.password), false, 'another version')
-  t.equal(cookies.check(`${RESUME_COOKIE}=${'A'.repeat(5000)}`, NET, 'alice', ALICE.password), false, 'oversize')
-  t.equal(cookies.check(`${RESUME_COOKIE}=1.${expiry}.${mac}=`, NET, 'alice', ALICE.password), false, 'trailing junk')
+  t.equal(cookies.check(`${RESUME_COOKIE}=2.${expiry}.${chain}.${flipped}`, NET, 'alice', ALICE.password) !== undefined, false, 'a MAC with one character changed')
+  t.equal(cookies.check(`${RESUME_COOKIE}=2.${Number(expiry) + 60}.${chain}.${mac}`, NET, 'alice', ALICE.password) !== undefined, false, 'a longer expiry with the old MAC')
+  t.equal(cookies.check(`${RESUME_COOKIE}=2.${expiry}.${'A'.repeat(16)}.${mac}`, NET, 'alice', ALICE.password) !== undefined, false, 'another chain with the old MAC')
+  t.equal(cookies.check(`${RESUME_COOKIE}=1.${expiry}.${mac}`, NET, 'alice', ALICE.password) !== undefined, false, 'another version (v1 cookies are no longer accepted)')
+  t.equal(cookies.check(`${RESUME_COOKIE}=${'A'.repeat(5000)}`, NET, 'alice', ALICE.password) !== undefined, false, 'oversize')
+  t.equal(cookies.check(`${RESUME_COOKIE}=2.${expiry}.${chain}.${mac}=`, NET, 'alice', ALICE.password) !== undefined, false, 'trailing junk')
 
   // Expiry: valid until the signed second, then not; a cookie dated beyond this gateway's TTL is refused.
   now = NOW + 599_000
-  t.equal(cookies.check(header, NET, 'alice', ALICE.password), true, 'one second before it expires')
+  t.equal(cookies.check(header, NET, 'alice', ALICE.password) !== undefined, true, 'one second before it expires')
   now = NOW + 600_000
-  t.equal(cookies.check(header, NET, 'alice', ALICE.password), false, 'expired')
+  t.equal(cookies.check(header, NET, 'alice', ALICE.password) !== undefined, false, 'expired')
   const longLived = createResumeCookies({ secret: SECRET, ttlSeconds: 86_400, path: '/ws', now: () => NOW })
   now = NOW
-  t.equal(cookies.check(asCookieHeader(longLived.issue(NET, 'alice', ALICE.password, false)), NET, 'alice', ALICE.password), false, 'a cookie valid beyond this gateway\'s lifetime')
+  t.equal(cookies.check(asCookieHeader(longLived.issue(NET, 'alice', ALICE.password, false)), NET, 'alice', ALICE.password) !== undefined, false, 'a cookie valid beyond this gateway\'s lifetime')
 
-  // Revoked (its ticket failed the later digest check): refused until it expires.
+  // Revoked (a ticket it resumed failed the digest check): the whole chain, until it expires.
+  t.equal(cookies.check(header, NET, 'alice', ALICE.password), chain, 'check names the chain')
   t.equal(cookies.revoked, 0)
   cookies.revoke(header)
   t.equal(cookies.revoked, 1)
-  t.equal(cookies.check(header, NET, 'alice', ALICE.password), false, 'revoked')
-  const fresh = asCookieHeader(cookies.issue(NET, 'alice', ALICE.password, false).replace(/1\.(\d+)/, (_m, e: string) => `1.${Number(e) - 1}`))
-  t.equal(cookies.check(fresh, NET, 'alice', ALICE.password), false, 'a hand-edited expiry is not another valid cookie')
+  t.equal(cookies.check(header, NET, 'alice', ALICE.password) !== undefined, false, 'revoked')
+  const fresh = asCookieHeader(cookies.issue(NET, 'alice', ALICE.password, false).replace(/2\.(\d+)/, (_m, e: string) => `2.${Number(e) - 1}`))
+  t.equal(cookies.check(fresh, NET, 'alice', ALICE.password) !== undefined, false, 'a hand-edited expiry is not another valid cookie')
+  const another = asCookieHeader(cookies.issue(NET, 'alice', ALICE.password, false))
+  t.type(cookies.check(another, NET, 'alice', ALICE.password), 'string', 'a ticket verified by its digest starts a new chain, not revoked')
+  t.not(cookies.check(another, NET, 'alice', ALICE.password), chain)
 })
 
 test('the cookie\'s Path is the FRONTEND path, or / when it could end the attribute or the header', async (t) => {
@@ -105,7 +110,7 @@ test('the verifier admits by cookie only a well-formed, in-window ticket of an e
   const cookies = createResumeCookies({ secret: SECRET, ttlSeconds: 600, path: '/ws', now: () => NOW })
   const at = (offset: number): string => phpDate(new Date(NOW + offset * 1000))
   const aliceCookie = asCookieHeader(cookies.issue(NET, 'alice', ALICE.password, false))
-  const resume = (header: string | undefined) => (username: string, password: string) => cookies.check(header, NET, username, password)
+  const resume = (header: string | undefined) => (username: string, password: string) => cookies.check(header, NET, username, password) !== undefined
 
   // A ticket whose digest is wrong (a thief's, or garbage of the right shape): admitted by the cookie.
   const wrongDigest = encodeTicket(`${'A'.repeat(86)}==;alice;0123456789abcdef;${at(0)}`)
@@ -157,7 +162,7 @@ test('the 101 carries the cookie: Path from the FRONTEND DSN, Secure only when t
     return answer.headers['set-cookie']
   }
   const plain = await upgrade({})
-  t.match(plain, [new RegExp(`^${RESUME_COOKIE}=1\\.\\d+\\.[A-Za-z0-9_-]{43}; Path=/oro-ws; Max-Age=43200; HttpOnly; SameSite=Strict$`)], 'plain ws: no Secure')
+  t.match(plain, [new RegExp(`^${RESUME_COOKIE}=2\\.\\d+\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{43}; Path=/oro-ws; Max-Age=43200; HttpOnly; SameSite=Strict$`)], 'plain ws: no Secure')
   // Loopback is a trusted proxy by default: its X-Forwarded-Proto counts.
   t.match(await upgrade({ 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' }), [/; Secure$/], 'behind a TLS proxy: Secure')
   t.match(await upgrade({ 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'http' }), [/SameSite=Strict$/])

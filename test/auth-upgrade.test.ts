@@ -166,7 +166,7 @@ test('only backend sessions publish: direct loopback with a ticket yes, a browse
   const refused = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publish refused: only backend sessions may publish') && String(l.msg).includes('ORO_WEBSOCKET_BACKEND_NETWORKS'))
   t.equal(refused.length, 2)
   t.ok(refused.some((l) => l.address === '203.0.113.5'), 'the forged header names the client in the log (loopback is a trusted proxy)')
-  t.ok(refused.every((l) => l.level === 'warn'), 'at warning (issue 11: never silent at the default prod level)')
+  t.ok(refused.every((l) => l.level === 'error' && l.first === true), 'the first from each address at error (issue 16: never silent at the default prod level)')
 })
 
 test('too many upgrades being verified at once: 503 GW_ERR_AUTH_BUSY with Retry-After, no endless queue', async (t) => {
@@ -188,7 +188,7 @@ test('without ORO_DB_URL a user ticket is the gateway\'s problem (503), not the 
   t.match(JSON.parse(err.body), { code: 'GW_ERR_USERS_NOT_CONFIGURED', message: /ORO_DB_URL/ })
   const anonymous = await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`)
   anonymous.close()
-  t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
+  t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL (or ORO_DB_DSN) is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
 })
 
 test('a drain that begins while a ticket is verified refuses that upgrade (503), it is not accepted after the drop loop', async (t) => {
@@ -223,7 +223,8 @@ test('any forwarding header means proxied: X-Forwarded-Host or -Proto alone, Via
   const forwarding: Array<Record<string, string>> = [
     { 'X-Forwarded-Host': 'shop.example.com' }, { 'X-Forwarded-Proto': 'https' }, { Via: '1.1 proxy' }, { 'X-NginX-Proxy': 'true' }
   ]
-  const proxied = await Promise.all(forwarding.map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers })))
+  // A ticket per connection, as Oro's pages fetch them (a ticket opens ORO_WEBSOCKET_SESSIONS_PER_TICKET sessions at most).
+  const proxied = await Promise.all(forwarding.map(async (headers) => await connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`, { headers })))
   const backend = await connectWamp(`${gw.wsUrl}/ws?ticket=${anon}`, { headers: { Origin: '127.0.0.1' } })
   t.teardown(() => { sub.close(); backend.close(); for (const p of proxied) p.close() })
   sub.subscribe('oro/data/update')

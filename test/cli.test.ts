@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { cli, cliPath, freePort, startGateway, waitForHealthz } from './helpers/spawn-gateway.js'
 import { canConnect } from './helpers/services.js'
 import { connectWamp } from './helpers/wamp-client.js'
@@ -40,10 +41,26 @@ test('bad configuration: exit 1 and one line naming the variable, before listeni
   }
 })
 
-test('an empty SERVER DSN host means "server disabled", not a crash', async (t) => {
+test('an empty SERVER DSN, or host, means "WebSocket is off": one line, exit 3, not a crash', async (t) => {
   const result = await cli(['serve'], { ORO_WEBSOCKET_SERVER_DSN: '//:8080' })
-  t.equal(result.code, 0)
-  t.match(result.stdout, /WebSocket server disabled: ORO_WEBSOCKET_SERVER_DSN has an empty host/)
+  t.equal(result.code, 3)
+  t.equal(result.stderr, 'WebSocket is off: ORO_WEBSOCKET_SERVER_DSN in the environment ("//:8080") has an empty host, so there is no server to run (exit 3); ' +
+    'to run the gateway set ORO_WEBSOCKET_SERVER_DSN=//0.0.0.0:8080, ORO_WEBSOCKET_FRONTEND_DSN=//*:8080/ws and ORO_WEBSOCKET_BACKEND_DSN=tcp://127.0.0.1:8080 in .env-app.local or the environment (the Oro application reads the same)\n')
+  t.equal(result.stdout, '')
+
+  // Oro's stock .env-app: all three DSNs empty.
+  const stock = fileURLToPath(new URL('fixtures/oro-app', import.meta.url))
+  for (const args of [['serve', `--app-root=${stock}`], ['serve', '--env=prod', '-q', `--app-root=${stock}`]]) {
+    const off = await cli(args, {})
+    t.equal(off.code, 3, `${args.join(' ')}: exit 3`)
+    t.equal(off.stderr.split('\n').length, 2, 'one line')
+    t.match(off.stderr, new RegExp(`^WebSocket is off: ORO_WEBSOCKET_SERVER_DSN in ${stock}/\\.env-app is empty \\(as in Oro's stock \\.env-app\\), so there is no server to run \\(exit 3\\); to run the gateway set`))
+  }
+  const config = await cli(['config', `--app-root=${stock}`], {})
+  t.equal(config.code, 0, `config reads it as off, without complaining of the empty FRONTEND and BACKEND DSNs ${config.stderr}`)
+  t.match(config.stdout, /^listens on: +disabled/m)
+  const frontendEmpty = await cli(['config'], { ORO_WEBSOCKET_FRONTEND_DSN: '' })
+  t.match(frontendEmpty, { code: 1, stderr: /ORO_WEBSOCKET_FRONTEND_DSN = "" is empty/ }, 'with the server on, an empty FRONTEND DSN is still a problem')
 })
 
 test('SIGTERM: readiness 503 at once, sessions dropped, exit 0; a second signal exits at once', async (t) => {

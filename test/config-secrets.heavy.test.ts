@@ -1,4 +1,4 @@
-// Passwords in ORO_DB_URL and ORO_WEBSOCKET_BROKER_DSN, written every way an operator may write
+// Passwords in ORO_DB_URL (and ORO_DB_DSN, which wins over it) and ORO_WEBSOCKET_BROKER_DSN, written every way an operator may write
 // them (percent-encoded, raw with @ : / ? #, in the query string), never reach any output:
 // `config`, `config --json`, `serve -vvv` logs (with a database unreachable on purpose, so the
 // error paths run) and the answers a client gets.
@@ -69,6 +69,9 @@ test('config and config --json never print a password', { timeout: 180_000 }, as
       runs.push(cli(args, { ORO_SECRET: SECRET, ORO_DB_URL: url }).then((out) => { assertClean(t, `${args.join(' ')} ORO_DB_URL=${url}`, out, /ORO_DB_URL/) }))
     }
   }
+  for (const url of DATABASE_URLS) {
+    runs.push(cli(['config'], { ORO_SECRET: SECRET, ORO_DB_DSN: url, ORO_DB_URL: DATABASE_URLS[0] as string }).then((out) => { assertClean(t, `config ORO_DB_DSN=${url}`, out, /ORO_DB_DSN/) }))
+  }
   for (const dsn of BROKER_DSNS) {
     for (const args of [['config'], ['config', '--json']]) {
       runs.push(cli(args, { ORO_SECRET: SECRET, ORO_WEBSOCKET_BROKER_DSN: dsn }).then((out) => { assertClean(t, `${args.join(' ')} BROKER_DSN=${dsn}`, out, /ORO_WEBSOCKET_BROKER_DSN/) }))
@@ -99,5 +102,7 @@ test('serve -vvv with an unreachable database: logs and answers hold no password
     const port = await freePort()
     const out = await cli(['serve', '-vvv'], { ORO_SECRET: SECRET, ORO_DB_URL: url, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}` })
     assertClean(t, `serve ORO_DB_URL=${url}`, out, /GW_ERR_CONFIG_INVALID: invalid configuration: ORO_DB_URL/)
+    const dsn = await cli(['serve', '-vvv'], { ORO_SECRET: SECRET, ORO_DB_DSN: url, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}` })
+    assertClean(t, `serve ORO_DB_DSN=${url}`, dsn, /GW_ERR_CONFIG_INVALID: invalid configuration: ORO_DB_DSN/)
   }
 })

@@ -72,6 +72,9 @@ test('the numbers agree with the gateway\'s settings and defaults', async (t) =>
   const shutdownTimeout = seconds('ORO_WEBSOCKET_SHUTDOWN_TIMEOUT')
   const drainDelay = seconds('ORO_WEBSOCKET_DRAIN_DELAY')
   t.equal(loaded.gateway.shutdownTimeoutMs, shutdownTimeout * 1000)
+  const origins = loaded.gateway.access.origins
+  t.ok(origins.allows('127.0.0.1'), 'Oro\'s backend (Origin: 127.0.0.1) is allowed')
+  t.ok(origins.extendable, 'the hosts of Oro\'s application URL (from the database) are added, not replaced')
 
   const deployment = read('deployment.yaml')
   const pod = deployment.spec.template.spec

@@ -203,13 +203,16 @@ test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed an
     most = Math.max(most, hub.queuedBytes)
   }
   t.ok(most <= 2000, `the queue stayed under its bound (at most ${most} bytes)`)
-  const waited = hub.deliver(pub('t', `waited${payload}`))
-  t.ok(hub.queuedBytes > 2000 - 200, 'one somebody waits for is queued even at the bound')
+  // One somebody waits for is refused at the bound, before anything of it is queued (issue 18).
+  t.throws(() => hub.deliver(pub('t', `refused${payload}`)), { code: 'GW_ERR_BROKER_UNAVAILABLE' })
+  t.ok(hub.queuedBytes <= 2000, 'nothing of it was queued')
   const shedCount = counters.publicationsShed - before
   t.ok(shedCount > 50, `shed: ${shedCount}`)
   t.equal(shed.length, shedCount, 'each one reported')
   t.match(shed[0], { topic: 't' })
-  t.equal(await waited, 1)
+  while (hub.queuedBytes > 0) await turn()
+  const waited = hub.deliver(pub('t', `waited${payload}`))
+  t.equal(await waited, 1, 'taken again once the queue drained')
   const got = a.events()
   t.equal(got.length + shedCount, 101, 'every publication was delivered or counted as shed')
   const order = got.slice(0, -1).map((e) => Number.parseInt(e, 10))

@@ -22,16 +22,24 @@ t.test('one line per key per interval, the next one tells how many were left out
   t.equal(throttle.take('a'), -1)
 })
 
-t.test('distinct keys past maxKeys share one line: a flood of distinct values stays bounded', async (t) => {
+t.test('distinct details past maxKeys share one line: a flood of distinct values stays bounded', async (t) => {
   let now = 0
   const throttle = new LogThrottle({ intervalMs: 1000, maxKeys: 10, now: () => now })
   let written = 0
-  for (let i = 0; i < 20_000; i++) if (throttle.take(`origin-${i}`) >= 0) written++
-  t.equal(written, 11, '10 keys and one line for all the others')
+  for (let i = 0; i < 20_000; i++) if (throttle.take('origin', `origin-${i}`) >= 0) written++
+  t.equal(written, 11, '10 details and one line for all the others')
   t.ok(throttle.size <= 11)
   now = 1000
-  // The interval ended: old keys are forgotten, what they owed is reported by the shared key.
-  const owed = throttle.take(OTHER_KEY)
+  // The interval ended: old details are forgotten, what they owed is reported by the shared one.
+  const owed = throttle.take('origin', OTHER_KEY)
   t.equal(owed, 20_000 - 11, 'every left-out line is counted once')
   t.ok(throttle.size <= 11)
+})
+
+t.test('a flood of one category never silences another (issue 18)', async (t) => {
+  const throttle = new LogThrottle({ intervalMs: 1000, maxKeys: 10, now: () => 0 })
+  for (let i = 0; i < 500; i++) throttle.take('protocol-error', `203.0.113.${i}`)
+  t.equal(throttle.take('slow-consumer'), 0, 'the slow consumer line is written')
+  t.equal(throttle.take('publish-dropped'), 0, 'and so is a dropped publish')
+  t.equal(throttle.take('slow-consumer'), -1, 'then throttled on its own')
 })

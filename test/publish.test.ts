@@ -199,3 +199,18 @@ test('refused requests are logged once per code per interval, clipped, with the 
   t.equal(lines.length, 1, 'one line for twenty refusals')
   t.ok(String(lines[0]?.msg).length < 600, 'the client-controlled topic is clipped')
 })
+
+test('the posted JSON text of data reaches subscribers as it came: integers above 2^53, 1.0 and escapes unchanged', async (t) => {
+  const gw = await startApp(t, KEYS)
+  const sub = await connectWamp(gw.wsUrl)
+  t.teardown(() => sub.close())
+  const texts: string[] = []
+  sub.ws.on('message', (data) => { if (String(data).startsWith('[8,')) texts.push(String(data)) })
+  sub.subscribe('t')
+  await sub.sync()
+  const data = '{"id": 12345678901234567891, "ratio":1.0, "s":"a\\"b\\u00e9]}", "n":[1e400,-0]}'
+  const res = await post(gw, `[{"topic":"t","data":${data}}, {"data" : 9007199254740993 , "topic":"t"}]`)
+  t.equal(res.status, 202)
+  await sub.waitForEvents(2, 't')
+  t.same(texts, [`[8,"t",${data}]`, '[8,"t",9007199254740993]'])
+})

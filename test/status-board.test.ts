@@ -69,7 +69,7 @@ test('a snapshot reads the counters and the source; rates follow the counters', 
   t.same(snapshot.broker, { kind: 'memory', state: 'ok', nodes: 1 })
   t.equal(snapshot.database, null, 'no database check: not used')
   t.equal(snapshot.uptimeSeconds, 2)
-  t.same(Object.keys(snapshot.drops), ['slow_consumer', 'dead_peer', 'protocol_error', 'oversize_frame', 'session_fault', 'shutdown'])
+  t.same(Object.keys(snapshot.drops), ['slow_consumer', 'dead_peer', 'ping_flood', 'protocol_error', 'oversize_frame', 'session_fault', 'shutdown'])
   t.equal(snapshot.totals.deliveries, counters.eventsDelivered)
 })
 
@@ -84,6 +84,11 @@ test('the board samples on an unref\'ed timer until stopped', async (t) => {
   t.ok(board.samples >= 3, 'samples are taken')
   board.stop()
   const after = board.samples
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // A witness on the same interval: once it has sampled three times, the stopped board would have too.
+  const witness = new StatusBoard(source, { intervalMs: 10, capacity: 50 })
+  witness.start()
+  t.teardown(() => witness.stop())
+  while (witness.samples < 3 && Date.now() < deadline + 30_000) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.ok(witness.samples >= 3, 'three intervals passed')
   t.equal(board.samples, after, 'none after stop()')
 })

@@ -35,8 +35,9 @@ test('malformed frames close the session with 1007 and a reason; others are unto
   await bystander.sync()
   let n = 0
   const reasons = new Set<string>()
-  for (const [frame, reason] of malformed) {
-    const bad = await connectWamp(wsUrl)
+  for (const [i, [frame, reason]] of malformed.entries()) {
+    // Each from its own address (through the trusted proxy): refusal lines are throttled per kind and address.
+    const bad = await connectWamp(wsUrl, { headers: { 'X-Forwarded-For': `203.0.113.${i + 1}` } })
     bad.subscribe('t')
     await bad.sync()
     if (typeof frame === 'string') bad.send(frame)
@@ -49,10 +50,14 @@ test('malformed frames close the session with 1007 and a reason; others are unto
   }
   const events = await bystander.waitForEvents(malformed.length, 't')
   t.same(events, Array.from({ length: malformed.length }, (_, i) => i + 1), 'the bystander got every event')
+  // One line per kind and address per minute (LogThrottle): a flood from one client is one line,
+  // whatever text it sends.
+  const again = await connectWamp(wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.1' } })
+  again.send('[99]')
+  t.equal((await again.closed).code, 1007)
   const logged = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('closing session:'))
-  // One line per distinct reason per minute (LogThrottle): a flood of one mistake is one line.
-  t.same(new Set(logged.map((l) => l.reason)), reasons, 'each reason is logged')
-  t.equal(logged.length, reasons.size, 'once each; repeats are left out')
+  t.same(new Set(logged.map((l) => l.reason)), reasons, 'each client\'s reason is logged')
+  t.equal(logged.length, malformed.length, 'once per address; a repeat from the same address is left out')
   t.equal(logged[0]?.level, 'info')
   t.type(logged[0]?.sessionId, 'string', 'with the session id')
 })
@@ -95,14 +100,22 @@ test('over-long topics and too many subscriptions are refused; the session stays
   t.equal(refusals[0]?.level, 'notice')
 })
 
-test('many bad clients at once do not crash the process', async (t) => {
-  const { wsUrl, url } = await startApp(t)
-  const garbage = ['', '[', ']', '[7', 'null', '[7,"t",{"a":]', '\u0000', '[5,"' + 'a'.repeat(10000) + '"]', '[1,"p","u"]'.repeat(3)]
-  await Promise.all(garbage.map(async (frame) => {
+test('many bad clients at once: each gets its defined answer, and the process goes on', async (t) => {
+  const { wsUrl, url } = await startApp(t, {}, 'dev', 'info')
+  // 'open': refused or ignored with the session kept (it answers the sync CALL afterwards).
+  const garbage: Array<[string, number | 'open']> = [
+    ['', 1007], ['[', 1007], [']', 1007], ['[7', 1007], ['null', 1007], ['[7,"t",{"a":]', 1007], ['\u0000', 1007],
+    ['[5,"' + 'a'.repeat(10000) + '"]', 'open'], // a topic over the length limit: refused, session kept
+    ['[1,"p","u"]'.repeat(3), 1007]
+  ]
+  const outcomes = await Promise.all(garbage.map(async ([frame]) => {
     const c = await connectWamp(wsUrl)
     c.send(frame)
-    await Promise.race([c.closed, c.sync().then(() => c.close())]).catch(() => c.close())
+    const outcome = await Promise.race([c.closed.then((closed) => closed.code), c.sync().then(() => 'open' as const)])
+    c.close()
+    return outcome
   }))
+  t.same(outcomes, garbage.map(([, expected]) => expected), 'the close code (or an open session) each frame is defined to get')
   const res = await fetch(`${url}/healthz`)
   t.equal(res.status, 200, 'still alive')
 })

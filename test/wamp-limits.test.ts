@@ -121,7 +121,7 @@ test('refused publishes and subscriptions: logged at the right level, clipped, t
   await browser.sync()
   const refused = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publish refused'))
   t.equal(refused.length, 1, 'one line for 51 refusals (the next, a minute later, carries the count)')
-  t.equal(refused[0]?.level, 'warn', 'at warning: visible at the default prod level')
+  t.equal(refused[0]?.level, 'error', 'the first from an address at error: a backend outside ORO_WEBSOCKET_BACKEND_NETWORKS loses every publish')
   t.equal(refused[0]?.address, '203.0.113.5', 'with the client address')
   t.match(refused[0]?.msg, /ORO_WEBSOCKET_BACKEND_NETWORKS/, 'and the setting to change')
   t.ok(String(refused[0]?.topic).length < 300, 'the topic is clipped')

@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import WebSocket from 'ws'
+import { counters } from '../src/metrics.js'
 import { startApp } from './helpers/app.js'
 import { connectWamp } from './helpers/wamp-client.js'
 
@@ -111,13 +112,25 @@ test('delivery order per topic is the publish order', async (t) => {
   t.same(got, Array.from({ length: 500 }, (_, i) => i))
 })
 
-test('oro/ping: client publishes are ignored', async (t) => {
-  const { wsUrl } = await startApp(t)
+test('oro/ping: client publishes are ignored silently, from a browser and from a backend (the session\'s guard)', async (t) => {
+  const { wsUrl, logs } = await startApp(t)
   const sub = await connectWamp(wsUrl)
-  t.teardown(() => sub.close())
+  const browser = await connectWamp(wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.20' } })
+  const backend = await connectWamp(wsUrl) // loopback, no forwarding headers: may publish
+  t.teardown(() => { sub.close(); browser.close(); backend.close() })
   sub.subscribe('oro/ping')
+  sub.subscribe('after')
   await sub.sync()
-  sub.publish('oro/ping', 'from client')
-  await sub.sync()
-  t.same(sub.events('oro/ping'), [])
+  const refusedBefore = counters.publishesRefused
+  const receivedBefore = counters.publishesReceived
+  browser.publish('oro/ping', 'from a browser')
+  backend.publish('oro/ping', 'from a backend')
+  await browser.sync()
+  // A barrier: the backend's next publish arrives after anything its oro/ping publish could cause.
+  backend.publish('after', 'done')
+  t.same(await sub.waitForEvents(1, 'after'), ['done'])
+  t.same(sub.events('oro/ping'), [], 'nothing delivered')
+  t.equal(counters.publishesRefused, refusedBefore, 'not counted as refused: Oro\'s server ignores them too')
+  t.equal(counters.publishesReceived, receivedBefore + 1, 'only the barrier was received')
+  t.notOk(logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('publish refused')), 'and not logged as refused')
 })

@@ -33,16 +33,22 @@ test('pending: reading pauses when the bound is still reached after the turn, an
   t.equal(flow.pausedFor, 0)
 })
 
-test('rate: over the rate reading pauses until the debt is paid', async (t) => {
+test('rate: past a second\'s burst, publishes wait for their tokens in order while reading pauses', async (t) => {
   let now = 0
   const r = recorder()
   const flow = new PublishFlow({ ratePerSecond: 1000, maxPending: 1e6, now: () => now, ...r })
-  for (let i = 0; i < 1000; i++) flow.started()
-  t.same(r.events, [], 'a second\'s worth of burst')
-  flow.started()
+  const published: number[] = []
+  for (let i = 0; i < 1000; i++) flow.submit(() => { published.push(i) })
+  t.equal(published.length, 1000, 'a second\'s worth of burst goes at once')
+  t.same(r.events, [])
+  // One TCP read's worth more: held, not published on credit (issue 18).
+  for (let i = 1000; i < 1003; i++) flow.submit(() => { published.push(i) })
+  t.equal(published.length, 1000, 'over the rate: held')
+  t.equal(flow.held, 3)
   t.same(r.events, ['pause', `paused ${PAUSE_RATE}`])
-  now += 2
-  await new Promise((resolve) => setTimeout(resolve, 5)) // the pause timer (2 ms) has run
+  now += 3
+  await new Promise((resolve) => setTimeout(resolve, 10)) // the token timer has run
+  t.same(published.slice(1000), [1000, 1001, 1002], 'published as tokens came back, in order')
   t.same(r.events.slice(2), ['resume'])
   flow.stop()
 })
@@ -66,6 +72,26 @@ test('a backend publishing over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT is slowed, not 
   t.equal(paused.length, 1, 'logged once (throttled)')
   t.equal(paused[0]?.setting, 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT')
   t.equal(app.sessions.size, 2)
+})
+
+test('the rate holds per message, not per TCP read: a flooding backend gets no more than its rate', async (t) => {
+  const RATE = 100
+  const { port, wsUrl } = await startApp(t, { ORO_WEBSOCKET_PUBLISH_RATE_LIMIT: String(RATE) }, 'dev', 'info')
+  const sub = await connectWamp(wsUrl)
+  t.teardown(() => sub.close())
+  sub.subscribe('t')
+  await sub.sync()
+  const php = await connectPhpBackend(port)
+  t.teardown(() => php.close())
+  const started = performance.now()
+  for (let i = 0; i < 1000; i++) php.publish('t', i) // ten seconds' worth, in a few TCP reads
+  await sub.waitForEvents(RATE + 50, 't', 20_000)
+  // An upper bound only: a busy machine delivers fewer, never more. The burst (one second's
+  // worth) plus the rate since the first frame was sent, plus one for rounding.
+  const elapsed = (performance.now() - started) / 1000
+  const got = sub.events('t').length
+  t.ok(got <= RATE + Math.ceil(RATE * elapsed) + 1, `${got} events in ${elapsed.toFixed(2)} s at ${RATE}/s (before issue 18: ~4x)`)
+  t.same(sub.events('t'), Array.from({ length: got }, (_, i) => i), 'in order')
 })
 
 test('a backend with too many publishes the broker has not taken is paused, then resumed', async (t) => {

@@ -1,16 +1,25 @@
 // A load-generator process for the reconnect storm: holds WAMP v1 sessions to one gateway and, when
-// a session drops uncleanly, reconnects it the way Oro's wamp.js does (oro-compat §6): a retry every
-// 2 s for the first 15 s, then retryDelay x attempt; each retry with a fresh ticket and the cookies
-// the server set (a small cookie jar, as a browser keeps); once connected, it subscribes again.
+// a session drops uncleanly or its connect is refused, reconnects it the way Oro's wamp.js does
+// (oro-compat §6), by one of two rules:
+//   master   (BB-27637, unreleased): a retry every 2 s for the first 15 s, then retryDelay x attempt;
+//   released (Oro 5.1 to 7.0.x): retryDelay x attempt from the start (60 s, 120 s, ...).
+// Each retry goes with a fresh ticket and the cookies the server set (a small cookie jar, as a
+// browser keeps); once connected, it subscribes again. Every page plays a browser: it connects
+// through the trusted loopback proxy with X-Forwarded-For (its browser address), never as a backend
+// (the TCP source is spread over 127.x.0.1 so 10,000 reconnects do not run out of ports).
 // Driven by bench/storm.mjs over IPC ({ id, cmd, ... } → { id, ... }).
 import WebSocket from 'ws'
 import { spawnSync } from 'node:child_process'
 import { ticket } from './ticket.mjs'
 import { buildGo } from './go-build.mjs'
 
+// The FRONTEND DSN's path, as a browser connects (the gateway's resume cookie has Path=/ws).
+const PATH = '/ws'
 const KEEP_RETRY_MS = 2000
 const KEEP_TIMEOUT_MS = 15000
-const RETRY_DELAY_MS = 5000
+let retryDelayMs = 60000
+let rule = 'master'
+const refusals = {}
 
 let sessions = []
 let secret = ''
@@ -41,7 +50,7 @@ function cookieHeader (s) {
   for (const [name, c] of s.jar) {
     if (c.expires !== null && c.expires <= now) { s.jar.delete(name); continue }
     if (c.secure) continue // ws:, not wss:: a browser would not send it
-    if (c.path !== '/' && !'/'.startsWith(c.path)) continue
+    if (c.path !== '/' && PATH !== c.path && !PATH.startsWith(`${c.path}/`)) continue
     pairs.push(`${name}=${c.value}`)
   }
   return pairs.join('; ')
@@ -72,16 +81,17 @@ function storeCookies (s, headers) {
 /** One connection attempt: resolves 'ok', 'http' (the upgrade was answered with an error) or 'net'. */
 function attempt (s, withTicket) {
   return new Promise((resolve) => {
-    const headers = { Origin: 'http://localhost' }
+    const headers = { Origin: 'http://localhost', 'X-Forwarded-For': s.browserAddress }
     const cookie = cookieHeader(s)
     if (cookie !== '') { headers.Cookie = cookie; s.sentCookie = true }
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/?ticket=${encodeURIComponent(withTicket)}`, ['wamp'], { perMessageDeflate: false, headers, localAddress: s.localAddress, handshakeTimeout: 30000 })
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${PATH}?ticket=${encodeURIComponent(withTicket)}`, ['wamp'], { perMessageDeflate: false, headers, localAddress: `127.${1 + (s.id % 250)}.0.1`, handshakeTimeout: 120000 })
     let settled = false
     const settle = (how) => { if (!settled) { settled = true; resolve(how) } }
     ws.on('upgrade', (res) => storeCookies(s, res.headers))
     ws.on('unexpected-response', (_req, res) => {
       storeCookies(s, res.headers)
       s.lastStatus = res.statusCode
+      if (s.storming) refusals[res.statusCode] = (refusals[res.statusCode] ?? 0) + 1
       res.resume()
       ws.terminate()
       settle('http')
@@ -111,7 +121,8 @@ function onDrop (s) {
   s.attempts = 0
   s.retriesAfterTimeout = 0
   s.needFresh = false
-  setTimeout(() => retry(s), KEEP_RETRY_MS)
+  s.retriesAfterTimeout = 0
+  setTimeout(() => retry(s), rule === 'master' ? KEEP_RETRY_MS : retryDelayMs * ++s.retriesAfterTimeout)
 }
 
 async function retry (s) {
@@ -131,14 +142,16 @@ async function retry (s) {
   s.needFresh = how === 'http'
   if (how === 'http') s.httpRejections++
   const since = nowMs() - s.droppedAt
-  const delay = since < KEEP_TIMEOUT_MS ? KEEP_RETRY_MS : RETRY_DELAY_MS * ++s.retriesAfterTimeout
+  const delay = rule === 'master' && since < KEEP_TIMEOUT_MS ? KEEP_RETRY_MS : retryDelayMs * ++s.retriesAfterTimeout
   setTimeout(() => retry(s), delay)
 }
 
 const handlers = {
-  prepare ({ plan, oroSecret, serverPort }) {
+  prepare ({ plan, oroSecret, serverPort, reconnectRule, retryDelay }) {
     secret = oroSecret
     port = serverPort
+    rule = reconnectRule ?? 'master'
+    retryDelayMs = retryDelay ?? 60000
     const t0 = Date.now()
     sessions = plan.map((p) => ({ ...p, jar: new Map(), spares: [], ws: null, ticket: null, nextTicket: null, storming: false, stopped: false, droppedAt: null, backAt: null, attempts: 0, retriesAfterTimeout: 0, httpRejections: 0, closedClean: 0, needFresh: false, sentCookie: false, lastStatus: 0 }))
     makeTickets(sessions).forEach((t, i) => { sessions[i].ticket = t })
@@ -163,7 +176,14 @@ const handlers = {
     sessions.forEach((s, i) => { s.nextTicket = made[i * (1 + spares)]; s.spares = made.slice(i * (1 + spares) + 1, (i + 1) * (1 + spares)) })
     return { ms: Date.now() - t0 }
   },
-  arm () { for (const s of sessions) { s.storming = true; s.sentCookie = false; s.httpRejections = 0 } return {} },
+  arm ({ cookies }) {
+    for (const s of sessions) {
+      s.storming = true; s.sentCookie = false; s.httpRejections = 0
+      // A cold storm (migration day, cookies expired): the pages come back without a cookie.
+      if (cookies === false) s.jar.clear()
+    }
+    return {}
+  },
   status () {
     let back = 0
     let dropped = 0
@@ -174,6 +194,7 @@ const handlers = {
     return {
       sessions: sessions.map((s) => [s.droppedAt, s.backAt, s.attempts, s.httpRejections, s.sentCookie ? 1 : 0, s.user === null ? 0 : 1]),
       reusedTickets,
+      refusals,
       closedClean: sessions.reduce((a, s) => a + s.closedClean, 0)
     }
   },

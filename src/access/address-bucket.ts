@@ -26,3 +26,14 @@ function firstFourGroups (address: string): string {
   }
   return groups.slice(0, 4).map((g) => (g.includes('.') ? '0' : g.toLowerCase().replace(/^0+(?=.)/, ''))).join(':')
 }
+
+/**
+ * The wider aggregate a network belongs to, where suspicion spreads when many of its networks
+ * fail: '203.0.113.9' → '203.0.0.0/16'; an IPv6 address → its /48 (a site: 65,536 /64s).
+ */
+export function addressAggregate (address: string): string {
+  const normal = normalizeAddress(address)
+  if (isIPv4(normal)) return `${normal.split('.').slice(0, 2).join('.')}.0.0/16`
+  if (isIPv6(normal)) return `${firstFourGroups(normal).split(':').slice(0, 3).join(':')}::/48`
+  return normal
+}

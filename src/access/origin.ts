@@ -1,7 +1,9 @@
 // The Origin check before the upgrade (Gos OriginCheck): allowed are localhost, 127.0.0.1, the
 // FRONTEND DSN's host and the hosts of the application and website URLs in Oro's configuration
 // (read from its database, see oro-config-origins.ts), unless ORO_WEBSOCKET_ALLOWED_ORIGINS says
-// otherwise; a value starting with '+' adds to that list instead of replacing it. Matching is on
+// otherwise; a value starting with '+' adds to that list instead of replacing it. A replaced list
+// still allows localhost and 127.0.0.1, as Oro's own server always does: Oro's PHP backend
+// connects with `Origin: 127.0.0.1`, and refusing it loses every publish. Matching is on
 // the host; an entry with a scheme or a port must match those too. A bare header without a
 // scheme (Oro's backend sends `Origin: 127.0.0.1`) is read as a host.
 
@@ -10,6 +12,9 @@ interface OriginParts {
   host: string
   port?: string
 }
+
+/** Allowed whatever the setting says, as on Oro's own server (Gos OriginCheck). */
+const ALWAYS = ['localhost', '127.0.0.1']
 
 export interface OriginPolicy {
   allows (origin: string | undefined): boolean
@@ -76,7 +81,8 @@ export function createOriginPolicy (entries: readonly string[], extendable = fal
 
 /**
  * The policy ORO_WEBSOCKET_ALLOWED_ORIGINS asks for: unset, the default list plus Oro's
- * configuration; '+a,b', the same plus a and b; anything else, exactly that list.
+ * configuration; '+a,b', the same plus a and b; anything else, that list plus localhost and
+ * 127.0.0.1 (always allowed, as by Oro: its backend sends `Origin: 127.0.0.1`).
  */
 export function originPolicyFromSetting (value: string | undefined, frontendHost: string): OriginPolicy {
   const text = (value ?? '').trim()
@@ -86,7 +92,9 @@ export function originPolicyFromSetting (value: string | undefined, frontendHost
     const added = split(text).filter((e) => !defaultOrigins(frontendHost).includes(e))
     return createOriginPolicy([...defaultOrigins(frontendHost), ...added], true)
   }
-  return createOriginPolicy(split(text))
+  const listed = split(text)
+  if (listed.includes('*')) return createOriginPolicy(listed)
+  return createOriginPolicy([...ALWAYS, ...listed.filter((e) => !ALWAYS.includes(e))])
 }
 
 /** The host of an Origin header, or undefined when it is not one. */
@@ -114,7 +122,7 @@ export function hostOfUrl (url: string): string | undefined {
 
 /** The default list: localhost, 127.0.0.1 and the frontend host when it is not '*'. */
 export function defaultOrigins (frontendHost: string): string[] {
-  const list = ['localhost', '127.0.0.1']
+  const list = [...ALWAYS]
   if (frontendHost !== '*' && frontendHost !== '' && !list.includes(frontendHost)) list.push(frontendHost)
   return list
 }

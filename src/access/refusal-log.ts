@@ -15,9 +15,14 @@ export class RefusalLog {
     this.#throttle = new LogThrottle(options)
   }
 
-  /** Writes the line unless one of the same key was written within the interval. */
+  /**
+   * Writes the line unless one of the same key was written within the interval. The key is the
+   * kind of line (the gateway's word), a space, then what it is about (an origin, a network):
+   * the kind is the throttle's category, so one kind's flood never silences another kind.
+   */
   write (level: RefusalLevel, key: string, fields: Record<string, unknown>, message: string): void {
-    const left = this.#throttle.take(key)
+    const space = key.indexOf(' ')
+    const left = space === -1 ? this.#throttle.take(key) : this.#throttle.take(key.slice(0, space), key.slice(space + 1))
     if (left < 0) return
     this.#log[level](left > 0 ? { ...fields, repeated: left } : fields, message)
   }

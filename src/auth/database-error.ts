@@ -4,6 +4,8 @@
 // codes) and of Node's sockets. The driver's own message is kept for the log, with the password
 // taken out.
 
+import { GW_ERR_DATABASE_UNAVAILABLE } from '../errors.js'
+
 export type DatabaseProblem = 'login' | 'access' | 'database' | 'table' | 'unreachable' | 'tls' | 'other'
 
 export interface DatabaseFailure {
@@ -104,7 +106,8 @@ export function maskSecrets (text: string, secrets: readonly string[]): string {
   return masked
 }
 
-export function classifyDatabaseError (caught: unknown, secrets: readonly string[] = []): DatabaseFailure {
+/** setting: the variable the URL came from (ORO_DB_URL or ORO_DB_DSN), named in the hint. */
+export function classifyDatabaseError (caught: unknown, secrets: readonly string[] = [], setting = 'ORO_DB_URL'): DatabaseFailure {
   const error = (typeof caught === 'object' && caught !== null ? caught : { message: String(caught) }) as DriverError
   const message = typeof error.message === 'string' && error.message !== '' ? error.message : String(caught)
   const code = codeOf(error)
@@ -127,7 +130,12 @@ export function classifyDatabaseError (caught: unknown, secrets: readonly string
     problem,
     code: shownCode,
     summary: `${LABELS[problem]} (${shownCode})`,
-    hint: HINTS[problem],
+    hint: HINTS[problem].replaceAll('ORO_DB_URL', setting),
     detail: maskSecrets(message, secrets).slice(0, 500)
   }
+}
+
+/** GW_ERR_DATABASE_UNAVAILABLE with what failed and what to change in `detail` (never in the HTTP body). */
+export function databaseUnavailable (detail: string, cause: unknown): Error & { detail: string } {
+  return Object.assign(new GW_ERR_DATABASE_UNAVAILABLE({ cause }), { detail })
 }

@@ -1,19 +1,23 @@
-// Session resumption by cookie (docs/auth.md, "Resuming sessions"): with the 101 the gateway sets a
-// short, signed cookie that binds the identity it verified; a browser reconnecting with it and a
-// well-formed, in-window ticket for the same user is admitted after one HMAC instead of a digest
-// of 5,000 SHA-512 rounds (the ticket's digest is then checked in the background, see auth.ts).
+// Session resumption by cookie (docs/auth.md, "Resuming sessions"): with the 101 of a fully
+// verified ticket the gateway sets a short, signed cookie that binds the identity it verified; a
+// browser reconnecting with it and a well-formed, in-window ticket for the same user is admitted
+// after one HMAC instead of a digest of 5,000 SHA-512 rounds (the ticket's digest is then checked
+// within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT, see plugins/auth.ts).
 //
-// value = "1." + expiry (unix seconds) + "." + base64url(HMAC-SHA256(key, bound))
-// bound = "1|" + expiry + "|" + client network + "|" + username + "|" + password hash
-// key   = HMAC-SHA256(ORO_SECRET, "oro-websocket-gateway resume cookie v1")
-// Nothing but the expiry is readable in it; a cookie for another user, from another network, made
-// before the user's password changed or with another secret fails the MAC like a forged one.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// value = "2." + expiry (unix seconds) + "." + chain + "." + base64url(HMAC-SHA256(key, bound))
+// bound = "2|" + expiry + "|" + chain + "|" + client network + "|" + username + "|" + password hash
+// key   = HMAC-SHA256(ORO_SECRET, "oro-websocket-gateway resume cookie v2")
+// chain = 12 random bytes (base64url) drawn when a ticket was verified by its digest.
+// A resumed session gets no new cookie: the one cookie of a chain is all there is, its expiry is
+// never extended, and a failed check revokes the chain. Nothing but the expiry and the chain id is
+// readable in it; a cookie for another user, from another network, made before the user's
+// password changed or with another secret fails the MAC like a forged one.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { TtlCache } from './ttl-cache.js'
 
 export const RESUME_COOKIE = 'oro_ws_resume'
-// "1." + 10 digits + "." + 43 characters: anything longer is not ours and is not looked at.
-const MAX_VALUE_LENGTH = 64
+// "2." + up to 12 digits + "." + 16 + "." + 43 characters: anything longer is not ours.
+const MAX_VALUE_LENGTH = 80
 const MAC_LENGTH = 32
 
 export interface ResumeCookieOptions {
@@ -28,18 +32,18 @@ export interface ResumeCookieOptions {
 }
 
 export interface ResumeCookies {
-  /** The Set-Cookie header value binding this identity to the client's network. */
+  /** The Set-Cookie header value binding this identity to the client's network: a new chain. */
   issue: (network: string, username: string, password: string, secure: boolean) => string
   /** Whether the Cookie header holds a cookie of ours at all (no HMAC): else no resume check. */
   present: (cookieHeader: string | undefined) => boolean
   /**
-   * Whether the request's Cookie header holds a valid, unexpired cookie of ours for this network,
-   * username and password hash. Costs one HMAC, and none when there is no cookie.
+   * The chain of the request's cookie when it is a valid, unexpired, unrevoked cookie of ours for
+   * this network, username and password hash; else undefined. Costs one HMAC, none without a cookie.
    */
-  check: (cookieHeader: string | undefined, network: string, username: string, password: string) => boolean
-  /** This request's cookie resumes no more sessions (its ticket's digest turned out wrong). */
+  check: (cookieHeader: string | undefined, network: string, username: string, password: string) => string | undefined
+  /** The chain of this request's cookie resumes no more sessions (a ticket's digest turned out wrong). */
   revoke: (cookieHeader: string | undefined) => void
-  /** Cookies revoked and not expired yet. */
+  /** Chains revoked and not expired yet. */
   readonly revoked: number
 }
 
@@ -59,29 +63,30 @@ export function cookieValue (header: string | undefined, name: string): string |
 }
 
 export function createResumeCookies (options: ResumeCookieOptions): ResumeCookies {
-  const key = createHmac('sha256', options.secret).update('oro-websocket-gateway resume cookie v1').digest()
+  const key = createHmac('sha256', options.secret).update('oro-websocket-gateway resume cookie v2').digest()
   const ttl = options.ttlSeconds
   const now = options.now ?? Date.now
   // A path that could end the attribute or the header (;, CR, LF, spaces...) is not used: "/".
   const path = /^\/[A-Za-z0-9._~%!$&'()*+,=:@/-]*$/.test(options.path) ? options.path : '/'
-  // Revoked cookies (by their MAC) until they expire; bounded, the oldest forgotten first.
+  // Revoked chains until their cookie expires; bounded, the oldest forgotten first.
   const revoked = new TtlCache<true>(10_000)
 
-  function parse (cookieHeader: string | undefined): { expiry: number, mac: string } | undefined {
+  function parse (cookieHeader: string | undefined): { expiry: number, chain: string, mac: string } | undefined {
     const value = cookieValue(cookieHeader, RESUME_COOKIE)
     if (value === undefined || value.length > MAX_VALUE_LENGTH) return undefined
-    const match = /^1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value)
-    return match === null ? undefined : { expiry: Number(match[1]), mac: match[2] as string }
+    const match = /^2\.(\d{1,12})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/.exec(value)
+    return match === null ? undefined : { expiry: Number(match[1]), chain: match[2] as string, mac: match[3] as string }
   }
 
-  function mac (expiry: number, network: string, username: string, password: string): Buffer {
-    return createHmac('sha256', key).update(`1|${expiry}|${network}|${username}|${password}`).digest()
+  function mac (expiry: number, chain: string, network: string, username: string, password: string): Buffer {
+    return createHmac('sha256', key).update(`2|${expiry}|${chain}|${network}|${username}|${password}`).digest()
   }
 
   return {
     issue (network, username, password, secure) {
       const expiry = Math.floor(now() / 1000) + ttl
-      const value = `1.${expiry}.${mac(expiry, network, username, password).toString('base64url')}`
+      const chain = randomBytes(12).toString('base64url')
+      const value = `2.${expiry}.${chain}.${mac(expiry, chain, network, username, password).toString('base64url')}`
       return `${RESUME_COOKIE}=${value}; Path=${path}; Max-Age=${ttl}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
     },
     present (cookieHeader) {
@@ -89,18 +94,19 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
     },
     check (cookieHeader, network, username, password) {
       const cookie = parse(cookieHeader)
-      if (cookie === undefined) return false
+      if (cookie === undefined) return undefined
       // Expired, or dated beyond what this gateway would issue (a cookie from a longer TTL).
       const nowSeconds = now() / 1000
-      if (cookie.expiry <= nowSeconds || cookie.expiry > nowSeconds + ttl + 60) return false
-      if (revoked.get(cookie.mac, now()) === true) return false
+      if (cookie.expiry <= nowSeconds || cookie.expiry > nowSeconds + ttl + 60) return undefined
+      if (revoked.get(cookie.chain, now()) === true) return undefined
       const given = Buffer.from(cookie.mac, 'base64url')
-      if (given.length !== MAC_LENGTH) return false
-      return timingSafeEqual(given, mac(cookie.expiry, network, username, password))
+      if (given.length !== MAC_LENGTH) return undefined
+      return timingSafeEqual(given, mac(cookie.expiry, cookie.chain, network, username, password)) ? cookie.chain : undefined
     },
     revoke (cookieHeader) {
+      // Only a cookie whose MAC was checked reaches here (its session was admitted by it).
       const cookie = parse(cookieHeader)
-      if (cookie !== undefined) revoked.set(cookie.mac, true, cookie.expiry * 1000)
+      if (cookie !== undefined) revoked.set(cookie.chain, true, cookie.expiry * 1000)
     },
     get revoked () { return revoked.size }
   }

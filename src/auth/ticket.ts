@@ -5,14 +5,14 @@
 // A ticket whose digest did not match is remembered too (with the password it was checked
 // against), so replaying a forged ticket costs no second digest.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { GW_ERR_DATABASE_UNAVAILABLE, GW_ERR_TICKET_INVALID, GW_ERR_TICKET_MISSING, GW_ERR_USER_DISABLED, GW_ERR_USER_UNKNOWN } from '../errors.js'
+import { GW_ERR_TICKET_INVALID, GW_ERR_TICKET_MISSING, GW_ERR_USER_DISABLED, GW_ERR_USER_UNKNOWN } from '../errors.js'
 import { saltedInput } from './digest.js'
 import { createDigestPool, type DigestPool } from './digest-pool.js'
 import { SingleFlight } from './single-flight.js'
 import { checkCreated, parseTicket, type ParsedTicket } from './ticket-format.js'
 import { TtlCache } from './ttl-cache.js'
 import type { OroUser, UserStore } from './user-store.js'
-import { classifyDatabaseError } from './database-error.js'
+import { classifyDatabaseError, databaseUnavailable } from './database-error.js'
 import { ANONYMOUS, userIdentity, type Identity } from './identity.js'
 import type { Lane } from './admission.js'
 
@@ -110,7 +110,7 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
     } catch (error) {
       if ((error as { code?: unknown }).code === 'GW_ERR_DATABASE_UNAVAILABLE') throw error
       const failure = classifyDatabaseError(error)
-      throw new GW_ERR_DATABASE_UNAVAILABLE(`${failure.summary}; ${failure.hint}`, { cause: error })
+      throw databaseUnavailable(`${failure.summary}; ${failure.hint}`, error)
     }
     if (user === null) throw new GW_ERR_USER_UNKNOWN()
     if (!user.enabled) throw new GW_ERR_USER_DISABLED()

@@ -4,8 +4,7 @@
 // database failure is GW_ERR_DATABASE_UNAVAILABLE (503, "retry"), never a 401, and names what
 // went wrong (login, database, reachability). Once monitored, a store that is down checks the
 // database again every few seconds by itself, so readiness comes back without any traffic.
-import { GW_ERR_DATABASE_UNAVAILABLE } from '../errors.js'
-import { classifyDatabaseError, type DatabaseFailure } from './database-error.js'
+import { classifyDatabaseError, databaseUnavailable, type DatabaseFailure } from './database-error.js'
 import { parseDatabaseUrl } from './database-url.js'
 import { createMysqlQueries } from './mysql-users.js'
 import { createPgQueries } from './pg-users.js'
@@ -42,6 +41,8 @@ export interface UserStoreOptions {
   queryTimeoutMs?: number
   /** While down and monitored, check the database again this long after the last check. Default 3,000 ms. */
   recheckMs?: number
+  /** The variable the URL came from (ORO_DB_URL or ORO_DB_DSN), named in messages. Default ORO_DB_URL. */
+  setting?: string
   /** Told of every change of status (up, down, down for another reason): for the log. */
   onStatus?: (status: DatabaseStatus, previous: DatabaseStatus) => void
   now?: () => number
@@ -72,7 +73,7 @@ export interface DatabaseUserStore extends UserStore {
 
 /** A store on ORO_DB_URL (PostgreSQL or MySQL/MariaDB); throws ConfigError for a bad URL. */
 export function createUserStore (url: string, options: UserStoreOptions = {}): DatabaseUserStore {
-  const parsed = parseDatabaseUrl(url)
+  const parsed = parseDatabaseUrl(url, options.setting)
   const settings = {
     table: options.table ?? 'oro_user',
     poolSize: options.poolSize ?? 4,
@@ -93,6 +94,7 @@ class CachedUserStore implements DatabaseUserStore {
   readonly #ttlMs: number
   readonly #now: () => number
   readonly #secrets: readonly string[]
+  readonly #setting: string
   readonly #recheckMs: number
   readonly #onStatus: UserStoreOptions['onStatus']
   #status: DatabaseStatus = { state: 'unknown' }
@@ -108,6 +110,7 @@ class CachedUserStore implements DatabaseUserStore {
     this.#queries = queries
     this.display = display
     this.#secrets = secrets
+    this.#setting = options.setting ?? 'ORO_DB_URL'
     this.#cache = new TtlCache(options.cacheSize ?? 10_000)
     this.#ttlMs = (options.cacheSeconds ?? 5) * 1000
     this.#now = options.now ?? Date.now
@@ -205,10 +208,10 @@ class CachedUserStore implements DatabaseUserStore {
       return result
     } catch (error) {
       this.#failures++
-      const failure = classifyDatabaseError(error, this.#secrets)
+      const failure = classifyDatabaseError(error, this.#secrets, this.#setting)
       this.#setStatus({ state: 'down', failure })
       this.#scheduleRecheck()
-      throw new GW_ERR_DATABASE_UNAVAILABLE(`${failure.summary}; ${failure.hint}`, { cause: error })
+      throw databaseUnavailable(`${failure.summary}; ${failure.hint}`, error)
     }
   }
 }

@@ -23,14 +23,17 @@
 // lone one until a hold merges them). At a fixed rate (events further apart) none is held.
 //
 // The queue is bounded (maxQueuedBytes): it grows only when publications arrive faster than
-// fan-outs drain, and only the Redis subscriber path has no backpressure then (an HTTP or WAMP
-// publisher to the memory broker waits for its delivery). Past the bound, a publication nobody
-// waits for is shed: not delivered, counted (oro_ws_publications_shed_total) and reported to
-// onShed (a throttled log line); one somebody waits for is still queued (its publisher waits).
+// fan-outs drain. Past the bound, a publication nobody waits for (from Redis) is shed: not
+// delivered, counted (oro_ws_publications_shed_total) and reported to onShed (a throttled log
+// line); one somebody waits for (an HTTP or WAMP publisher to the memory broker) is refused
+// before anything of it is queued (GW_ERR_BROKER_UNAVAILABLE: POST /publish answers 503), so
+// concurrent large requests cannot grow the queue past the bound either. An empty queue takes
+// any one publication or batch, however large.
 import { encodeEvent } from '../wamp/codec.js'
 import { textFrame } from '../wamp/frame.js'
 import type { Publication } from './broker.js'
 import { counters, publishToWrite } from '../metrics.js'
+import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 
 export interface HubClient {
   readonly id: string
@@ -222,15 +225,33 @@ export class Hub {
     return 0
   }
 
-  /** Like broadcast, but never shed; resolves with how many sessions it was written to, once it was. */
+  /**
+   * Like broadcast, but never shed: resolves with how many sessions it was written to, once it
+   * was; throws GW_ERR_BROKER_UNAVAILABLE (nothing queued) when the queue is over its bound.
+   */
   deliver (publication: Publication): number | Promise<number> {
     if (!this.#topics.has(publication.topic)) return 0
     if (this.#now()) return this.#deliverNow(publication)
+    this.#admit(queuedSize(publication))
     return new Promise((resolve, reject) => { this.#enqueue(publication, { resolve, reject }) })
   }
 
-  /** Several in order, one after the other; resolves with the sessions written to in all. */
+  /** Throws unless `bytes` more fit under the bound (or the queue is empty). */
+  #admit (bytes: number): void {
+    if (this.#head === this.#queue.length || this.#queuedBytes + bytes <= this.#maxQueuedBytes) return
+    throw new GW_ERR_BROKER_UNAVAILABLE(`this node's fan-outs are behind: its queue holds ${this.#queuedBytes} bytes of publications and this needs ${bytes} more, over ORO_WEBSOCKET_HUB_QUEUE_BYTES (${this.#maxQueuedBytes})`)
+  }
+
+  /**
+   * Several in order, one after the other; resolves with the sessions written to in all. All or
+   * nothing against the bound: throws GW_ERR_BROKER_UNAVAILABLE before any is delivered.
+   */
   deliverAll (publications: readonly Publication[]): number | Promise<number> {
+    if (this.#head !== this.#queue.length) {
+      let bytes = 0
+      for (const publication of publications) if (this.#topics.has(publication.topic)) bytes += queuedSize(publication)
+      this.#admit(bytes)
+    }
     let written = 0
     for (let i = 0; i < publications.length; i++) {
       if (!this.#topics.has((publications[i] as Publication).topic)) continue

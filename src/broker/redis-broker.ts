@@ -15,13 +15,19 @@
 // is not delivered twice.
 // Resubscription is ours, not ioredis' (autoResubscribe off): on every (re)connect the node
 // subscribes to exactly the topics its hub has now, and is not ready until Redis confirmed them.
+// A SUBSCRIBE Redis refuses on a live connection (an ACL without the channel, OOM, ...) is
+// retried every second and keeps the node unready (/readyz names it) until Redis takes it: its
+// local subscribers would otherwise get nothing. Between a local subscribe and Redis confirming
+// it, events published through Redis are not heard (pub/sub keeps no history); a publication
+// made on this node waits for that confirmation, so its own subscribers get it (docs/scale-out.md).
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Broker, Publication, PublicationHandler, PublishReceipt } from './broker.js'
 import { describeTarget, type BrokerTarget } from './redis-dsn.js'
 import { isRedisReply, publishFailure } from './publish-outcome.js'
 import { ReplyWatch } from './reply-watch.js'
 import { ExpiringMap } from '../publish/expiring-map.js'
-import { IDEMPOTENCY_WINDOW_MS } from '../publish/idempotency.js'
+import { IDEMPOTENCY_WINDOW_MS, storeFull } from '../publish/idempotency.js'
+import { counters } from '../metrics.js'
 import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import type { Log } from '../logger.js'
 
@@ -59,11 +65,20 @@ export interface RedisBrokerOptions {
   stallMs?: number
 }
 
-/** Ids of publications this node delivered, for dropping a repeat (bounded). */
-const SEEN_IDS_MAX = 100_000
+/**
+ * Memory for the ids of keyed publications this node delivered within the idempotency window
+ * (about 290 bytes an id, measured: ~230,000 ids in 5 minutes). Nothing is forgotten early: when it is
+ * spent, this node refuses keyed POST /publish (503) and does not deliver keyed events it could
+ * not remember (counted as shed), rather than risk delivering a retry twice.
+ */
+const SEEN_IDS_MAX_BYTES = 64 * 1024 * 1024
+const SEEN_ID_BYTES = 240
 
 /** Channels per SUBSCRIBE command when resubscribing many topics. */
 const SUBSCRIBE_CHUNK = 1000
+
+/** Delay before a SUBSCRIBE Redis refused is sent again. */
+const SUBSCRIBE_RETRY_MS = 1000
 
 type Connection = Redis | Cluster
 
@@ -133,10 +148,16 @@ export class RedisBroker implements Broker {
   #everReady = false
   #closed = false
   #heartbeat: NodeJS.Timeout | null = null
+  /** Topics whose SUBSCRIBE Redis refused on a live connection, with why; retried. */
+  readonly #refused = new Map<string, string>()
+  #retry: NodeJS.Timeout | null = null
+  /** Topics whose SUBSCRIBE is on its way: this node's publications to them wait for it. */
+  readonly #confirming = new Map<string, Promise<unknown>>()
   readonly #stallMs: number
   readonly #publisherWatch = new ReplyWatch()
   readonly #subscriberWatch = new ReplyWatch()
-  readonly #seenIds = new ExpiringMap<true>(IDEMPOTENCY_WINDOW_MS, SEEN_IDS_MAX)
+  readonly #seenIds = new ExpiringMap<true>(IDEMPOTENCY_WINDOW_MS, SEEN_IDS_MAX_BYTES)
+  #seenIdsFullLogged = 0
 
   constructor (options: RedisBrokerOptions) {
     const { target } = options
@@ -224,6 +245,9 @@ export class RedisBroker implements Broker {
   async publish (publication: Publication): Promise<PublishReceipt> {
     const readiness = this.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
+    if (publication.id !== undefined) this.#roomForIds([publication])
+    // A local subscriber whose SUBSCRIBE Redis has not confirmed yet would miss it.
+    if (this.#confirming.size > 0) await this.#confirmed([publication])
     try {
       await this.#send(publication)
     } catch (err) {
@@ -246,6 +270,8 @@ export class RedisBroker implements Broker {
     // after the other and a failure part-way leaves the first ones published (documented).
     const readiness = this.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
+    if (publications[0]?.id !== undefined) this.#roomForIds(publications)
+    if (this.#confirming.size > 0) await this.#confirmed(publications)
     if (this.#sharded) {
       let delivered = 0
       for (const publication of publications) {
@@ -274,6 +300,13 @@ export class RedisBroker implements Broker {
     return {}
   }
 
+  /** Keyed publications need room for their ids here (as on every node): refused when there is none. */
+  #roomForIds (publications: readonly Publication[]): void {
+    let bytes = 0
+    for (const { id } of publications) if (id !== undefined) bytes += SEEN_ID_BYTES + 2 * id.length
+    if (!this.#seenIds.fits(bytes)) throw storeFull(this.#seenIds.size, this.#seenIds.oldestExpiresInMs())
+  }
+
   subscribe (topic: string): void {
     if (this.#topics.has(topic)) return
     this.#topics.add(topic)
@@ -283,7 +316,22 @@ export class RedisBroker implements Broker {
 
   unsubscribe (topic: string): void {
     if (!this.#topics.delete(topic)) return
+    this.#refused.delete(topic)
     if (this.#subscriber.status === 'ready' || this.#shardTopics.has(topic)) this.#command('unsubscribe', [topic])
+  }
+
+  /** Waits (at most a command timeout: the SUBSCRIBE's own) for the SUBSCRIBEs of these topics. */
+  async #confirmed (publications: readonly Publication[]): Promise<void> {
+    const waits: Array<Promise<unknown>> = []
+    for (const { topic } of publications) {
+      const pending = this.#confirming.get(topic)
+      if (pending !== undefined) waits.push(pending)
+    }
+    if (waits.length === 0) return
+    await Promise.all(waits)
+    // Refused meanwhile (or Redis went away): nothing was sent, say so.
+    const readiness = this.readiness()
+    if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
   }
 
   readiness (): string {
@@ -291,6 +339,10 @@ export class RedisBroker implements Broker {
     const down = this.#connectionState(this.#publisher) ?? this.#connectionState(this.#subscriber)
     if (down !== null) return down
     if (!this.#subscribed) return 'redis: resubscribing'
+    if (this.#refused.size > 0) {
+      const [topic, reason] = this.#refused.entries().next().value as [string, string]
+      return `redis: SUBSCRIBE refused for ${this.#refused.size} topic(s) (${reason}, e.g. ${JSON.stringify(topic.slice(0, 100))}); retrying`
+    }
     if (this.#stallMs > 0) {
       const silentMs = Math.max(this.#publisherWatch.silentMs(), this.#subscriberWatch.silentMs())
       if (silentMs >= this.#stallMs) return `redis: not answering (no reply for ${silentMs} ms)`
@@ -306,6 +358,7 @@ export class RedisBroker implements Broker {
     if (this.#closed) return
     this.#closed = true
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat)
+    if (this.#retry !== null) clearTimeout(this.#retry)
     const connections = this.#subscriber === this.#publisher ? [this.#publisher] : [this.#publisher, this.#subscriber]
     await Promise.all(connections.map(async (connection) => {
       try {
@@ -376,6 +429,8 @@ export class RedisBroker implements Broker {
       this.#subscribed = true
       return
     }
+    // Every topic is subscribed again below, the refused ones too.
+    this.#refused.clear()
     const chunks: string[][] = []
     for (let i = 0; i < topics.length; i += SUBSCRIBE_CHUNK) chunks.push(topics.slice(i, i + SUBSCRIBE_CHUNK))
     Promise.all(chunks.map((chunk) => this.#subscriber.subscribe(...chunk.map((t) => this.#prefix + t)))).then(() => {
@@ -383,8 +438,15 @@ export class RedisBroker implements Broker {
       this.#subscribed = true
       if (topics.length > 0) this.#log.info({ topics: topics.length }, 'broker: resubscribed to every active topic')
     }, (err: unknown) => {
-      // The connection dropped again; the next ready starts over.
-      this.#log.warn({ err: (err as Error).message }, 'broker: resubscribing failed')
+      if (generation !== this.#generation) return
+      if (this.#subscriber.status !== 'ready') {
+        // The connection dropped again; the next ready starts over.
+        this.#log.warn({ err: (err as Error).message }, 'broker: resubscribing failed')
+        return
+      }
+      // Redis refused it on a live connection: try again (still unready meanwhile).
+      this.#log.error({ err: (err as Error).message }, `broker: Redis refused to resubscribe (${(err as Error).message}); retrying every ${SUBSCRIBE_RETRY_MS / 1000} s, not ready meanwhile`)
+      setTimeout(() => { if (!this.#closed && generation === this.#generation) this.#resubscribe() }, SUBSCRIBE_RETRY_MS).unref()
     })
   }
 
@@ -401,10 +463,43 @@ export class RedisBroker implements Broker {
     } else {
       sent = command === 'subscribe' ? this.#subscriber.subscribe(...channels) : this.#subscriber.unsubscribe(...channels)
     }
+    if (command === 'subscribe') {
+      const settled = sent.then(() => {
+        for (const t of topics) this.#refused.delete(t)
+      }, (err: unknown) => {
+        // A dropped connection is repaired by resubscribing on ready. Refused on a live one:
+        // remembered (readiness says so) and sent again.
+        if (this.#subscriber.status !== 'ready' || this.#closed) return
+        const reason = (err as Error).message.slice(0, 200)
+        let fresh = false
+        for (const t of topics) {
+          if (!this.#topics.has(t)) continue
+          if (!this.#refused.has(t)) fresh = true
+          this.#refused.set(t, reason)
+        }
+        if (fresh) this.#log.error({ topics: topics.slice(0, 10), err: reason }, `broker: Redis refused SUBSCRIBE (${reason}); this node's subscribers of it get nothing until it is taken: retrying every ${SUBSCRIBE_RETRY_MS / 1000} s, not ready meanwhile`)
+        this.#scheduleRetry()
+      })
+      for (const t of topics) this.#confirming.set(t, settled)
+      void settled.then(() => {
+        for (const t of topics) if (this.#confirming.get(t) === settled) this.#confirming.delete(t)
+      })
+      return
+    }
     sent.catch((err: unknown) => {
-      // A dropped connection is repaired by resubscribing on ready; anything else is logged.
-      if (this.#subscriber.status === 'ready') this.#log.warn({ topics, err: (err as Error).message }, `broker: Redis ${command} failed`)
+      if (this.#subscriber.status === 'ready') this.#log.warn({ topics: topics.slice(0, 10), err: (err as Error).message }, `broker: Redis ${command} failed`)
     })
+  }
+
+  #scheduleRetry (): void {
+    if (this.#retry !== null || this.#closed) return
+    this.#retry = setTimeout(() => {
+      this.#retry = null
+      const topics = [...this.#refused.keys()].filter((t) => this.#topics.has(t))
+      if (topics.length === 0 || this.#subscriber.status !== 'ready') return
+      for (let i = 0; i < topics.length; i += SUBSCRIBE_CHUNK) this.#command('subscribe', topics.slice(i, i + SUBSCRIBE_CHUNK))
+    }, SUBSCRIBE_RETRY_MS)
+    this.#retry.unref()
   }
 
   #onMessage (channel: string, message: string): void {
@@ -417,7 +512,16 @@ export class RedisBroker implements Broker {
     if (publication.id !== undefined) {
       // A retry of a request whose first outcome was unknown, and which was delivered after all.
       if (this.#seenIds.get(publication.id) !== undefined) return
-      this.#seenIds.set(publication.id, true)
+      if (!this.#seenIds.set(publication.id, true, SEEN_ID_BYTES + 2 * publication.id.length)) {
+        // Delivering it without remembering it could deliver a retry twice: not delivered, counted.
+        counters.publicationsShed++
+        const now = Date.now()
+        if (now - this.#seenIdsFullLogged >= 60_000) {
+          this.#seenIdsFullLogged = now
+          this.#log.error({ ids: this.#seenIds.size }, 'broker: a keyed publication from Redis was not delivered: this node remembers as many Idempotency-Key ids as its memory bound allows for the 5-minute window (oro_ws_publications_shed_total)')
+        }
+        return
+      }
     }
     this.#deliver(publication)
   }

@@ -41,14 +41,14 @@ async function configUrls (databaseUrl: string, table: string, timeoutMs: number
 }
 
 /** Throws DatabaseProbeError; a ConfigError for a URL the gateway cannot use. */
-export async function probeDatabase (databaseUrl: string, table: string, timeoutMs = 3000): Promise<DatabaseFindings> {
-  const url = parseDatabaseUrl(databaseUrl)
+export async function probeDatabase (databaseUrl: string, table: string, timeoutMs = 3000, setting = 'ORO_DB_URL'): Promise<DatabaseFindings> {
+  const url = parseDatabaseUrl(databaseUrl, setting)
   const secrets = [url.password]
   let connection: DatabaseConnection
   try {
     connection = await openDatabaseConnection(url, { connectTimeoutMs: timeoutMs, queryTimeoutMs: timeoutMs, applicationName: APPLICATION_NAME })
   } catch (err) {
-    throw new DatabaseProbeError('connect', classifyDatabaseError(err, secrets), url.display)
+    throw new DatabaseProbeError('connect', classifyDatabaseError(err, secrets, setting), url.display)
   }
   let users: number
   try {
@@ -57,7 +57,7 @@ export async function probeDatabase (databaseUrl: string, table: string, timeout
     await connection.query(`SELECT ${USER_COLUMNS} FROM ${quoted} WHERE 1 = 0`)
     users = Number((await connection.query(`SELECT COUNT(*) AS n FROM ${quoted}`))[0]?.n ?? 0)
   } catch (err) {
-    throw new DatabaseProbeError('users', classifyDatabaseError(err, secrets), url.display)
+    throw new DatabaseProbeError('users', classifyDatabaseError(err, secrets, setting), url.display)
   } finally {
     await connection.close()
   }

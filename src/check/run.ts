@@ -147,11 +147,11 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     // 1. Oro's database: the user table and the application URL.
     let applicationUrl: string | undefined
     if (gateway.databaseUrl === undefined) {
-      results.push({ step: 'database', status: 'skip', detail: 'ORO_DB_URL is not set: only anonymous tickets can be verified (logged-in users get 503)', fix: 'set ORO_DB_URL (or --app-root DIR) to the application\'s database' })
+      results.push({ step: 'database', status: 'skip', detail: 'ORO_DB_URL is not set (nor ORO_DB_DSN): only anonymous tickets can be verified (logged-in users get 503)', fix: 'set ORO_DB_URL (or --app-root DIR) to the application\'s database' })
     } else {
       const table = loaded.settings.ORO_WEBSOCKET_USER_TABLE
       try {
-        const found = await probeDatabase(gateway.databaseUrl, table, timeoutMs)
+        const found = await probeDatabase(gateway.databaseUrl, table, timeoutMs, gateway.databaseSetting)
         applicationUrl = found.applicationUrl
         const origins = found.origins.length > 0 ? `; hosts of Oro's URLs (origins from the database): ${found.origins.join(', ')}` : ''
         results.push({ step: 'database', status: 'ok', detail: `${found.display}: ${found.users} users in ${table}; application URL ${found.applicationUrl ?? '(not set)'}${origins}` })

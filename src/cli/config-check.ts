@@ -5,10 +5,12 @@
 import { DatabaseProbeError, probeDatabase } from '../check/database.js'
 import { pingBroker } from '../check/broker.js'
 import { maskUrl } from '../config/mask.js'
-import type { LoadedConfig } from '../config/load.js'
+import { originLabel, type LoadedConfig } from '../config/load.js'
 
 export interface CheckLine {
   ok: boolean
+  /** Not a failure (the exit code stays 0), but something to look at. */
+  warn?: boolean
   text: string
 }
 
@@ -20,17 +22,19 @@ export async function checkConnections (loaded: LoadedConfig): Promise<CheckLine
 }
 
 export function renderCheck (lines: CheckLine[]): string {
-  return '\n' + lines.map((l) => `${l.ok ? 'ok  ' : 'FAIL'}  ${l.text}`).join('\n') + '\n'
+  return '\n' + lines.map((l) => `${!l.ok ? 'FAIL' : l.warn === true ? 'warn' : 'ok  '}  ${l.text}`).join('\n') + '\n'
 }
 
 async function checkDatabase (loaded: LoadedConfig): Promise<CheckLine[]> {
   const url = loaded.gateway.databaseUrl
-  if (url === undefined) return [{ ok: true, text: 'database: ORO_DB_URL is not set; only anonymous tickets can be verified' }]
+  if (url === undefined) return [{ ok: true, text: 'database: ORO_DB_URL is not set (nor ORO_DB_DSN); only anonymous tickets can be verified' }]
   const table = loaded.settings.ORO_WEBSOCKET_USER_TABLE
   const password = passwordOf(url)
+  const differ = databaseVariablesDiffer(loaded)
   try {
-    const found = await probeDatabase(url, table, TIMEOUT_MS)
+    const found = await probeDatabase(url, table, TIMEOUT_MS, loaded.gateway.databaseSetting)
     return [
+      ...differ,
       { ok: true, text: `database ${found.display}: table ${table} readable, ${found.users} users` },
       {
         ok: true,
@@ -42,8 +46,25 @@ async function checkDatabase (loaded: LoadedConfig): Promise<CheckLine[]> {
   } catch (err) {
     if (!(err instanceof DatabaseProbeError)) throw err
     const what = err.stage === 'connect' ? 'cannot connect' : `table ${table} (ORO_WEBSOCKET_USER_TABLE) cannot be read`
-    return [{ ok: false, text: `database ${err.display}: ${what}: ${hide(err.message, password)}; ${err.failure.hint}` }]
+    return [...differ, { ok: false, text: `database ${err.display}: ${what}: ${hide(err.message, password)}; ${err.failure.hint}` }]
   }
+}
+
+/**
+ * ORO_DB_DSN and ORO_DB_URL both set, to different databases: the gateway (like Oro's Doctrine
+ * connection) uses ORO_DB_DSN, but whoever set ORO_DB_URL may expect that one.
+ */
+function databaseVariablesDiffer (loaded: LoadedConfig): CheckLine[] {
+  const dsn = loaded.settings.ORO_DB_DSN
+  const url = loaded.settings.ORO_DB_URL
+  if (dsn === undefined || url === undefined || dsn === '' || url === '' || dsn.trim() === url.trim()) return []
+  const from = (name: 'ORO_DB_DSN' | 'ORO_DB_URL'): string => originLabel(loaded.origins[name])
+  return [{
+    ok: true,
+    warn: true,
+    text: `database: ORO_DB_DSN (${maskUrl(dsn)}, ${from('ORO_DB_DSN')}) and ORO_DB_URL (${maskUrl(url)}, ${from('ORO_DB_URL')}) differ; ` +
+      'the gateway uses ORO_DB_DSN, as Oro\'s Doctrine connection does (database_dsn); set both to the same database, or remove the one that is wrong'
+  }]
 }
 
 async function checkBroker (loaded: LoadedConfig): Promise<CheckLine> {

@@ -5,6 +5,7 @@ import { originLabel, type LoadedConfig } from '../config/load.js'
 import { formatDsnUrl } from '../config/dsn.js'
 import { maskQuerySecrets, maskSecretValue } from '../config/mask.js'
 import type { LoadedRule } from '../topics/rule.js'
+import { databaseSource, describeDatabase } from './database-source.js'
 
 export interface ConfigEntry {
   name: SettingName
@@ -57,11 +58,12 @@ export function renderConfig (loaded: LoadedConfig, json: boolean, check?: Array
   const urls = effectiveUrls(loaded)
   // Loaded by the pre-flight check (config runs serve's); absent when a topics file failed (listed as a problem).
   const topics = loaded.topics?.loaded
-  if (json) return JSON.stringify({ settings: entries, ...urls, ...(topics !== undefined ? { topics } : {}), ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
+  const database = databaseSource(loaded)
+  if (json) return JSON.stringify({ settings: entries, ...urls, database, ...(topics !== undefined ? { topics } : {}), ...(check !== undefined ? { check } : {}) }, null, 2) + '\n'
   const width = Math.max(...entries.map((e) => e.name.length))
   const valueWidth = Math.min(48, Math.max(...entries.map((e) => String(e.value ?? '(not set)').length)))
   const lines = entries.map((e) => `${e.name.padEnd(width)}  ${String(e.value ?? '(not set)').padEnd(valueWidth)}  ${e.source}`)
-  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`, `publish API:    ${urls.publish}`)
+  lines.push('', `listens on:     ${urls.listen}`, `browsers use:   ${urls.frontend}`, `backend uses:   ${urls.backend}`, `publish API:    ${urls.publish}`, `database:       ${describeDatabase(database)}`)
   if (topics !== undefined && topics.length > 0) lines.push('', ...renderTopics(topics))
   return lines.join('\n') + '\n'
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { ConfigError } from '../config/errors.js'
 import { loadConfig } from '../config/load.js'
+import { secretMissing } from '../config/requirements.js'
 import { oroDigest, saltedInput } from '../auth/digest.js'
 import { phpDateUtc } from '../check/ticket.js'
 import { createUserStore } from '../auth/user-store.js'
@@ -38,13 +39,13 @@ export async function ticketCommand (args: string[], env: Record<string, string 
   refuseArguments(positionals, EXAMPLE)
   const loaded = loadConfig(commandLoadOptions(values, env, cwd))
   const { secret, databaseUrl, tickets } = loaded.gateway
-  if (secret === undefined) throw new ConfigError('ORO_SECRET', 'is not set; tickets are signed with it', 'ORO_SECRET=<the secret of your Oro application>')
+  if (secret === undefined) throw secretMissing(loaded, 'tickets are signed with it')
 
   let username = ''
   let password = ''
   if (values.user !== undefined && values.user !== '') {
-    if (databaseUrl === undefined) throw new ConfigError('ORO_DB_URL', 'is not set; a user\'s ticket is signed with the password hash read from Oro\'s database', 'ORO_DB_URL=postgres://oro:pass@127.0.0.1:5432/oro_db')
-    const store = createUserStore(databaseUrl, { table: loaded.settings.ORO_WEBSOCKET_USER_TABLE, cacheSeconds: 0, poolSize: 1 })
+    if (databaseUrl === undefined) throw new ConfigError('ORO_DB_URL', 'is not set (nor ORO_DB_DSN); a user\'s ticket is signed with the password hash read from Oro\'s database', 'ORO_DB_URL=postgres://oro:pass@127.0.0.1:5432/oro_db')
+    const store = createUserStore(databaseUrl, { table: loaded.settings.ORO_WEBSOCKET_USER_TABLE, cacheSeconds: 0, poolSize: 1, setting: loaded.gateway.databaseSetting })
     try {
       const user = await store.findUser(values.user)
       const table = loaded.settings.ORO_WEBSOCKET_USER_TABLE

@@ -24,7 +24,10 @@ export interface GatewayConfig {
   frontend: Dsn
   backend: Dsn
   secret: string | undefined
+  /** Oro's database: ORO_DB_DSN when set (as Oro's Doctrine connection takes it), else ORO_DB_URL. */
   databaseUrl: string | undefined
+  /** The variable databaseUrl comes from (ORO_DB_URL when neither is set), for messages. */
+  databaseSetting: DatabaseSetting
   shutdownTimeoutMs: number
   drainDelayMs: number
   websocket: WebSocketLimits
@@ -35,6 +38,8 @@ export interface GatewayConfig {
   metrics: MetricsSettings
   status: StatusSettings
 }
+
+export type DatabaseSetting = 'ORO_DB_DSN' | 'ORO_DB_URL'
 
 export interface StatusSettings {
   /** ORO_WEBSOCKET_STATUS=on: GET /status and /status.json (on the metrics listener if there is one). */
@@ -110,9 +115,11 @@ type DsnSetting = 'ORO_WEBSOCKET_SERVER_DSN' | 'ORO_WEBSOCKET_FRONTEND_DSN' | 'O
 
 /** The same, adding each problem to `problems` (a fallback stands in) instead of throwing. */
 export function gatherGatewayConfig (settings: Settings, describe: (name: SettingName) => string, listen: { host?: string, port?: string }, problems: ConfigError[]): GatewayConfig {
-  const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), parseDsn(String(settingSchema(name).default)))
+  const fallback = (name: DsnSetting): Dsn => parseDsn(String(settingSchema(name).default))
+  const dsn = (name: DsnSetting): Dsn => collect(problems, () => roleDsn(name, settings[name], describe(name)), fallback(name))
 
-  const serverDsn = dsn('ORO_WEBSOCKET_SERVER_DSN')
+  // An empty SERVER DSN is Oro's stock .env-app: WebSocket off, like an empty host (`//:8080`).
+  const serverDsn = settings.ORO_WEBSOCKET_SERVER_DSN.trim() === '' ? { ...fallback('ORO_WEBSOCKET_SERVER_DSN'), host: '' } : dsn('ORO_WEBSOCKET_SERVER_DSN')
   const server: ListenAddress = {
     enabled: serverDsn.host !== '',
     host: serverDsn.host === '*' ? '0.0.0.0' : serverDsn.host,
@@ -136,10 +143,12 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     }
   }
 
-  const backend = dsn('ORO_WEBSOCKET_BACKEND_DSN')
+  // With the server off, empty FRONTEND and BACKEND DSNs (the same stock .env-app) are no problem.
+  const unused = (name: DsnSetting): boolean => !server.enabled && settings[name].trim() === ''
+  const backend = unused('ORO_WEBSOCKET_BACKEND_DSN') ? fallback('ORO_WEBSOCKET_BACKEND_DSN') : dsn('ORO_WEBSOCKET_BACKEND_DSN')
   if (backend.host === '*' || backend.host === '') backend.host = '127.0.0.1'
 
-  const frontend = dsn('ORO_WEBSOCKET_FRONTEND_DSN')
+  const frontend = unused('ORO_WEBSOCKET_FRONTEND_DSN') ? fallback('ORO_WEBSOCKET_FRONTEND_DSN') : dsn('ORO_WEBSOCKET_FRONTEND_DSN')
   const frontendHost = frontend.host
   const fallbackOrigins = (): OriginPolicy => originPolicyFromSetting(undefined, 'localhost')
   return {
@@ -147,7 +156,8 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     frontend,
     backend,
     secret: emptyToUndefined(settings.ORO_SECRET),
-    databaseUrl: emptyToUndefined(settings.ORO_DB_URL),
+    databaseUrl: emptyToUndefined(settings.ORO_DB_DSN) ?? emptyToUndefined(settings.ORO_DB_URL),
+    databaseSetting: emptyToUndefined(settings.ORO_DB_DSN) !== undefined ? 'ORO_DB_DSN' : 'ORO_DB_URL',
     shutdownTimeoutMs: settings.ORO_WEBSOCKET_SHUTDOWN_TIMEOUT * 1000,
     drainDelayMs: settings.ORO_WEBSOCKET_DRAIN_DELAY * 1000,
     websocket: {

@@ -1,11 +1,14 @@
-// Gathers the settings from their sources, lowest first: defaults < .env-app < .env-app.local <
-// --parameters file < environment < command-line flags; validates them against the schema and
-// turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
+// Gathers the settings from their sources, lowest first: defaults < Oro's .env-app files
+// (.env-app, .env-app.local, .env-app.<ORO_ENV>, .env-app.<ORO_ENV>.local, or the dumped
+// .env-app.local.php: env-files.ts) < --parameters file < environment < command-line flags;
+// validates them against the schema and turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
 // and all of them are reported together. With a mode, `serve`'s own requirements are checked
 // too (requirements.ts), so `config` is the same pre-flight check as a start.
-import { existsSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { parse as parseDotenv } from 'dotenv'
+// ORO_SECRET, ORO_DB_URL and ORO_DB_DSN set but empty count as unset in every source (a compose
+// file's `ORO_SECRET: ${ORO_SECRET}` left blank must not hide the value of a lower source).
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { readEnvFiles } from './env-files.js'
 import envSchema from 'env-schema'
 import { ConfigError, collect, throwProblems } from './errors.js'
 import { configSchema, settingNames, settingSchema, type SettingName, type Settings } from './schema.js'
@@ -56,9 +59,16 @@ export interface LoadedConfig {
   topicsBase: string
   /** The topic rules, when the serve requirements were checked (they were loaded for it). */
   topics?: LoadedTopics
+  /** The .env-app files read (absolute paths), lowest first; empty when there were none. */
+  envFiles: string[]
+  /** Where .env-app was looked for: --app-root, or the working directory. */
+  envDir: string
+  /** ORO_DB_DSN as written in its .env-app file when that is only a reference (`${ORO_DB_URL}`). */
+  databaseReference: string | undefined
 }
 
-export const ENV_FILES = ['.env-app', '.env-app.local'] as const
+/** Set but empty is the same as not set: a lower source's value stands. */
+const EMPTY_IS_UNSET: ReadonlySet<SettingName> = new Set(['ORO_SECRET', 'ORO_DB_URL', 'ORO_DB_DSN'])
 
 export function loadConfig (options: LoadOptions): LoadedConfig {
   const values: Partial<Record<SettingName, string>> = {}
@@ -67,6 +77,7 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     origins[name] = settingSchema(name).default === undefined ? { kind: 'unset' } : { kind: 'default' }
   }
   const set = (name: SettingName, value: string, origin: Origin): void => {
+    if (value.trim() === '' && EMPTY_IS_UNSET.has(name)) return
     values[name] = value
     origins[name] = origin
   }
@@ -76,32 +87,28 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   if (options.appRoot !== undefined && !existsSync(root)) {
     problems.push(new ConfigError(`--app-root ${options.appRoot}`, `does not exist (${root})`, '--app-root /var/www/oroapp'))
   }
-  // Both files first (the later wins), then their $VAR references, then our settings from them.
-  const fileValues: Record<string, string> = {}
-  const fileOf: Record<string, string> = {}
-  for (const name of ENV_FILES) {
-    const file = join(root, name)
-    if (!existsSync(file)) continue
-    let parsed: Record<string, string>
-    try {
-      parsed = parseDotenv(readFileSync(file))
-    } catch (err) {
-      problems.push(new ConfigError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`))
-      continue
-    }
-    for (const [key, value] of Object.entries(parsed)) {
-      fileValues[key] = value
-      fileOf[key] = file
-    }
-  }
-  const expanded = expandReferences(fileValues, options.env)
+  // The files as Oro's bootstrap reads them (env-files.ts; the later wins), then their $VAR
+  // references, then our settings from them.
+  const { values: fileValues, fileOf, files: envFiles, problems: fileProblems } = readEnvFiles(root, options.env)
+  for (const { file, reason } of fileProblems) problems.push(new ConfigError(file, reason))
+  const legacy = options.parametersFile === undefined
+    ? {}
+    : collect(problems, () => readParametersFile(resolve(options.cwd, options.parametersFile as string), options.parametersFile), {})
+  // A reference in the files (Oro's `ORO_DB_DSN=${ORO_DB_URL}`) takes the value that wins over the
+  // files' own: the environment's, else --parameters' (which outranks the files).
+  const outranking: Record<string, string | undefined> = {}
+  for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string }]>) outranking[setting] = dsn.value
+  for (const [name, value] of Object.entries(options.env)) if (value !== undefined) outranking[name] = value
+  for (const name of EMPTY_IS_UNSET) if (outranking[name]?.trim() === '') delete outranking[name]
+  const expanded = expandReferences(fileValues, outranking)
   for (const setting of settingNames) {
     const value = expanded[setting]
     if (value !== undefined) set(setting, value, { kind: 'file', file: fileOf[setting] as string })
   }
+  const dsnText = fileValues.ORO_DB_DSN?.trim()
+  const databaseReference = dsnText !== undefined && /^\$(\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)$/.test(dsnText) ? dsnText : undefined
 
   if (options.parametersFile !== undefined) {
-    const legacy = collect(problems, () => readParametersFile(resolve(options.cwd, options.parametersFile as string), options.parametersFile), {})
     for (const [setting, dsn] of Object.entries(legacy) as Array<[SettingName, { value: string, keys: string[] }]>) {
       set(setting, dsn.value, { kind: 'parameters', file: options.parametersFile, keys: dsn.keys })
     }
@@ -135,7 +142,10 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     cwd: options.cwd,
     appRoot: options.appRoot === undefined ? undefined : root,
     topicsFile: topics === undefined || topics === '' ? undefined : resolve(pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd), topics),
-    topicsBase: pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd)
+    topicsBase: pathBase(origins.ORO_WEBSOCKET_TOPICS, root, options.cwd),
+    envFiles,
+    envDir: root,
+    databaseReference: origins.ORO_DB_DSN.kind === 'file' ? databaseReference : undefined
   }
   // A disabled server (empty SERVER DSN host) runs nothing, so it needs nothing (Oro exits 0 too).
   if (options.mode !== undefined && gateway.server.enabled) problems.push(...checkServeRequirements(loaded, options.mode))

@@ -4,17 +4,18 @@
 import { ConfigError, collect } from './errors.js'
 import { parseDatabaseUrl } from '../auth/database-url.js'
 import { loadTopicRules } from '../topics/load.js'
-import type { LoadedConfig } from './load.js'
+import { describeOrigin, type LoadedConfig } from './load.js'
 import type { Mode } from '../logger.js'
 
 export function checkServeRequirements (loaded: LoadedConfig, mode: Mode): ConfigError[] {
   const problems: ConfigError[] = []
   const { gateway } = loaded
   if (mode === 'prod' && gateway.secret === undefined) {
-    problems.push(new ConfigError('ORO_SECRET', 'is not set; --env=prod needs it to verify the tickets of WebSocket clients', 'ORO_SECRET=<the secret of your Oro application>'))
+    problems.push(secretMissing(loaded, '--env=prod needs it to verify the tickets of WebSocket clients'))
   }
   if (gateway.databaseUrl !== undefined) {
-    collect(problems, () => parseDatabaseUrl(gateway.databaseUrl as string), undefined)
+    const setting = gateway.databaseSetting
+    collect(problems, () => parseDatabaseUrl(gateway.databaseUrl as string, describeOrigin(setting, loaded.origins[setting])), undefined)
   }
   if (gateway.drainDelayMs >= gateway.shutdownTimeoutMs) {
     problems.push(new ConfigError('ORO_WEBSOCKET_DRAIN_DELAY', `(${gateway.drainDelayMs / 1000} s) must be shorter than the shutdown timeout (${gateway.shutdownTimeoutMs / 1000} s)`, 'ORO_WEBSOCKET_DRAIN_DELAY=1 with --shutdown-timeout 10'))
@@ -33,4 +34,19 @@ export function topicSources (loaded: LoadedConfig): Parameters<typeof loadTopic
     ...(topics !== undefined && topics !== '' ? { topicsFile: topics } : {}),
     ...(loaded.appRoot !== undefined ? { appRoot: loaded.appRoot } : {})
   }
+}
+
+/**
+ * "ORO_SECRET is not set", with where it was looked for: the usual cause is a start without
+ * --app-root in a directory that is not the Oro application's (no .env-app read at all).
+ */
+export function secretMissing (loaded: LoadedConfig, why: string): ConfigError {
+  const example = 'ORO_SECRET=<the secret of your Oro application>'
+  if (loaded.envFiles.length === 0) {
+    const where = loaded.appRoot === undefined
+      ? `no .env-app was read in the working directory ${loaded.envDir}: give the Oro application's root with --app-root (e.g. --app-root=/var/www/oroapp), which reads its .env-app files, or set ORO_SECRET`
+      : `no .env-app was read in ${loaded.envDir} (--app-root): is it the Oro application's root (the directory holding .env-app)? Or set ORO_SECRET`
+    return new ConfigError('ORO_SECRET', `is not set; ${why}; ${where}`, example)
+  }
+  return new ConfigError('ORO_SECRET', `is not set; ${why}; neither ${loaded.envFiles.join(' nor ')} nor the environment set it (empty counts as not set)`, example)
 }

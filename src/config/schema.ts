@@ -45,30 +45,44 @@ export const configSchema = {
     },
     ORO_DB_URL: {
       type: 'string',
-      description: "Oro's database (Doctrine style), used to verify the tickets of logged-in users.",
+      description: "Oro's database (Doctrine style), used to verify the tickets of logged-in users and read the application URL; ORO_DB_DSN wins when set.",
       example: 'postgres://oro:pass@127.0.0.1:5432/oro_db?serverVersion=13.7',
+      secret: true
+    },
+    ORO_DB_DSN: {
+      type: 'string',
+      description: "Oro's Doctrine connection (database_dsn; Oro's .env-app sets it to ${ORO_DB_URL}). Set, it is used instead of ORO_DB_URL, as by Oro: installs that set only ORO_DB_DSN (Oro's docker demo) work as they are.",
+      example: 'postgres://oro:pass@postgres:5432/oro_db?serverVersion=16',
       secret: true
     },
     ORO_WEBSOCKET_USER_TABLE: {
       type: 'string',
       default: 'oro_user',
-      description: "Oro's user table in ORO_DB_URL (table or schema.table), where user tickets find their user.",
+      description: "Oro's user table in its database (table or schema.table), where user tickets find their user.",
       example: 'oro_user'
     },
     ORO_WEBSOCKET_AUTH_QUEUE: {
       type: 'integer',
-      default: 4096,
+      default: 20000,
       minimum: 1,
       maximum: 1000000,
-      description: 'Most upgrades whose tickets are being verified at once; more get 503 with Retry-After (a ticket costs ~5 ms of CPU).',
-      example: '4096'
+      description: 'Most upgrades waiting for their ticket to be verified or being verified, all networks together (each holds its HTTP upgrade); more get 503 GW_ERR_AUTH_BUSY with Retry-After.',
+      example: '20000'
+    },
+    ORO_WEBSOCKET_AUTH_MAX_WAIT: {
+      type: 'integer',
+      default: 60,
+      minimum: 1,
+      maximum: 3600,
+      description: 'Seconds an upgrade may expect to wait for its ticket verification (from the rate measured); an upgrade that would wait longer gets 503 GW_ERR_AUTH_WAIT_TOO_LONG with Retry-After.',
+      example: '60'
     },
     ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT: {
       type: 'integer',
       default: 16,
       minimum: 1,
       maximum: 1000000,
-      description: 'Most upgrades from one client network (IPv4 /24, IPv6 /64) whose tickets are being verified at once; more get 429 with Retry-After.',
+      description: 'Upgrades one suspect (network, user) may have waiting (a network is an IPv4 /24 or IPv6 /64; suspect = it sent failed tickets); more get 429. Networks without failed tickets are never held to it.',
       example: '16'
     },
     ORO_WEBSOCKET_AUTH_FAILURES: {
@@ -76,12 +90,28 @@ export const configSchema = {
       default: 30,
       minimum: 1,
       maximum: 1000000,
-      description: 'Failed tickets one client network (IPv4 /24, IPv6 /64) may send per minute; past it its upgrades get 429 until it is under again.',
+      description: 'Failed tickets per minute one user from one client network (IPv4 /24, IPv6 /64) may send; past it that pair gets 429 until it is under again (the network\'s other users still get in).',
+      example: '30'
+    },
+    ORO_WEBSOCKET_SESSIONS_PER_TICKET: {
+      type: 'integer',
+      default: 2,
+      minimum: 0,
+      maximum: 1000000,
+      description: 'Sessions one ticket may open while it is valid (Oro fetches a ticket per connection); more get 429 GW_ERR_TICKET_REUSED; 0 = no limit. Backend sessions are not counted.',
+      example: '2'
+    },
+    ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT: {
+      type: 'integer',
+      default: 30,
+      minimum: 1,
+      maximum: 300,
+      description: 'Seconds a session resumed by its cookie may stay open before its ticket\'s digest has been checked; then it is dropped (no close frame, so the page reconnects). At ~500 digests a second per two cores, 30 s brings back ~15,000 pages after a restart.',
       example: '30'
     },
     ORO_WEBSOCKET_ALLOWED_ORIGINS: {
       type: 'string',
-      description: 'Comma-separated hosts or origins allowed to connect (* = any); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (ORO_DB_URL).',
+      description: 'Comma-separated hosts or origins allowed to connect (* = any), besides localhost and 127.0.0.1 (always allowed, as by Oro); starting with + they are added to the default list instead. Default: localhost, 127.0.0.1, the FRONTEND DSN host and the application and website URLs in Oro\'s configuration (its database).',
       example: 'shop.example.com,https://admin.example.com:8443'
     },
     ORO_WEBSOCKET_ORIGINS_REFRESH: {
@@ -172,6 +202,30 @@ export const configSchema = {
       description: 'Most topics one session may subscribe to; SUBSCRIBEs past it are refused (the session stays open).',
       example: '256'
     },
+    ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER: {
+      type: 'integer',
+      default: 2000,
+      minimum: 1,
+      maximum: 10000000,
+      description: 'Most subscriptions one logged-in user may hold over all its sessions on a node; SUBSCRIBEs past it are refused (the session stays open).',
+      example: '2000'
+    },
+    ORO_WEBSOCKET_MAX_SESSIONS_PER_USER: {
+      type: 'integer',
+      default: 200,
+      minimum: 1,
+      maximum: 10000000,
+      description: 'Most browser sessions (pages) one logged-in user may have open on a node; more get 429 GW_ERR_USER_SESSIONS before the upgrade. Backend sessions are not counted.',
+      example: '200'
+    },
+    ORO_WEBSOCKET_MAX_TOPICS: {
+      type: 'integer',
+      default: 200000,
+      minimum: 1,
+      maximum: 100000000,
+      description: 'Most distinct topics (Redis channels) a node holds for its sessions; a SUBSCRIBE that would add one more is refused (the session stays open).',
+      example: '200000'
+    },
     ORO_WEBSOCKET_MAX_PREFIXES: {
       type: 'integer',
       default: 32,
@@ -201,7 +255,7 @@ export const configSchema = {
       default: 30,
       minimum: 0,
       maximum: 86400,
-      description: 'Seconds between server pings; a session that answered pings and then misses two is dropped. 0 = no pings.',
+      description: 'Seconds between server pings (each session once per interval, spread over it); a session that misses two in a row is dropped, except a backend session that never answered one (Oro\'s PHP backend). 0 = no pings.',
       example: '30'
     },
     ORO_WEBSOCKET_KEEPALIVE_INTERVAL: {
@@ -283,7 +337,7 @@ export const configSchema = {
       default: 16777216,
       minimum: 65536,
       maximum: 1073741824,
-      description: 'Bytes of publications a node may hold while its fan-outs are behind (events from Redis arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total).',
+      description: 'Bytes of publications a node may hold while its fan-outs are behind (events arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total) and POST /publish gets 503 (nothing delivered).',
       example: '16777216'
     },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {

@@ -24,6 +24,8 @@ export interface GaugeSource {
   topicCount (): number
   /** /readyz's checks: { server: 'ok', broker: 'ok', database?: ... }. */
   readiness (): { ready: boolean, checks: Record<string, string> }
+  /** Upgrades waiting for their ticket verification (all lanes, and of them the suspect lane) and being verified. */
+  admission? (): { waiting: number, suspectWaiting: number, running: number }
 }
 
 // The counters kept under the names they had before prom-client (dashboards use them).
@@ -43,13 +45,15 @@ const PLAIN: Array<[CounterName, string]> = [
   ['sessionFaults', 'Sessions closed with 1011 because handling them failed (a bug; the log has the error)'],
   ['publishPauses', 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'],
   ['fanoutYields', 'Times delivery paused for a turn of the event loop so other work is served (large fan-outs)'],
-  ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)']
+  ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)'],
+  ['logLinesDropped', 'Log lines not written because stdout failed (a full disk, a closed pipe) or fell 16 MiB behind']
 ]
 
 /** Sessions the gateway ended, by reason, from the plain counters (also on the status page). */
 export const DROP_REASONS: Array<[string, CounterName]> = [
   ['slow_consumer', 'slowConsumerDrops'],
   ['dead_peer', 'deadPeerDrops'],
+  ['ping_flood', 'pingFloodDrops'],
   ['protocol_error', 'protocolErrors'],
   ['oversize_frame', 'oversizeFrames'],
   ['session_fault', 'sessionFaults'],
@@ -86,7 +90,7 @@ function processMetrics (): Registry {
   })
   new Counter({ // eslint-disable-line no-new
     name: 'oro_ws_sessions_dropped_total',
-    help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, protocol_error, oversize_frame, session_fault, shutdown)',
+    help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, ping_flood, protocol_error, oversize_frame, session_fault, shutdown)',
     labelNames: ['reason'],
     registers: [processRegistry],
     collect () {
@@ -167,9 +171,25 @@ export function createAppRegistry (source: GaugeSource): Registry {
   if (source.readiness().checks.database !== undefined) {
     new Gauge({ // eslint-disable-line no-new
       name: 'oro_ws_database_up',
-      help: '1 when the user database (ORO_DB_URL) answers',
+      help: '1 when the user database (ORO_DB_DSN or ORO_DB_URL) answers',
       registers,
       collect () { this.set((report ?? source.readiness()).checks.database === 'ok' ? 1 : 0) }
+    })
+  }
+  const admission = source.admission
+  if (admission !== undefined) {
+    new Gauge({ // eslint-disable-line no-new
+      name: 'oro_ws_auth_waiting',
+      help: 'Upgrades waiting for their turn to have their ticket verified (held, not answered yet), by admission lane',
+      labelNames: ['lane'],
+      registers,
+      collect () { const a = admission(); this.set({ lane: 'clean' }, a.waiting - a.suspectWaiting); this.set({ lane: 'suspect' }, a.suspectWaiting) }
+    })
+    new Gauge({ // eslint-disable-line no-new
+      name: 'oro_ws_auth_verifying',
+      help: 'Upgrades whose ticket is being verified now',
+      registers,
+      collect () { this.set(admission().running) }
     })
   }
   const memory = (): NodeJS.MemoryUsage => process.memoryUsage()

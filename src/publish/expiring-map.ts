@@ -1,49 +1,83 @@
-// A map whose entries expire after a window and whose size is capped, oldest out first, in O(1)
-// per operation. Insertion order is kept in a queue of its own: walking a Map from its start to
-// find the oldest entries would step over every slot deleted before (V8 keeps them until it
-// rehashes), which made a full store 20-50x slower.
+// A map whose entries expire after a window, bounded in bytes (each entry says what it holds, as
+// estimated by its owner), in O(1) per operation. A live entry is never evicted to make room:
+// when the bytes are spent, set() refuses and the owner refuses its request (issue 18: a count
+// cap evicted entries still inside the window, so a retry could be delivered twice, and a
+// pending one could vanish). Insertion order is kept in a queue of its own: walking a Map from its
+// start to find the oldest entries would step over every slot deleted before (V8 keeps them until
+// it rehashes), which made a full store 20-50x slower.
 
-interface Slot<V> { key: string, at: number, value: V }
+interface Slot<V> { key: string, at: number, value: V, bytes: number }
 
 export class ExpiringMap<V> {
   readonly #entries = new Map<string, Slot<V>>()
   /** Slots in insertion order; those deleted or replaced since are skipped when they come up. */
   #queue: Array<Slot<V>> = []
   #head = 0
+  #bytes = 0
   readonly #windowMs: number
-  readonly #maxEntries: number
+  readonly #maxBytes: number
   readonly #now: () => number
 
-  constructor (windowMs: number, maxEntries: number, now: () => number = Date.now) {
+  constructor (windowMs: number, maxBytes: number, now: () => number = Date.now) {
     this.#windowMs = windowMs
-    this.#maxEntries = maxEntries
+    this.#maxBytes = maxBytes
     this.#now = now
   }
 
   get size (): number { return this.#entries.size }
+  /** Bytes the live entries hold (their owners' estimates). */
+  get bytes (): number { return this.#bytes }
+  get maxBytes (): number { return this.#maxBytes }
 
   /** The value, unless it expired. */
   get (key: string): V | undefined {
     const slot = this.#entries.get(key)
     if (slot === undefined) return undefined
     if (slot.at < this.#now() - this.#windowMs) {
-      this.#entries.delete(key)
+      this.#remove(slot)
       return undefined
     }
     return slot.value
   }
 
-  set (key: string, value: V): void {
+  /** True when `bytes` more would fit now (expired entries dropped first). */
+  fits (bytes: number): boolean {
     this.#evict()
-    const slot = { key, at: this.#now(), value }
+    return this.#bytes + bytes <= this.#maxBytes
+  }
+
+  /** Stores (or replaces) the entry; false, storing nothing, when it does not fit. */
+  set (key: string, value: V, bytes: number): boolean {
+    this.#evict()
+    const old = this.#entries.get(key)
+    const freed = old === undefined ? 0 : old.bytes
+    if (this.#bytes - freed + bytes > this.#maxBytes) return false
+    if (old !== undefined) this.#remove(old)
+    const slot = { key, at: this.#now(), value, bytes }
     this.#entries.set(key, slot)
+    this.#bytes += bytes
     this.#queue.push(slot)
-    // Over the cap: the oldest goes (skipped slots are popped on the way, each once).
-    while (this.#entries.size > this.#maxEntries) this.#popOldest()
+    return true
   }
 
   delete (key: string): void {
-    this.#entries.delete(key)
+    const slot = this.#entries.get(key)
+    if (slot !== undefined) this.#remove(slot)
+  }
+
+  /** Milliseconds until the oldest live entry expires (and frees its bytes); 0 when empty. */
+  oldestExpiresInMs (): number {
+    this.#evict()
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const slot = this.#queue[i] as Slot<V>
+      if (this.#entries.get(slot.key) === slot) return Math.max(0, slot.at + this.#windowMs - this.#now())
+    }
+    return 0
+  }
+
+  #remove (slot: Slot<V>): void {
+    this.#entries.delete(slot.key)
+    this.#bytes -= slot.bytes
   }
 
   /** Drops expired entries from the front of the queue; each slot is popped once. */
@@ -53,25 +87,14 @@ export class ExpiringMap<V> {
       const slot = this.#queue[this.#head] as Slot<V>
       const live = this.#entries.get(slot.key) === slot
       if (live && slot.at >= limit) break
-      if (live) this.#entries.delete(slot.key)
+      if (live) this.#remove(slot)
       this.#shift()
     }
     // Slots deleted early (failed requests) can pile up behind a live head: compact them away
-    // once they outnumber the live entries, so the queue stays within twice the cap.
+    // once they outnumber the live entries, so the queue stays within twice their number.
     if (this.#queue.length - this.#head > 2 * Math.max(this.#entries.size, 1024)) {
       this.#queue = this.#queue.slice(this.#head).filter((slot) => this.#entries.get(slot.key) === slot)
       this.#head = 0
-    }
-  }
-
-  #popOldest (): void {
-    while (this.#head < this.#queue.length) {
-      const slot = this.#queue[this.#head] as Slot<V>
-      this.#shift()
-      if (this.#entries.get(slot.key) === slot) {
-        this.#entries.delete(slot.key)
-        return
-      }
     }
   }
 

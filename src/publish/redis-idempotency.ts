@@ -4,7 +4,16 @@
 // request may be retried. A duplicate that finds the marker waits for the answer (on the same
 // node without asking Redis again). Redis unreachable: 503, like the broker itself. The marker and
 // the answer carry the body's fingerprint: the same key with another body is refused (422).
+//
+// A claim this node could not let go of (Redis froze: the claim's SET or the DEL after a failure
+// timed out, and ran when Redis came back) would make a retry wait for the claim to expire and
+// then answer 504, though nothing was delivered (issue 18: 27 s). Each claim carries a token; this
+// node remembers the tokens of claims it abandoned, and a retry that finds one takes the key over
+// at once. A claim lasts 5 s (the command timeout is 2 s): a retry on another node waits at most
+// that; delivery ids keep the retry from being delivered twice should the first arrive after all.
+import { randomBytes } from 'node:crypto'
 import { IDEMPOTENCY_WINDOW_MS, showKey, type IdempotencyStore, type StoredAnswer } from './idempotency.js'
+import { ExpiringMap } from './expiring-map.js'
 import { GW_ERR_BROKER_UNAVAILABLE, GW_ERR_IDEMPOTENCY_KEY_REUSED, GW_ERR_PUBLISH_OUTCOME_UNKNOWN } from '../errors.js'
 
 /** The few commands the store needs (ioredis' Redis and Cluster both have them). */
@@ -32,9 +41,12 @@ interface Stored { f: string, a: StoredAnswer }
 
 export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: RedisIdempotencyOptions): IdempotencyStore {
   const windowMs = options.windowMs ?? IDEMPOTENCY_WINDOW_MS
-  const pendingMs = options.pendingMs ?? 30_000
+  const pendingMs = options.pendingMs ?? 5000
   const pollMs = options.pollMs ?? 20
   const local = new Map<string, { fingerprint: string, result: Promise<{ answer: StoredAnswer, replay: boolean }> }>()
+  /** Claims (their markers) this node gave up without being able to delete them; as long as a claim lives. */
+  const abandoned = new ExpiringMap<true>(pendingMs, 8 * 1024 * 1024)
+  const abandon = (marker: string): void => { abandoned.set(marker, true, 200 + 2 * marker.length) }
 
   const unavailable = (err: unknown): Error => new GW_ERR_BROKER_UNAVAILABLE(`redis: ${(err as Error).message}`)
 
@@ -42,12 +54,16 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
     const deadline = Date.now() + pendingMs
     for (;;) {
       let claimed: 'OK' | null
+      // The marker: the fingerprint, then this claim's token.
+      const marker = `${PENDING}${fingerprint} ${randomBytes(9).toString('base64url')}`
       try {
-        claimed = await redis.set(id, PENDING + fingerprint, 'PX', pendingMs, 'NX')
+        claimed = await redis.set(id, marker, 'PX', pendingMs, 'NX')
       } catch (err) {
+        // It may still be set when Redis comes back: nobody would be handling it.
+        abandon(marker)
         throw unavailable(err)
       }
-      if (claimed === 'OK') return { answer: await handleClaimed(id, fingerprint, handle), replay: false }
+      if (claimed === 'OK') return { answer: await handleClaimed(id, marker, fingerprint, handle), replay: false }
       // Someone else has it: its answer, or wait for it (or for its failure, then try again).
       let stored: string | null
       try {
@@ -57,7 +73,17 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
       }
       if (stored === null) continue // the first one failed and let go: claim it again
       const pending = stored.startsWith(PENDING)
-      const found = pending ? { f: stored.slice(PENDING.length), a: null } : JSON.parse(stored) as Stored
+      if (pending && abandoned.get(stored) === true) {
+        // A claim of this node that nobody handles: take the key over now instead of waiting.
+        abandoned.delete(stored)
+        try {
+          await redis.del(id)
+        } catch (err) {
+          throw unavailable(err)
+        }
+        continue
+      }
+      const found = pending ? { f: stored.slice(PENDING.length).split(' ')[0] as string, a: null } : JSON.parse(stored) as Stored
       if (found.f !== fingerprint) throw new GW_ERR_IDEMPOTENCY_KEY_REUSED(showKey(key))
       if (found.a !== null) return { answer: found.a, replay: true }
       // The first request may still deliver: "nothing was delivered" would not be true.
@@ -66,12 +92,13 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
     }
   }
 
-  async function handleClaimed (id: string, fingerprint: string, handle: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
+  async function handleClaimed (id: string, marker: string, fingerprint: string, handle: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
     let answer: StoredAnswer
     try {
       answer = await handle()
     } catch (err) {
-      await redis.del(id).catch(() => {})
+      // Nothing was delivered (or it is unknown: 504, and then the delivery ids protect a retry).
+      await redis.del(id).catch(() => { abandon(marker) })
       throw err
     }
     if (answer.status >= 200 && answer.status < 300) {
@@ -80,7 +107,7 @@ export function createRedisIdempotencyStore (redis: IdempotencyRedis, options: R
       const stored: Stored = { f: fingerprint, a: answer }
       await redis.set(id, JSON.stringify(stored), 'PX', windowMs).catch(() => {})
     } else {
-      await redis.del(id).catch(() => {})
+      await redis.del(id).catch(() => { abandon(marker) })
     }
     return answer
   }

@@ -96,7 +96,7 @@ function render (s) {
   set('broker-kind', s.broker.kind)
   set('broker-nodes', s.broker.nodes === null ? 'nodes: not known' : 'nodes: ' + s.broker.nodes)
   if (s.database === null) { set('database-state', 'not used'); $('database-state').className = 'muted' } else state('database-state', s.database, s.database === 'ok')
-  set('database-note', s.database === null ? 'no ORO_DB_URL: anonymous tickets only' : 'Oro users (ORO_DB_URL)')
+  set('database-note', s.database === null ? 'no ORO_DB_DSN or ORO_DB_URL: anonymous tickets only' : 'Oro users (ORO_DB_DSN or ORO_DB_URL)')
   set('rate-dropped', number(s.rates.sessionsDropped) + ' / s now')
   set('rate-refused', number(s.rates.upgradesRefused) + ' / s now')
   rows('topics', s.topics.top.map((t) => [t.topic, t.subscribers]), 'no subscriptions')

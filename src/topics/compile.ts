@@ -23,6 +23,11 @@ export class RuleProblem extends Error {
 const PLACEHOLDER = /\{([^{}]*)\}/g
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const ANY_SEGMENT = '[^/]+'
+// Longest placeholder value: Oro's ids are integers (at most 20 digits); other values 64
+// characters. Each distinct value makes a topic (a Redis channel): a user may not mint huge ones.
+export const MAX_ID_PLACEHOLDER_LENGTH = 20
+export const MAX_PLACEHOLDER_LENGTH = 64
+const DIGITS_ONLY = new Set(['\\d+', '[0-9]+', '\\d*', '[0-9]*'])
 
 export function placeholdersOf (topic: string): string[] {
   return [...topic.matchAll(PLACEHOLDER)].map((m) => m[1] as string)
@@ -94,7 +99,10 @@ function placeholderSource (rule: TopicRule, name: string): string {
   // requirements forgot to say wildcard: true.
   const wildcard = req?.wildcard === true || (name === 'user_id' && rule.policy === 'user-or-wildcard')
   const body = pattern === undefined ? ANY_SEGMENT : `(?:${pattern})`
-  return wildcard ? `${body}|\\*` : body
+  const max = pattern !== undefined && DIGITS_ONLY.has(pattern) ? MAX_ID_PLACEHOLDER_LENGTH : MAX_PLACEHOLDER_LENGTH
+  // Not more than `max` characters before the next '/' (or the end).
+  const bounded = `(?![^/]{${max + 1}})(?:${body})`
+  return wildcard ? `${bounded}|\\*` : bounded
 }
 
 function escapeRegex (text: string): string {

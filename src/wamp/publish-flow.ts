@@ -3,6 +3,12 @@
 // yet. Over either, the session stops reading its socket until it is back under: nothing is
 // dropped, the publisher's TCP window fills and its writes wait (Oro's PHP client never reads, so
 // it could not be told anything else).
+//
+// The rate holds per message: frames of a TCP read that are over it wait here (held, in order)
+// and are published as tokens come back, while reading is paused; they are not published at once
+// on credit (issue 18: a backend published ~4x its limit in its first second that way). What is
+// held is at most one TCP read's frames. A session that closes with frames held still has them
+// published, at the rate (Oro's PHP backend publishes and exits at once).
 
 export const PAUSE_RATE = 1
 export const PAUSE_PENDING = 2
@@ -30,6 +36,9 @@ export class PublishFlow {
   #pausedFor = 0
   #timer: NodeJS.Timeout | null = null
   #checkScheduled = false
+  /** Publishes over the rate, waiting for tokens (in order). */
+  #held: Array<() => void> = []
+  #heldHead = 0
 
   constructor (options: PublishFlowOptions) {
     this.#options = options
@@ -42,7 +51,64 @@ export class PublishFlow {
   /** PAUSE_* bits of what holds reading now; 0 while reading. */
   get pausedFor (): number { return this.#pausedFor }
 
-  /** A publish was accepted and handed to the broker. */
+  /** Publishes over the rate waiting for tokens. */
+  get held (): number { return this.#held.length - this.#heldHead }
+
+  /**
+   * Runs `publish` now when the rate allows (and nothing is held before it), else once it does,
+   * in order; reading stays paused while anything is held.
+   */
+  submit (publish: () => void): void {
+    const rate = this.#options.ratePerSecond
+    if (rate <= 0) {
+      publish()
+      return
+    }
+    this.#refill(rate)
+    if (this.held === 0 && this.#tokens >= 1) {
+      this.#tokens--
+      publish()
+      return
+    }
+    this.#held.push(publish)
+    this.#pause(PAUSE_RATE)
+    this.#schedule(rate)
+  }
+
+  #refill (rate: number): void {
+    const now = this.#now()
+    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#at) / 1000) * rate)
+    this.#at = now
+  }
+
+  /** A timer for when the next token is back. */
+  #schedule (rate: number): void {
+    if (this.#timer !== null) return
+    const waitMs = Math.max(1, Math.ceil(((1 - this.#tokens) / rate) * 1000))
+    this.#timer = setTimeout(this.#releaseHeld, waitMs)
+    this.#timer.unref()
+  }
+
+  readonly #releaseHeld = (): void => {
+    this.#timer = null
+    const rate = this.#options.ratePerSecond
+    this.#refill(rate)
+    while (this.held > 0 && this.#tokens >= 1) {
+      this.#tokens--
+      const publish = this.#held[this.#heldHead] as () => void
+      this.#held[this.#heldHead++] = undefined as unknown as () => void
+      publish()
+    }
+    if (this.held > 0) {
+      this.#schedule(rate)
+      return
+    }
+    this.#held = []
+    this.#heldHead = 0
+    this.#release(PAUSE_RATE)
+  }
+
+  /** A publish was handed to the broker. */
   started (): void {
     this.#pending++
     // Checked after this turn: a broker that takes publications at once settles them within the
@@ -51,22 +117,6 @@ export class PublishFlow {
     if (this.#pending >= this.#options.maxPending && !this.#checkScheduled) {
       this.#checkScheduled = true
       setImmediate(this.#checkPending)
-    }
-    const rate = this.#options.ratePerSecond
-    if (rate <= 0) return
-    const now = this.#now()
-    // Frames already read keep arriving after a pause: they are taken (the tokens go negative)
-    // and the wait grows with the debt, so the average rate holds and nothing is lost.
-    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#at) / 1000) * rate) - 1
-    this.#at = now
-    if (this.#tokens < 0 && (this.#pausedFor & PAUSE_RATE) === 0) {
-      this.#pause(PAUSE_RATE)
-      // Until the debt is paid and one token is back: the next publish then goes through.
-      const waitMs = Math.ceil(((1 - this.#tokens) / rate) * 1000)
-      this.#timer = setTimeout(() => {
-        this.#timer = null
-        this.#release(PAUSE_RATE)
-      }, waitMs)
     }
   }
 
@@ -82,10 +132,12 @@ export class PublishFlow {
     if ((this.#pausedFor & PAUSE_PENDING) !== 0 && this.#pending <= this.#options.maxPending / 2) this.#release(PAUSE_PENDING)
   }
 
-  /** The session ended. */
+  /** The session ended: publishes still held go on at the rate (their timer does not hold the process). */
   stop (): void {
-    if (this.#timer !== null) clearTimeout(this.#timer)
-    this.#timer = null
+    if (this.held === 0 && this.#timer !== null) {
+      clearTimeout(this.#timer)
+      this.#timer = null
+    }
   }
 
   #pause (reason: number): void {

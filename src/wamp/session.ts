@@ -14,12 +14,14 @@ import { textFrame } from './frame.js'
 import { SocketWriter, type WriteScheduler } from './socket-writer.js'
 import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
-import type { Broker } from '../broker/broker.js'
+import type { Broker, Publication } from '../broker/broker.js'
 import { counters } from '../metrics.js'
 import type { Log } from '../logger.js'
+import type { FirstSeen } from '../first-seen.js'
 import { clip, type LogThrottle } from '../log-throttle.js'
 
 import type { Identity } from '../auth/identity.js'
+import type { UserQuota } from './user-quota.js'
 export { ANONYMOUS, type Identity } from '../auth/identity.js'
 
 export interface Refusal {
@@ -43,6 +45,8 @@ export interface SessionLimits {
   publishRate: number
   /** WAMP PUBLISHes of one session the broker has not taken yet, before reading pauses. */
   maxPendingPublishes: number
+  /** Distinct topics this node's sessions may hold together (ORO_WEBSOCKET_MAX_TOPICS); default no limit. */
+  maxTopics?: number
 }
 
 export type SessionLog = Pick<Log, 'debug' | 'info' | 'notice' | 'warn' | 'error'>
@@ -57,6 +61,10 @@ export interface SessionContext {
   writes: WriteScheduler
   /** Refusal and error lines: one per key per interval, with a count of those left out. */
   throttle: LogThrottle
+  /** Addresses that had a publish refused (not a backend): the first from each is logged at error. */
+  refusedPublishers?: FirstSeen
+  /** Sessions and subscriptions per user, all sessions together (none: not counted). */
+  quota?: UserQuota
 }
 
 export const NO_RPC_ERROR_URI = 'http://oro-websocket-gateway/error#no-rpc'
@@ -203,9 +211,9 @@ export class WampSession implements HubClient {
 
   protocolError (reason: string): void {
     counters.protocolErrors++
-    // The reason may echo what the client sent: clipped, and one line per reason per interval.
+    // The reason may echo what the client sent: clipped, and one line per address per interval.
     const clipped = clip(reason, 200)
-    const suppressed = this.#ctx.throttle.take(`protocol:${clip(reason, 60)}`)
+    const suppressed = this.#ctx.throttle.take('protocol-error', this.address)
     if (suppressed >= 0) {
       this.#ctx.log.info({ sessionId: this.id, user: this.user, address: this.address, reason: clipped, suppressed }, `closing session: ${clipped}`)
     }
@@ -233,7 +241,14 @@ export class WampSession implements HubClient {
   }
 
   #refused (kind: 'subscribe' | 'publish', topic: string, refusal: Refusal, level: 'notice' | 'warn'): void {
-    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}:${this.address}`)
+    const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}`, this.address)
+    // Browsers never publish: the first refused publish of an address is a backend left outside
+    // ORO_WEBSOCKET_BACKEND_NETWORKS, whose every publish is lost. Said at error, once per address.
+    if (refusal.reason === 'not-backend' && this.#ctx.refusedPublishers?.first(this.address) === true) {
+      this.#ctx.log.error({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, first: true },
+        `publish refused: ${refusal.message}; the first from ${this.address}, its later ones at warning, once a minute`)
+      return
+    }
     if (suppressed < 0) return
     this.#ctx.log[level]({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, suppressed },
       `${kind === 'subscribe' ? 'subscription' : 'publish'} refused: ${refusal.message}`)
@@ -249,6 +264,13 @@ export class WampSession implements HubClient {
       refusal = { reason: 'too-many-subscriptions', message: `session has ${this.subscriptionCount} subscriptions, the limit (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS)` }
     } else {
       refusal = policy.subscribe(topic, this)
+    }
+    // A new topic must fit the node's room, and the subscription the user's (all its sessions).
+    if (refusal === null && limits.maxTopics !== undefined && hub.topicCount >= limits.maxTopics && hub.subscriberCount(topic) === 0) {
+      refusal = { reason: 'too-many-topics', message: `this node holds ${hub.topicCount} topics, the limit (ORO_WEBSOCKET_MAX_TOPICS)` }
+    }
+    if (refusal === null && this.#ctx.quota?.addSubscription(this.identity) === false) {
+      refusal = { reason: 'user-subscriptions', message: `user holds ${this.#ctx.quota.limits.maxSubscriptionsPerUser} subscriptions over all its sessions, the limit (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER)` }
     }
     if (refusal !== null) {
       // Nothing is sent: autobahn 0.8 has no message for a refused subscription.
@@ -280,12 +302,13 @@ export class WampSession implements HubClient {
 
   #unsubscribe (topic: string): void {
     if (this.#subscriptions?.delete(topic) !== true) return
+    this.#ctx.quota?.removeSubscriptions(this.identity, 1)
     this.#ctx.hub.unsubscribe(topic, this)
     this.#ctx.log.debug({ sessionId: this.id, topic }, 'unsubscribed')
   }
 
   #publish (topic: string, message: PublishMessage): void {
-    const { policy, broker, limits } = this.#ctx
+    const { policy, limits } = this.#ctx
     if (topic === PING_TOPIC) return // the server's own keep-alive topic; clients' pings are ignored
     if (!this.canPublish) {
       // Issue 11: a backend in another container lands here until its network is allowed.
@@ -304,8 +327,21 @@ export class WampSession implements HubClient {
     counters.publishesReceived++
     const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
+    // Now, or once the rate allows (held in order; reading pauses meanwhile).
+    flow.submit(() => {
+      // A held one runs from a timer: a fault must end this session, not reach the process.
+      try {
+        this.#send(flow, topic, { topic, payload: message.payload, exclude, eligible: message.eligible })
+      } catch (err) {
+        this.fault(err, 'publish')
+      }
+    })
+  }
+
+  #send (flow: PublishFlow, topic: string, publication: Publication): void {
+    const { broker } = this.#ctx
     flow.started()
-    broker.publish({ topic, payload: message.payload, exclude, eligible: message.eligible }).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
+    broker.publish(publication).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
       flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
       // Redis took the command but did not confirm it, the event may still arrive: say so.
@@ -330,7 +366,7 @@ export class WampSession implements HubClient {
       paused: (reason) => {
         counters.publishPauses++
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
-        const suppressed = throttle.take(`publish-paused:${setting}:${this.address}`)
+        const suppressed = throttle.take(`publish-paused:${setting}`, this.address)
         if (suppressed >= 0) {
           log.notice({ sessionId: this.id, address: this.address, setting, suppressed },
             `publisher paused: reading its socket stops until it is back under ${setting} (nothing is dropped)`)
@@ -344,6 +380,7 @@ export class WampSession implements HubClient {
     this.alive = false
     this.#flow?.stop()
     const subscriptions = this.#subscriptions ?? []
+    this.#ctx.quota?.removeSubscriptions(this.identity, this.#subscriptions?.size ?? 0)
     this.#subscriptions = null
     this.#prefixes = null
     this.#ctx.hub.removeClient(this, subscriptions)
