@@ -101,7 +101,7 @@ test('a merged run counts against the turn\'s write budget as if written one by 
 })
 
 test('holdMs: right after a fan-out that merged two publishers\' calls the next one waits a little for more', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 200 })
+  const hub = new Hub({ merge: true, holdMs: 200, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
@@ -121,7 +121,7 @@ test('holdMs: right after a fan-out that merged two publishers\' calls the next 
 })
 
 test('holdMs: a lone publisher sending one at a time (Oro\'s PHP backend) is never held', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 200 })
+  const hub = new Hub({ merge: true, holdMs: 200, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
@@ -148,7 +148,7 @@ test('holdMs: a lone publisher sending one at a time (Oro\'s PHP backend) is nev
 })
 
 test('holdMs: now and then a lone-looking call is held anyway; when another joins it, holding goes on', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 50 })
+  const hub = new Hub({ merge: true, holdMs: 50, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)

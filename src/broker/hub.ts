@@ -106,6 +106,8 @@ export interface HubOptions {
    * timer) so publications still on their way join it (0: none).
    */
   holdMs?: number
+  /** With holdMs: how long after a fan-out the hub counts as hot (HOT_MS; tests set it long so no load makes a fan-out cold). */
+  hotMs?: number
   /** Bound of the queue in bytes (MAX_QUEUED_BYTES by default); see the file's comment. */
   maxQueuedBytes?: number
   /** A publication was shed at the bound (for a throttled log line). */
@@ -129,6 +131,7 @@ export class Hub {
   #yielding = false
   readonly #merge: boolean
   readonly #holdMs: number
+  readonly #hotMs: number
   /** performance.now() when the last fan-out ended. */
   #lastDrain = -Infinity
   /** Calls (deliver, deliverAll, broadcast) queued since the last fan-out ended. */
@@ -147,6 +150,7 @@ export class Hub {
     this.#writesPerTurn = options.writesPerTurn ?? WRITES_PER_TURN
     this.#merge = options.merge ?? false
     this.#holdMs = options.holdMs ?? 0
+    this.#hotMs = options.hotMs ?? HOT_MS
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
@@ -290,7 +294,7 @@ export class Hub {
       this.#drainScheduled = true
       // Right after a fan-out that merged several publishers' calls, more are likely on their way
       // (their other requests in flight): wait a little. A lone publisher's next request is not.
-      if (this.#holdMs > 0 && !this.#yielding && now - this.#lastDrain < HOT_MS && (this.#concurrent || this.#probe())) setTimeout(this.#drain, this.#holdMs)
+      if (this.#holdMs > 0 && !this.#yielding && now - this.#lastDrain < this.#hotMs && (this.#concurrent || this.#probe())) setTimeout(this.#drain, this.#holdMs)
       else setImmediate(this.#drain)
     }
   }
