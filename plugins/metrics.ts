@@ -24,14 +24,22 @@ export function publishOutcome (status: number): string {
   return 'error'
 }
 
-/** Counts every POST /publish answer of this app by outcome (also used by the publish listener). */
+/**
+ * Counts every POST /publish answer of this app by outcome (also used by the publish listener).
+ * The hook goes on that route alone (added as the route is declared): other requests pay nothing,
+ * and it needs no `request.routeOptions` (an object built on each read) to know the route.
+ */
 export function countPublishOutcomes (app: FastifyInstance): void {
-  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    if (request.routeOptions.url === '/publish' && request.method === 'POST') {
-      const outcome = publishOutcome(reply.statusCode)
-      httpPublishOutcomes[outcome] = (httpPublishOutcomes[outcome] ?? 0) + 1
-    }
+  const count = (_request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    const outcome = publishOutcome(reply.statusCode)
+    httpPublishOutcomes[outcome] = (httpPublishOutcomes[outcome] ?? 0) + 1
     done()
+  }
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (route.url !== '/publish' || !methods.includes('POST')) return
+    const hooks = route.onResponse
+    route.onResponse = hooks == null ? [count] : [...(Array.isArray(hooks) ? hooks : [hooks]), count] as typeof route.onResponse
   })
 }
 

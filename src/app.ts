@@ -1,6 +1,6 @@
 // Builds the Fastify application: plugins (errors, config, readiness, broker, topics, auth,
 // websocket) and routes (health, metrics, publish, WebSocket upgrades), in dependency order.
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import configPlugin from '../plugins/config.js'
 import readinessPlugin from '../plugins/readiness.js'
 import healthRoutes from '../routes/health.js'
@@ -21,6 +21,7 @@ import statusRoutes from '../routes/status.js'
 import type { LoadedConfig } from './config/load.js'
 import type { GatewayLogger, Mode } from './logger.js'
 import { httpsOptions, type ListenerTls } from './tls/context-options.js'
+import { lazyChildLoggerFactory } from './lazy-request-logger.js'
 
 export interface AppOptions {
   loaded: LoadedConfig
@@ -35,6 +36,8 @@ function createFastify (options: AppOptions, tls: ListenerTls | null = null): Fa
   return Fastify({
     ...(tls?.server !== undefined ? { https: httpsOptions(tls.server) } : {}),
     loggerInstance: options.logger,
+    // A request's child logger becomes a pino child only when the request logs (lazy-request-logger.ts).
+    childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     // Health probes must keep answering while the gateway drains; draining is ours to report.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

@@ -2,7 +2,7 @@
 // frames, one write per socket. Order per topic, exclude/eligible and
 // the recipients count stay as they were; the queue is bounded for publications nobody waits for.
 import { test } from 'tap'
-import { Hub, type HubClient } from '../src/broker/hub.js'
+import { Hub, HOLD_PROBE_MIN, type HubClient } from '../src/broker/hub.js'
 import { counters } from '../src/metrics.js'
 import type { Publication } from '../src/broker/broker.js'
 
@@ -100,23 +100,82 @@ test('a merged run counts against the turn\'s write budget as if written one by 
   t.equal(hub.queued, 0)
 })
 
-test('holdMs: right after a fan-out the next one waits a little for more; after a quiet spell it does not', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 200 })
+test('holdMs: right after a fan-out that merged two publishers\' calls the next one waits a little for more', async (t) => {
+  const hub = new Hub({ merge: true, holdMs: 200, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
-  await hub.deliver(pub('t', 1))
-  t.equal(a.writes.length, 1, 'the first: at the end of its turn')
-  const second = hub.deliver(pub('t', 2))
+  // Two publishers in one turn: one fan-out carrying both calls.
+  t.same(await Promise.all([hub.deliver(pub('t', 1)), hub.deliverAll([pub('t', 2)])]), [1, 1])
+  t.equal(a.writes.length, 1, 'the first two: one write at the end of their turn')
+  const second = hub.deliver(pub('t', 3))
   await turn()
   await turn()
-  t.equal(a.writes.length, 1, 'hot: the next fan-out is held')
-  hub.broadcast(pub('t', 3))
+  t.equal(a.writes.length, 1, 'hot, with others publishing: the next fan-out is held')
+  hub.broadcast(pub('t', 4))
   const started = performance.now()
   t.equal(await second, 1)
   t.ok(performance.now() - started >= 100, 'held for about holdMs')
   t.equal(a.writes.length, 2, 'what arrived meanwhile joined it')
-  t.same(a.events(), ['1', '2', '3'])
+  t.same(a.events(), ['1', '2', '3', '4'])
+})
+
+test('holdMs: a lone publisher sending one at a time (Oro\'s PHP backend) is never held', async (t) => {
+  const hub = new Hub({ merge: true, holdMs: 200, hotMs: 60_000 })
+  const a = recorder('a')
+  hub.addClient(a)
+  hub.subscribe('t', a)
+  for (let i = 1; i <= 5; i++) {
+    const done = hub.deliver(pub('t', i))
+    t.type(done, Promise, 'waits for the end of its turn')
+    await turn()
+    await turn()
+    t.equal(a.writes.length, i, `publication ${i}: written at the end of its turn, not held for holdMs`)
+    t.equal(await done, 1)
+  }
+  // A batch from one call is one publisher too.
+  const batch = hub.deliverAll([pub('t', 6), pub('t', 7)])
+  await turn()
+  await turn()
+  t.equal(a.writes.length, 6, 'a batch after the lone publisher\'s fan-out: not held')
+  t.equal(await batch, 2)
+  const next = hub.deliver(pub('t', 8))
+  await turn()
+  await turn()
+  t.equal(a.writes.length, 7, 'nor the call after the batch (one call, one publisher)')
+  t.equal(await next, 1)
+  t.same(a.events(), ['1', '2', '3', '4', '5', '6', '7', '8'])
+})
+
+test('holdMs: now and then a lone-looking call is held anyway; when another joins it, holding goes on', async (t) => {
+  const hub = new Hub({ merge: true, holdMs: 50, hotMs: 60_000 })
+  const a = recorder('a')
+  hub.addClient(a)
+  hub.subscribe('t', a)
+  await hub.deliver(pub('t', 0))
+  // One call per fan-out (a WAMP publisher with events in flight looks like this until merged):
+  // most go at the end of their turn, then one is held to see whether others join.
+  let held = -1
+  for (let i = 1; i <= 4 * HOLD_PROBE_MIN && held < 0; i++) {
+    const writes = a.writes.length
+    const done = hub.deliver(pub('t', i))
+    await turn()
+    await turn()
+    if (a.writes.length === writes) {
+      held = i
+      hub.broadcast(pub('t', `${i}+`)) // another publisher's event, on its way during the hold
+    }
+    await done
+  }
+  t.ok(held >= HOLD_PROBE_MIN - 1, `the probe came after a run of unheld fan-outs (call ${held})`)
+  t.equal(a.events().at(-1), `${held}+`, 'what arrived during the probe joined its fan-out')
+  const writes = a.writes.length
+  const next = hub.deliver(pub('t', 'next'))
+  await turn()
+  await turn()
+  t.equal(a.writes.length, writes, 'two calls in the last fan-out: the next is held')
+  await next
+  t.equal(a.writes.length, writes + 1)
 })
 
 test('without merge every publication is written at once (the default)', async (t) => {

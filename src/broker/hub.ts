@@ -12,9 +12,15 @@
 // a timer), and the publications of that turn to one topic leave as one buffer of consecutive
 // frames: one write, so one syscall, per socket and turn instead of one per event, however many
 // HTTP requests or WAMP frames brought them (docs/benchmark.md, "Single-event publishes").
-// While the hub is hot (a fan-out ended less than 2 ms before), the next one waits holdMs (1 ms
-// in the app) so publications still on their way join it: Centrifuge's write delay, only when
-// publications follow each other closely; at a fixed rate (events further apart) none is held.
+// While the hub is hot (a fan-out ended less than 2 ms before) and that fan-out carried the
+// publications of more than one publisher call, the next one waits holdMs (1 ms in the app) so
+// publications still on their way join it: Centrifuge's write delay, only when several publishers
+// follow each other closely. A lone publisher sending one request at a time (Oro's PHP backend)
+// brings one publication per fan-out, and holding its next one would only add 1 ms to each
+// request: it is not held, except for a probe now and then (after HOLD_PROBE_MIN hot fan-outs of
+// one call, the interval doubling up to HOLD_PROBE_MAX while probes catch nothing), which finds
+// publishers that are out of step (a WAMP publisher with several events in flight looks like a
+// lone one until a hold merges them). At a fixed rate (events further apart) none is held.
 //
 // The queue is bounded (maxQueuedBytes): it grows only when publications arrive faster than
 // fan-outs drain. Past the bound, a publication nobody waits for (from Redis) is shed: not
@@ -48,6 +54,10 @@ export const MAX_QUEUED_BYTES = 16 * 1024 * 1024
 
 /** With holdMs: the hub counts as hot this long after a fan-out ended. */
 const HOT_MS = 2
+
+/** With holdMs: hot fan-outs of a single call between two probing holds, at first and at most. */
+export const HOLD_PROBE_MIN = 16
+export const HOLD_PROBE_MAX = 512
 
 /** Most publications merged into one write, and most payload bytes in one merged write. */
 const MERGE_MAX_EVENTS = 64
@@ -91,10 +101,13 @@ export interface HubOptions {
    */
   merge?: boolean
   /**
-   * With merge: while the hub is hot (its last fan-out ended less than HOT_MS ago), the next
-   * fan-out waits this many ms (a timer) so publications still on their way join it (0: none).
+   * With merge: while the hub is hot (its last fan-out ended less than HOT_MS ago) and that
+   * fan-out merged the publications of two or more calls, the next fan-out waits this many ms (a
+   * timer) so publications still on their way join it (0: none).
    */
   holdMs?: number
+  /** With holdMs: how long after a fan-out the hub counts as hot (HOT_MS; tests set it long so no load makes a fan-out cold). */
+  hotMs?: number
   /** Bound of the queue in bytes (MAX_QUEUED_BYTES by default); see the file's comment. */
   maxQueuedBytes?: number
   /** A publication was shed at the bound (for a throttled log line). */
@@ -118,8 +131,17 @@ export class Hub {
   #yielding = false
   readonly #merge: boolean
   readonly #holdMs: number
+  readonly #hotMs: number
   /** performance.now() when the last fan-out ended. */
   #lastDrain = -Infinity
+  /** Calls (deliver, deliverAll, broadcast) queued since the last fan-out ended. */
+  #handovers = 0
+  /** The last fan-out carried publications of two or more calls: others publish alongside. */
+  #concurrent = false
+  /** Hot fan-outs not held since the last probe, the current interval, and a probe under way. */
+  #sinceProbe = 0
+  #probeEvery = HOLD_PROBE_MIN
+  #probing = false
   readonly #maxQueuedBytes: number
   readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
@@ -128,6 +150,7 @@ export class Hub {
     this.#writesPerTurn = options.writesPerTurn ?? WRITES_PER_TURN
     this.#merge = options.merge ?? false
     this.#holdMs = options.holdMs ?? 0
+    this.#hotMs = options.hotMs ?? HOT_MS
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
@@ -240,7 +263,7 @@ export class Hub {
         // The rest waits its turn; they stay together and in order in the queue.
         const rest: Array<Promise<number>> = []
         for (let j = i; j < publications.length; j++) {
-          rest.push(new Promise((resolve, reject) => { this.#enqueue(publications[j] as Publication, { resolve, reject }) }))
+          rest.push(new Promise((resolve, reject) => { this.#enqueue(publications[j] as Publication, { resolve, reject }, j === i) }))
         }
         return Promise.all(rest).then((counts) => counts.reduce((a, b) => a + b, written))
       }
@@ -249,7 +272,8 @@ export class Hub {
     return written
   }
 
-  #enqueue (publication: Publication, waiter: Waiter | null): void {
+  /** `first`: the first publication of its call (a batch counts as one hand-over). */
+  #enqueue (publication: Publication, waiter: Waiter | null, first = true): void {
     const bytes = queuedSize(publication)
     const empty = this.#head === this.#queue.length
     if (waiter === null && !empty && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
@@ -265,12 +289,22 @@ export class Hub {
     const now = performance.now()
     this.#queue.push({ publication, waiter, since: now, bytes })
     this.#queuedBytes += bytes
+    if (first) this.#handovers++
     if (!this.#drainScheduled) {
       this.#drainScheduled = true
-      // Right after a fan-out more are likely on their way (other requests in flight): wait a little.
-      if (this.#holdMs > 0 && !this.#yielding && now - this.#lastDrain < HOT_MS) setTimeout(this.#drain, this.#holdMs)
+      // Right after a fan-out that merged several publishers' calls, more are likely on their way
+      // (their other requests in flight): wait a little. A lone publisher's next request is not.
+      if (this.#holdMs > 0 && !this.#yielding && now - this.#lastDrain < this.#hotMs && (this.#concurrent || this.#probe())) setTimeout(this.#drain, this.#holdMs)
       else setImmediate(this.#drain)
     }
+  }
+
+  /** True when this hot fan-out of a lone-looking call is held anyway, to see whether others join. */
+  #probe (): boolean {
+    if (++this.#sinceProbe < this.#probeEvery) return false
+    this.#sinceProbe = 0
+    this.#probing = true
+    return true
   }
 
   // A new turn: the write budget starts again; queued publications go out until it is spent,
@@ -320,6 +354,11 @@ export class Hub {
     this.#head = 0
     this.#queuedBytes = 0
     this.#yielding = false
+    this.#concurrent = this.#handovers >= 2
+    this.#handovers = 0
+    if (this.#concurrent) this.#probeEvery = HOLD_PROBE_MIN
+    else if (this.#probing) this.#probeEvery = Math.min(this.#probeEvery * 2, HOLD_PROBE_MAX)
+    this.#probing = false
     this.#lastDrain = performance.now()
   }
 

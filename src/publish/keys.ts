@@ -1,6 +1,7 @@
 // Publish API keys: several at once (rotation without downtime), compared in constant time.
 // Keys are kept only as SHA-256 digests, so equal-length comparison is constant whatever the key.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import * as crypto from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 
 export interface PublishKeys {
   /** The matching key's id (its position, for rate limits and idempotency), or -1. */
@@ -8,8 +9,11 @@ export interface PublishKeys {
   readonly count: number
 }
 
+// Every POST /publish hashes its key: the one-shot crypto.hash (Node >= 20.12) costs half of a
+// Hash object's createHash/update/digest (docs/benchmark.md, issue 20).
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash
 function digest (key: string): Buffer {
-  return createHash('sha256').update(key).digest()
+  return oneShot !== undefined ? oneShot('sha256', key, 'buffer') : crypto.createHash('sha256').update(key).digest()
 }
 
 export function parseKeyList (list: string | undefined): string[] {
