@@ -212,7 +212,21 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const given = typeof ticket === 'string' ? ticket : undefined
     const socket = request.raw.socket
     const who = { network, aggregate: addressAggregate(address), username: ticketUsername(given), trusted: canPublish }
-    const entry = await admission.enter({ ...who, alive: () => !socket.destroyed })
+    // A client that hangs up while it waits gives its place up at once (see admission.ts). A
+    // browser hangs up with a FIN: after an upgrade Node keeps the socket half-open, so 'end' (not
+    // 'close', nor `destroyed`) is what says it left; no WebSocket client half-closes on purpose.
+    const entry = await admission.enter({
+      ...who,
+      alive: () => !socket.destroyed && !socket.readableEnded,
+      watchGone: (listener) => {
+        socket.once('end', listener)
+        socket.once('close', listener)
+        return () => {
+          socket.off('end', listener)
+          socket.off('close', listener)
+        }
+      }
+    })
     if (!entry.admitted) throw refuse(entry.reason, entry.retryAfterSeconds, reply, address, network)
     let identity: Identity
     let recheck: Promise<RecheckResult> | undefined

@@ -359,3 +359,22 @@ test('a refused user ticket is checked again once the user\'s password is anothe
   t.same(await v.verify(ticket), { anonymous: false, userId: 8, username: 'bob' })
   t.equal(v.stats.digests, 2)
 })
+
+test('a client that hangs up while waiting leaves the waiting room at once (it does not hold a place until its turn)', async (t) => {
+  const gate = new Admission({ maxWaiting: 3, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  const first = admitted(await gate.enter({ network: 'a' }))
+  const leave: Array<() => void> = []
+  let unwatched = 0
+  const watchGone = (listener: () => void): (() => void) => { leave.push(listener); return () => { unwatched++ } }
+  const gone = [gate.enter({ network: 'x', watchGone }), gate.enter({ network: 'y', watchGone })]
+  t.equal(gate.stats.waiting, 2)
+  for (const listener of leave) listener()
+  t.equal(gate.stats.waiting, 0, 'the clients that left wait no more')
+  const next = gate.enter({ network: 'b', watchGone })
+  first.release('ok')
+  t.match(await next, { admitted: true }, 'a new upgrade is not refused as busy for the ones that left')
+  for (const result of await Promise.all(gone)) t.match(result, { admitted: false, reason: 'gone' })
+  t.equal(gate.stats.refused.gone, 2)
+  t.equal(gate.stats.refused.busy, 0)
+  t.equal(unwatched, 1, 'the one served stops watching its client')
+})

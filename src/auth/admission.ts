@@ -59,6 +59,11 @@ export interface AdmissionRequest {
   recheck?: boolean
   /** False once the client is gone: its turn is skipped. */
   alive?: () => boolean
+  /**
+   * Called when the request must wait: registers `listener` for the client leaving (its place is
+   * given up at once, the result 'gone'); returns what stops watching (called when its turn comes).
+   */
+  watchGone?: (listener: () => void) => () => void
 }
 
 export interface Admitted {
@@ -103,6 +108,14 @@ interface Waiter {
   request: AdmissionRequest
   lane: Lane
   resolve: (result: Admitted | Refused) => void
+  /** Stops watching for the client leaving, while it waits. */
+  unwatch?: (() => void) | undefined
+}
+
+function stopWatching (waiter: Waiter): void {
+  const unwatch = waiter.unwatch
+  waiter.unwatch = undefined
+  unwatch?.()
 }
 
 function refusal (reason: RefusalReason, retryAfterSeconds: number): Refused {
@@ -176,7 +189,10 @@ export class Admission {
   close (): void {
     this.#closed = true
     for (const queue of [this.#rechecks, this.#clean, this.#suspect]) {
-      for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) entry.value.resolve(this.#refuse('closed', 2))
+      for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+        stopWatching(entry.value)
+        entry.value.resolve(this.#refuse('closed', 2))
+      }
     }
   }
 
@@ -214,7 +230,18 @@ export class Admission {
       resolve(this.#refuse('wait', Math.max(2, Math.ceil(wait / 1000 / 2))))
       return
     }
-    queue.push(flow, { request, lane, resolve })
+    const waiter: Waiter = { request, lane, resolve }
+    const entry = queue.push(flow, waiter)
+    // A client that leaves gives its place up at once: it must not hold the waiting room (or its
+    // flow's pending count) until its turn comes.
+    if (request.watchGone !== undefined) {
+      waiter.unwatch = request.watchGone(() => {
+        waiter.unwatch = undefined
+        if (!queue.cancel(entry)) return
+        this.#refused.gone++
+        resolve(refusal('gone', 1))
+      })
+    }
     if (fresh) this.#dispatch()
   }
 
@@ -284,6 +311,7 @@ export class Admission {
       const entry = this.#next()
       if (entry === undefined) return
       const waiter = entry.value
+      stopWatching(waiter)
       if (waiter.request.alive !== undefined && !waiter.request.alive()) {
         this.#refused.gone++
         waiter.resolve(refusal('gone', 1))
