@@ -3,7 +3,7 @@
 // its later ones at warning, throttled (one line a minute per address, carrying the count).
 import { test } from 'tap'
 import { startApp } from './helpers/app.js'
-import { connectWamp } from './helpers/wamp-client.js'
+import { connectWamp, type WampClient } from './helpers/wamp-client.js'
 import { FirstSeen } from '../src/first-seen.js'
 
 test('the first refused publish of an address at error, later ones at warning once a minute, each address its own first', async (t) => {
@@ -33,4 +33,20 @@ test('the first refused publish of an address at error, later ones at warning on
 
   const seen = new FirstSeen(2)
   t.same(['a', 'a', 'b', 'c', 'a', 'c'].map((k) => seen.first(k)), [true, false, true, true, true, false], 'bounded: past max the oldest is forgotten')
+})
+
+test('refused publishes from ever new addresses (a flood over an IPv6 /64, or a proxy) are throttled like any refusal: no error line each', async (t) => {
+  const gw = await startApp(t, {}, 'dev', 'warn')
+  const sessions: WampClient[] = []
+  for (let i = 0; i < 260; i++) {
+    const client = await connectWamp(gw.wsUrl, { headers: { 'X-Forwarded-For': `2001:db8::${(i + 1).toString(16)}` } })
+    sessions.push(client)
+    client.publish('oro/data/update', i)
+    await client.sync()
+  }
+  t.teardown(() => { for (const s of sessions) s.close() })
+  const lines = gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publish refused'))
+  // The throttle remembers 200 addresses a category; past them, one line stands for the rest.
+  t.ok(lines.length <= 201, `at most 201 lines a minute (${lines.length})`)
+  t.equal(lines.filter((l) => l.level === 'error').length, lines.length, 'those written are the addresses\' firsts, at error')
 })

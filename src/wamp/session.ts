@@ -242,6 +242,8 @@ export class WampSession implements HubClient {
 
   #refused (kind: 'subscribe' | 'publish', topic: string, refusal: Refusal, level: 'notice' | 'warn'): void {
     const suppressed = this.#ctx.throttle.take(`${kind}:${refusal.reason}`, this.address)
+    // Past the throttle (a client can bring ever new addresses: one line stands for them all).
+    if (suppressed < 0) return
     // Browsers never publish: the first refused publish of an address is a backend left outside
     // ORO_WEBSOCKET_BACKEND_NETWORKS, whose every publish is lost. Said at error, once per address.
     if (refusal.reason === 'not-backend' && this.#ctx.refusedPublishers?.first(this.address) === true) {
@@ -249,7 +251,6 @@ export class WampSession implements HubClient {
         `publish refused: ${refusal.message}; the first from ${this.address}, its later ones at warning, once a minute`)
       return
     }
-    if (suppressed < 0) return
     this.#ctx.log[level]({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, suppressed },
       `${kind === 'subscribe' ? 'subscription' : 'publish'} refused: ${refusal.message}`)
   }
