@@ -36,6 +36,8 @@ export class ServerStateWatch {
   readonly #sql: string
   #connection: DatabaseConnection | undefined
   #phase: Phase = 'starting'
+  // Apart from the phase: a read under way when stop() is called sets the phase as it ends.
+  #stopped = false
   /** The row's value when last read; undefined before the first read. */
   #seen: string | undefined
   #timer: NodeJS.Timeout | undefined
@@ -52,7 +54,7 @@ export class ServerStateWatch {
   }
 
   /** watching: the table is polled; absent: Oro has no such table (before 6.0.10). */
-  get phase (): Phase { return this.#phase }
+  get phase (): Phase { return this.#stopped ? 'stopped' : this.#phase }
   /** Changes applied so far. */
   get changes (): number { return this.#changes }
 
@@ -73,7 +75,7 @@ export class ServerStateWatch {
   }
 
   async stop (): Promise<void> {
-    this.#phase = 'stopped'
+    this.#stopped = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     await this.#running
@@ -84,7 +86,7 @@ export class ServerStateWatch {
   async #tick (): Promise<void> {
     this.#running = this.#poll().finally(() => { this.#running = undefined })
     await this.#running
-    if (this.#phase === 'stopped') return
+    if (this.#stopped) return
     const delay = this.#phase === 'watching' ? this.#options.intervalMs : this.#phase === 'failing' ? Math.min(5000, this.#options.retryMs) : this.#options.retryMs
     this.#timer = setTimeout(() => { void this.#tick() }, delay)
     this.#timer.unref()
@@ -125,7 +127,7 @@ export class ServerStateWatch {
       this.#phase = 'watching'
     }
     // The first read is the baseline; after an outage, a change made meanwhile still counts.
-    if (previous === undefined || previous === value) return
+    if (previous === undefined || previous === value || this.#stopped) return
     log.notice({ table: STATE_TABLE, state: SYSTEM_CONFIG_STATE, updatedAt: value, was: previous, afterOutage: !wasWatching },
       "Oro's system configuration was saved: re-reading the allowed origins and topic routes (no session is dropped)")
     await this.#options.onChange(value)
