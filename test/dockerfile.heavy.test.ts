@@ -1,9 +1,11 @@
 // The Dockerfile, performed without a Docker engine: the build context (the checkout's files less
 // .gitignore and .dockerignore) is copied to a temp dir, each stage gets its own temp dir as "/",
 // and its instructions run in order (WORKDIR, ENV, COPY [--from], RUN through sh). Then the final
-// stage's CMD is started as written, its HEALTHCHECK command is run against it, and the
-// STOPSIGNAL must make it exit 0. npm ci runs for real (twice: build and runtime stage), so this
-// takes a while and needs the npm registry (or a warm npm cache).
+// stage's CMD is started as written, its HEALTHCHECK command is run against it, the
+// STOPSIGNAL must make it exit 0, and what it logged must be JSON with the start and stop lines.
+// The same install is then started with --env=dev at a terminal (script(1)): without pino-pretty
+// (a devDependency) it must log JSON there too. npm ci runs for real (twice: build and runtime
+// stage), so this takes a while and needs the npm registry (or a warm npm cache).
 import t from 'tap'
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
