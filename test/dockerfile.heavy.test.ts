@@ -1,9 +1,11 @@
 // The Dockerfile, performed without a Docker engine: the build context (the checkout's files less
 // .gitignore and .dockerignore) is copied to a temp dir, each stage gets its own temp dir as "/",
 // and its instructions run in order (WORKDIR, ENV, COPY [--from], RUN through sh). Then the final
-// stage's CMD is started as written, its HEALTHCHECK command is run against it, and the
-// STOPSIGNAL must make it exit 0. npm ci runs for real (twice: build and runtime stage), so this
-// takes a while and needs the npm registry (or a warm npm cache).
+// stage's CMD is started as written, its HEALTHCHECK command is run against it, the
+// STOPSIGNAL must make it exit 0, and what it logged must be JSON with the start and stop lines.
+// The same install is then started with --env=dev at a terminal (script(1)): without pino-pretty
+// (a devDependency) it must log JSON there too. npm ci runs for real (twice: build and runtime
+// stage), so this takes a while and needs the npm registry (or a warm npm cache).
 import t from 'tap'
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { basename, delimiter, dirname, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, waitForHealthz } from './helpers/spawn-gateway.js'
+import { findBinary, inCI } from './helpers/services.js'
 
 t.setTimeout(20 * 60_000)
 
@@ -269,7 +272,8 @@ t.test('building and running the image, step by step', async (t) => {
   const cmd = localArgv(image.cmd ?? [])
   const child = spawn(cmd[0] as string, cmd.slice(1), { cwd: app, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; stdout += chunk })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
@@ -295,4 +299,78 @@ t.test('building and running the image, step by step', async (t) => {
   child.kill((image.stopsignal ?? 'SIGTERM') as NodeJS.Signals)
   const exit = await exited
   t.same(exit, { code: 0, signal: null }, `${image.stopsignal ?? 'SIGTERM'}: a graceful exit with code 0`, { output })
+
+  // It logged: JSON lines on stdout (pino-pretty, a devDependency, is not installed), the start
+  // line at notice (shown at prod's default level), the stop lines, nothing at error.
+  const prod = logLines(stdout)
+  t.same(prod.other, [], 'every line on stdout is JSON', { output })
+  t.ok(prod.json.some((l) => l.level === 'notice' && l.mode === 'prod' && /^oro-websocket-gateway listening on 127\.0\.0\.1:/.test(String(l.msg))), 'the start line, at notice', { output })
+  t.ok(prod.json.some((l) => l.msg === 'shutdown complete'), 'the stop line', { output })
+  t.same(prod.json.filter((l) => l.level === 'error' || l.level === 'fatal'), [], 'nothing at error')
+
+  // --env=dev at a terminal would print through pino-pretty; this install has none, so it must
+  // start and log JSON there too (README, Logging), not stop with "unable to determine transport".
+  const script = findBinary('script')
+  if (script === undefined) {
+    if (inCI) t.fail('CI=true but `script` (util-linux) is not installed: it gives the gateway a terminal')
+    else t.pass('--env=dev at a terminal', { skip: '`script` (util-linux) is not installed: it gives the gateway a terminal' })
+    return
+  }
+  const devPort = await freePort()
+  const devArgv = [...cmd.filter((a) => !a.startsWith('--env=')), '--env=dev']
+  const tty = spawn(script, ['-qefc', devArgv.map(shellQuote).join(' '), '/dev/null'], { cwd: app, env: { ...runEnv, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${devPort}` }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let ttyOutput = ''
+  // The start line is written once listening (/healthz may answer just before it): awaited as
+  // output arrives, or given up when script exits or after a generous deadline.
+  const startLine = (): Record<string, unknown> | undefined => logLines(ttyOutput).json.find((l) => /^oro-websocket-gateway listening on /.test(String(l.msg)))
+  let started: Record<string, unknown> | undefined
+  let sawStart: () => void = () => {}
+  const startSeen = new Promise<void>((resolve) => { sawStart = resolve })
+  const onTty = (chunk: string): void => {
+    ttyOutput += chunk
+    started ??= startLine()
+    if (started !== undefined) sawStart()
+  }
+  tty.stdout.setEncoding('utf8').on('data', onTty)
+  tty.stderr.setEncoding('utf8').on('data', onTty)
+  const ttyExited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => tty.once('close', (code, signal) => resolve({ code, signal })))
+  t.teardown(() => { if (tty.exitCode === null && tty.signalCode === null) tty.kill('SIGKILL') })
+  try {
+    await waitForHealthz(`http://127.0.0.1:${devPort}/healthz`, 60_000, ttyExited)
+  } catch (err) {
+    t.fail(`--env=dev at a terminal: ${(err as Error).message}`, { output: ttyOutput })
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([startSeen, ttyExited, new Promise((resolve) => { timer = setTimeout(resolve, 60_000) })])
+  clearTimeout(timer)
+  t.match(started, { level: 'notice', mode: 'dev' }, '--env=dev at a terminal: the start line is JSON', { output: ttyOutput })
+  if (typeof started?.pid !== 'number') return
+  // The gateway's own pid (script stands between): SIGTERM to it, script exits with its code.
+  process.kill(started.pid, 'SIGTERM')
+  t.same(await ttyExited, { code: 0, signal: null }, 'and it exits 0 on SIGTERM', { output: ttyOutput })
+  tty.stdin.end()
+  const dev = logLines(ttyOutput)
+  t.same(dev.other, [], 'every line at the terminal is JSON', { output: ttyOutput })
+  t.ok(dev.json.some((l) => l.msg === 'shutdown complete'), 'the stop line', { output: ttyOutput })
 })
+
+/** A process's output split into JSON log lines and the other non-empty lines (a terminal ends lines with \r\n). */
+function logLines (text: string): { json: Array<Record<string, unknown>>, other: string[] } {
+  const json: Array<Record<string, unknown>> = []
+  const other: string[] = []
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '') continue
+    try {
+      json.push(JSON.parse(line) as Record<string, unknown>)
+    } catch {
+      other.push(line)
+    }
+  }
+  return { json, other }
+}
+
+/** A word for sh -c, quoted. */
+function shellQuote (word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`
+}

@@ -26,6 +26,8 @@ test('the README\'s supervisord program: start, kill -9, restart, stop', { ...ne
   await until('supervisorctl status RUNNING', () => /RUNNING/.test(supervisor.ctl('status', 'oro_web_socket')))
   t.pass('supervisorctl status: RUNNING')
 
+  // Its start line reached the program's log before it is killed (counted below).
+  await until('the start line in the program\'s log', () => supervisor.programLog().includes('"msg":"oro-websocket-gateway listening on 127.0.0.1:'))
   process.kill(first, 'SIGKILL')
   await until('a new process after kill -9', () => { const pid = supervisor.pid(); return pid !== 0 && pid !== first })
   await waitForHealthz(health, 90_000)
@@ -40,7 +42,12 @@ test('the README\'s supervisord program: start, kill -9, restart, stop', { ...ne
   t.equal(supervisor.pid(), 0, 'supervisord has no process for it')
   t.notOk(alive(second), 'the stopped process is gone')
   t.same(processesWith(appRoot), [], 'no process of it is left behind')
+  // The program's log is what the gateway wrote (not vacuous): both starts and the stop, as JSON at
+  // notice. supervisord may write the last lines a moment after `stop` returns.
+  await until('the stop line in the program\'s log', () => supervisor.programLog().includes('"msg":"shutdown complete"'))
   const output = supervisor.programLog()
+  const starts = output.split('\n').filter((l) => /^\{"level":"notice".*"msg":"oro-websocket-gateway listening on 127\.0\.0\.1:/.test(l))
+  t.equal(starts.length, 2, 'the start line (JSON, at notice) for the first process and the restarted one')
   t.notMatch(output, /EACCES/, 'no permission error in the program\'s output')
   t.notMatch(output, /"level":"(error|fatal)"/, 'no error in the program\'s log')
 })
