@@ -252,7 +252,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     if (!decision.canPublish && quota.addSession(session.identity)) {
       counted.add(session)
     } else if (!decision.canPublish) {
-      session.closeWith(1008, 'too many sessions for this user (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER)')
+      // Dropped without a close frame, as the 429 it raced past is a failed connect: the page
+      // retries later instead of never coming back (oro-compat §6).
+      log.notice({ sessionId: id, user: session.user, setting: 'ORO_WEBSOCKET_MAX_SESSIONS_PER_USER' }, 'session dropped: the user has too many sessions on this node (ORO_WEBSOCKET_MAX_SESSIONS_PER_USER)')
+      session.drop()
       return session
     }
     // A forged ticket admitted by a stolen cookie: closed cleanly (Oro's browser code does not
