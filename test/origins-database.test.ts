@@ -3,13 +3,11 @@
 // on real PostgreSQL and MariaDB holding Oro's tables with realistic rows; other scopes are not;
 // a changed URL is picked up without a restart; the database going away keeps the last list.
 import { test } from 'tap'
-import { randomBytes } from 'node:crypto'
-import pg from 'pg'
-import mysql from 'mysql2/promise'
 import { startApp, type TestApp } from './helpers/app.js'
 import { rawUpgrade } from './helpers/raw-upgrade.js'
 import { makeTicket } from './helpers/tickets.js'
-import { MYSQL_URL, PG_URL, needsMysql, needsPostgres, startTcpProxy } from './helpers/databases.js'
+import { needsMysql, needsPostgres, startTcpProxy } from './helpers/databases.js'
+import { mariaOroTables, pgOroTables, type OroTables } from './helpers/oro-tables.js'
 import { hostOfUrl } from '../src/access/origin.js'
 import { hostsOfUrls } from '../src/access/oro-config-origins.js'
 
@@ -35,32 +33,10 @@ const TABLES = (now: string, bool: string): string[] => [
     (7, 4, 'url', 'oro_website', 'https://website-scope.example.com', 'scalar', CURRENT_TIMESTAMP)`
 ]
 
-interface OroDatabase { url: string, table: string, run: (sql: string) => Promise<void> }
-
-async function pgDatabase (t: { teardown: (fn: () => unknown) => void }): Promise<OroDatabase> {
-  const schema = `gw_origins_${process.pid}_${randomBytes(4).toString('hex')}`
-  const run = async (sql: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: PG_URL })
-    await client.connect()
-    try { await client.query(sql.replaceAll('{s}', schema)) } finally { await client.end() }
-  }
-  await run('CREATE SCHEMA {s}')
-  t.teardown(async () => { await run('DROP SCHEMA {s} CASCADE') })
-  for (const sql of TABLES('timestamp(0)', 'boolean')) await run(sql)
-  return { url: PG_URL, table: `${schema}.oro_user`, run }
-}
-
-async function mariaDatabase (t: { teardown: (fn: () => unknown) => void }): Promise<OroDatabase> {
-  const database = `gw_origins_${process.pid}_${randomBytes(4).toString('hex')}`
-  const run = async (sql: string): Promise<void> => {
-    const connection = await mysql.createConnection(MYSQL_URL)
-    try { await connection.query(sql.replaceAll('{s}', database)) } finally { await connection.end() }
-  }
-  await run('CREATE DATABASE {s}')
-  t.teardown(async () => { await run('DROP DATABASE {s}') })
-  for (const sql of TABLES('datetime', 'tinyint(1)')) await run(sql)
-  return { url: MYSQL_URL, table: `${database}.oro_user`, run }
-}
+interface Teardown { teardown: (fn: () => unknown) => void }
+type OroDatabase = OroTables
+const pgDatabase = async (t: Teardown): Promise<OroTables> => await pgOroTables(t, 'gw_origins', TABLES)
+const mariaDatabase = async (t: Teardown): Promise<OroTables> => await mariaOroTables(t, 'gw_origins', TABLES)
 
 async function status (gw: TestApp, origin: string): Promise<number> {
   const answer = await rawUpgrade(gw.port, `/ws?ticket=${encodeURIComponent(makeTicket({ secret: SECRET }))}`, { Origin: origin })

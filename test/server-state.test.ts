@@ -4,18 +4,16 @@
 // is an allowed origin and the routing files are read again, while open pages stay connected.
 // SIGHUP re-reads the routing files of a running gateway the same way.
 import { test } from 'tap'
-import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
-import mysql from 'mysql2/promise'
 import WebSocket from 'ws'
 import { startApp, type TestApp } from './helpers/app.js'
 import { rawUpgrade } from './helpers/raw-upgrade.js'
 import { connectWamp } from './helpers/wamp-client.js'
 import { makeTicket } from './helpers/tickets.js'
-import { MYSQL_URL, PG_URL, needsMysql, needsPostgres } from './helpers/databases.js'
+import { needsMysql, needsPostgres } from './helpers/databases.js'
+import { mariaOroTables, pgOroTables, type OroTables } from './helpers/oro-tables.js'
 import { startGateway } from './helpers/spawn-gateway.js'
 
 const SECRET = 'state-secret'
@@ -37,32 +35,12 @@ const TABLES = (datetime: string, bool: string): string[] => [
   "INSERT INTO {s}.oro_sync_websocket_server_state (id, updated_at) VALUES ('system_config', '2026-12-01 09:00:00')"
 ]
 
-interface Db { url: string, table: string, run: (sql: string) => Promise<void> }
-
-async function pgDatabase (t: { teardown: (fn: () => unknown) => void }, withState = true): Promise<Db> {
-  const schema = `gw_state_${process.pid}_${randomBytes(4).toString('hex')}`
-  const run = async (sql: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: PG_URL })
-    await client.connect()
-    try { await client.query(sql.replaceAll('{s}', schema)) } finally { await client.end() }
-  }
-  await run('CREATE SCHEMA {s}')
-  t.teardown(async () => { await run('DROP SCHEMA {s} CASCADE') })
-  for (const sql of TABLES('timestamp(0)', 'boolean').slice(0, withState ? undefined : -2)) await run(sql)
-  return { url: PG_URL, table: `${schema}.oro_user`, run }
-}
-
-async function mariaDatabase (t: { teardown: (fn: () => unknown) => void }): Promise<Db> {
-  const database = `gw_state_${process.pid}_${randomBytes(4).toString('hex')}`
-  const run = async (sql: string): Promise<void> => {
-    const connection = await mysql.createConnection(MYSQL_URL)
-    try { await connection.query(sql.replaceAll('{s}', database)) } finally { await connection.end() }
-  }
-  await run('CREATE DATABASE {s}')
-  t.teardown(async () => { await run('DROP DATABASE {s}') })
-  for (const sql of TABLES('datetime', 'tinyint(1)')) await run(sql)
-  return { url: MYSQL_URL, table: `${database}.oro_user`, run }
-}
+interface Teardown { teardown: (fn: () => unknown) => void }
+type Db = OroTables
+/** Without the state table: Oro before 6.0.10 / 6.1.7. */
+const pgDatabase = async (t: Teardown, withState = true): Promise<Db> =>
+  await pgOroTables(t, 'gw_state', (datetime, bool) => TABLES(datetime, bool).slice(0, withState ? undefined : -2))
+const mariaDatabase = async (t: Teardown): Promise<Db> => await mariaOroTables(t, 'gw_state', TABLES)
 
 async function status (gw: TestApp, origin: string): Promise<number> {
   const answer = await rawUpgrade(gw.port, `/ws?ticket=${ticket()}`, { Origin: origin, 'X-Forwarded-For': '203.0.113.30' })
