@@ -91,10 +91,19 @@ function attempt (s, withTicket) {
     ws.on('unexpected-response', (_req, res) => {
       storeCookies(s, res.headers)
       s.lastStatus = res.statusCode
-      if (s.storming) refusals[res.statusCode] = (refusals[res.statusCode] ?? 0) + 1
-      res.resume()
-      ws.terminate()
-      settle('http')
+      // Counted by status and GW_ERR_* code (from the JSON body): a 503 is a full queue, a wait
+      // past ORO_WEBSOCKET_AUTH_MAX_WAIT or the database, and each has another cause.
+      const storming = s.storming
+      const chunks = []
+      res.on('data', (chunk) => chunks.push(chunk))
+      res.on('end', () => {
+        let code = ''
+        try { code = JSON.parse(Buffer.concat(chunks).toString()).code ?? '' } catch {}
+        const key = code === '' ? String(res.statusCode) : `${res.statusCode} ${code}`
+        if (storming) refusals[key] = (refusals[key] ?? 0) + 1
+        ws.terminate()
+        settle('http')
+      })
     })
     ws.on('error', () => settle('net'))
     ws.on('message', (buf) => {
