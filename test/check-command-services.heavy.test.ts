@@ -72,7 +72,9 @@ test('TLS: an ssl:// BACKEND DSN and wss:// through the server block `nginx --tl
   await runNginx(t, text, tlsPort, dir)
   // --timeout 10: should the publish be refused, its wait is the timeout.
   const result = await doctor(env, ['--url', `wss://localhost:${tlsPort}/ws`, '--origin', ORIGIN, '--timeout', '10'])
-  t.match(line(result.stdout, 'backend'), new RegExp(`^ok +backend .*ssl://localhost:${tlsPort}/ws: 101 \\+ WELCOME in the first read`), 'Oro\'s handshake over TLS through nginx')
+  // nginx writes the 101 and the WELCOME apart: on a busy machine one handshake may split, which
+  // the check reports as a warning after a retry (a split every time would fail it).
+  t.match(line(result.stdout, 'backend'), new RegExp(`^(ok|warn) +backend .*ssl://localhost:${tlsPort}/ws: 101 \\+ WELCOME in the first read`), 'Oro\'s handshake over TLS through nginx')
   t.match(line(result.stdout, 'frontend'), new RegExp(`^ok +frontend .*wss://localhost:${tlsPort}/ws: WELCOME`), 'wss:// trusting the test certificate')
   t.match(line(result.stdout, 'publish'), /^ok +publish/, 'the backend\'s publish through the trusted nginx (forwarding a backend address) is delivered')
   t.comment(line(result.stdout, 'publish'))

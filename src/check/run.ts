@@ -15,6 +15,9 @@ import { DatabaseProbeError, probeDatabase } from './database.js'
 import type { StepResult } from './report.js'
 import { anonymousTicket } from './ticket.js'
 
+/** Handshakes the backend step tries before a split answer fails it. */
+const BACKEND_ATTEMPTS = 3
+
 export interface CheckOptions {
   loaded: LoadedConfig
   /** --url: the WebSocket URL browsers use (through the proxy). */
@@ -187,10 +190,23 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     // 4. What Oro's PHP backend and Oro's health check do.
     const backendDsn = gateway.backend
     const backendUrl = `${backendDsn.scheme}://${backendDsn.host}:${backendDsn.port}/${backendDsn.path}`
-    const backend: HandshakeOutcome = await backendHandshake(backendDsn, ticket, timeoutMs)
-    if (backend.kind === 'welcome') {
-      open.push(() => backend.socket.destroy())
+    // A proxy (nginx) writes the 101 and what follows in two writes: the WELCOME usually arrives
+    // in the same read, but not always. Oro's client fails such a handshake, so one split is worth
+    // a warning; it fails the step only when every attempt splits.
+    let backend: HandshakeOutcome = await backendHandshake(backendDsn, ticket, timeoutMs)
+    let splits = 0
+    while (backend.kind === 'split' && splits < BACKEND_ATTEMPTS - 1) {
+      splits++
+      backend = await backendHandshake(backendDsn, ticket, timeoutMs)
+    }
+    if (backend.kind === 'welcome' && splits === 0) {
+      const socket = backend.socket
+      open.push(() => socket.destroy())
       results.push({ step: 'backend', status: 'ok', detail: `${backendUrl}: 101 + WELCOME in the first read, as Oro's PHP client needs` })
+    } else if (backend.kind === 'welcome') {
+      const socket = backend.socket
+      open.push(() => socket.destroy())
+      results.push({ step: 'backend', status: 'warn', detail: `${backendUrl}: 101 + WELCOME in the first read on attempt ${splits + 1}; ${splits} attempt(s) before came split (the WELCOME in a later read)`, fix: 'Oro\'s PHP client fails a split handshake (its publishes are lost until it reconnects): point ORO_WEBSOCKET_BACKEND_DSN at the gateway itself, not through a proxy that writes the 101 and the WELCOME apart' })
     } else if (backend.kind === 'split') {
       results.push({ step: 'backend', status: 'fail', detail: `${backendUrl}: ${backend.detail}`, fix: 'Oro\'s PHP client reads once: point ORO_WEBSOCKET_BACKEND_DSN at the gateway itself, not through a proxy that splits or buffers the answer' })
     } else if (backend.kind === 'refused') {
