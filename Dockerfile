@@ -18,7 +18,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json app.ts server.ts cli.ts ./
 COPY src ./src
 COPY plugins ./plugins
 COPY routes ./routes
@@ -39,9 +39,9 @@ EXPOSE 8080
 # https:// when the SERVER DSN has TLS of its own (context_options[local_cert]), counting the
 # answer only with that certificate. Exit 0 once it answers 200, 1 after --timeout.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "dist/src/cli.js", "wait-ready", "--timeout=4"]
+  CMD ["node", "dist/cli.js", "wait-ready", "--timeout=4"]
 # The gateway drains on SIGTERM (readiness 503, sessions closed) and exits 0; give it
 # `docker stop --time` above ORO_WEBSOCKET_SHUTDOWN_TIMEOUT (10 s by default).
 STOPSIGNAL SIGTERM
 # Exec form: node is PID 1 and gets the signals itself (no npm or sh in between).
-CMD ["node", "dist/src/cli.js", "serve", "--env=prod"]
+CMD ["node", "dist/cli.js", "serve", "--env=prod"]

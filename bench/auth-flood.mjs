@@ -138,7 +138,7 @@ const prepared = USERS > 0 ? await prepareUsers(USERS) : undefined
 const dbUrl = prepared?.url
 
 const port = await freePort()
-const cli = resolve(values.root, 'dist/src/cli.js')
+const cli = resolve(values.root, 'dist/cli.js')
 const gateway = spawn(process.execPath, [cli, 'serve', '--env=prod'], {
   env: {
     ...process.env,

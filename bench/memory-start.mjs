@@ -3,7 +3,7 @@
 // two forced GCs: node bench/memory-start.mjs gateway|naive [BUILD=dist]. WAIT=15000 reads them
 // after 15 s idle instead of 0.5 s (V8's memory reducer gives the young generation back by then).
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const { anonymousTicket } = await import(root + '/bench/lib/ticket.mjs')
@@ -13,7 +13,7 @@ const [kind, build = 'dist', ...extraNode] = process.argv.slice(2)
 const port = await freePort()
 const file = `/tmp/bench-memory-start.${process.pid}.json`
 const env = { PATH: process.env.PATH, PORT: String(port), PROBE_FILE: file, ORO_SECRET: 's', ORO_WEBSOCKET_PUBLISH_KEYS: 'bench-publish-key-0123456789abcdef', ORO_WEBSOCKET_TOPICS: root + '/bench/topics.yml' }
-const argv = kind === 'gateway' ? [join(root, build, 'src/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)] : [join(root, 'bench/servers/naive-ws.mjs')]
+const argv = kind === 'gateway' ? [cliOf(join(root, build)), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)] : [join(root, 'bench/servers/naive-ws.mjs')]
 const child = spawn(process.execPath, ['--expose-gc', ...extraNode, '-r', join(root, 'bench/lib/memory-probe.cjs'), ...argv], { env, stdio: 'inherit' })
 await waitListening(port, child)
 const probe = async () => { child.kill('SIGPWR'); await new Promise((r) => setTimeout(r, 700)); return JSON.parse(readFileSync(file, 'utf8')) }
@@ -25,3 +25,6 @@ const b = await probe()
 const mb = (x) => (x / 2 ** 20).toFixed(1)
 for (const [label, p] of [['start', a], ['1st conn', b]]) console.log(kind, build, label, 'rss', mb(p.mem.rss), 'heapTotal', mb(p.mem.heapTotal), 'heapUsed', mb(p.mem.heapUsed), 'external', mb(p.mem.external), 'spaces KB', JSON.stringify(p.spaces.filter((s) => s[1] > 0)))
 client?.ws.terminate(); child.kill('SIGKILL')
+
+/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
+function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }

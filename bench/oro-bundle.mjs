@@ -28,7 +28,7 @@ const PUBLISHES = Number(values.publishes)
 const SECRET = 'bench-oro-bundle-secret'
 const KEY = 'bench-oro-bundle-key'
 const script = fileURLToPath(new URL('./oro-publish.php', import.meta.url))
-const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url))
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const run = promisify(execFile)
 
 const port = await new Promise((resolvePort) => {

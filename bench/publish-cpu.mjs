@@ -6,6 +6,7 @@
 //
 //   npm run build && node bench/publish-cpu.mjs [--builds=dist,bench/.build/base/dist] [--amount=40000]
 //     [--connections=10] [--rounds=2] [--prof]   (--prof: a .cpuprofile per gateway run in bench/results/profiles)
+import { existsSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { loadavg } from 'node:os'
@@ -33,7 +34,7 @@ async function start (build) {
   } else {
     Object.assign(env, { ORO_SECRET: 'bench-oro-secret', ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml') })
     argv = [...(args.prof === true ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []),
-      join(root, build, 'src/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)]
+      cliOf(join(root, build)), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)]
   }
   const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'inherit'] })
   await waitListening(port, child)
@@ -70,3 +71,6 @@ for (let round = 0; round < Number(args.rounds ?? 2); round++) {
   for (const build of ['bare', ...builds]) rows.push(await measure(build))
 }
 console.table(rows)
+
+/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
+function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }

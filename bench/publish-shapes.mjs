@@ -10,6 +10,7 @@
 // with the machine's load), the gateway's CPU µs per request (/proc: user + system, 10 ms ticks,
 // so use n ≥ 2,000) and the load average at the start, so results from a shared machine can be
 // read for what they are.
+import { existsSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { loadavg } from 'node:os'
@@ -40,7 +41,7 @@ async function startGateway (build) {
     ORO_WEBSOCKET_PUBLISH_KEYS: KEY,
     ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml')
   }
-  const child = spawn(process.execPath, [join(root, build, 'src/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawn(process.execPath, [cliOf(join(root, build)), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
   await waitListening(port, child)
   return { port, child }
 }
@@ -124,3 +125,6 @@ for (let round = 0; round < Number(args.rounds ?? 2); round++) {
   for (const build of builds) rows.push(...await measure(build))
 }
 console.table(rows)
+
+/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
+function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }

@@ -36,7 +36,7 @@ const env = {
   ORO_WEBSOCKET_FRONTEND_DSN: '//*:8080/ws'
 }
 const gateway = spawn(process.execPath, [...(args.prof === true ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []),
-  join(root, 'dist/src/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  join(root, 'dist/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
 await waitListening(port, gateway)
 
 console.error(`making ${2 * N + 1} tickets...`)

@@ -32,7 +32,7 @@ if (process.argv[2] === 'storm') {
 }
 const quick = args.quick === true
 // --gateway=PATH runs another build of the gateway (e.g. a snapshot of a commit) instead of dist/.
-const GATEWAY_CLI = typeof args.gateway === 'string' ? join(process.cwd(), args.gateway) : join(root, 'dist/src/cli.js')
+const GATEWAY_CLI = typeof args.gateway === 'string' ? join(process.cwd(), args.gateway) : join(root, 'dist/cli.js')
 const SECRET = 'bench-oro-secret'
 const KEY = 'bench-publish-key-0123456789abcdef'
 const PAYLOAD_TAG = 'Oro_Bundle_UserBundle_Entity_User_1'

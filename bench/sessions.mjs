@@ -51,7 +51,7 @@ const env = {
   BENCH_LAG_FILE: lagFile,
   BENCH_MEMORY_FILE: memFile
 }
-const gateway = spawn(process.execPath, ['--expose-gc', '-r', join(here, 'lib/preload.cjs'), join(root, 'dist/src/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+const gateway = spawn(process.execPath, ['--expose-gc', '-r', join(here, 'lib/preload.cjs'), join(root, 'dist/cli.js'), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
 await waitListening(port, gateway)
 const fdLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${gateway.pid}/limits`, 'utf8'))?.[1])
 let target = SESSIONS

@@ -57,7 +57,7 @@ const SECRET = 'bench-oro-secret'
 const KEY = 'bench-publish-key-0123456789abcdef'
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const DB = 'oro_bench_storm'
-const GATEWAY_CLI = typeof args.gateway === 'string' ? join(process.cwd(), args.gateway) : join(root, 'dist/src/cli.js')
+const GATEWAY_CLI = typeof args.gateway === 'string' ? join(process.cwd(), args.gateway) : join(root, 'dist/cli.js')
 const LAG_FILE = join(here, 'results', `tmp-storm-lag-${process.pid}.json`)
 const nowMs = () => Number(process.hrtime.bigint() / 1000n) / 1000
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))

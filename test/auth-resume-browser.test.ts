@@ -7,7 +7,7 @@
 import { test } from 'tap'
 import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../src/app.js'
+import { buildApp } from '../app.js'
 import { loadConfig } from '../src/config/load.js'
 import { createLogger } from '../src/logger.js'
 import { createResumeCookies, RESUME_COOKIE } from '../src/auth/resume-cookie.js'

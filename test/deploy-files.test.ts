@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execFile } from 'node:child_process'
 import { loadConfig } from '../src/config/load.js'
-import { EXIT_SERVER_DISABLED } from '../src/server.js'
+import { EXIT_SERVER_DISABLED } from '../server.js'
 import { fingerprint, makeCertificates, opensslBinary } from './helpers/certificates.js'
 import { httpsReady } from './helpers/tls-clients.js'
 import { serviceOptions } from './helpers/services.js'
@@ -30,7 +30,7 @@ function healthcheck (): string[] {
 /** Runs it here: node is this Node.js, dist/ is this checkout's build. */
 function runHealthcheck (env: Record<string, string>): Promise<{ code: number, output: string }> {
   const [node, script, ...args] = healthcheck()
-  if (node !== 'node' || script !== 'dist/src/cli.js') throw new Error(`unexpected HEALTHCHECK ${String(node)} ${String(script)}`)
+  if (node !== 'node' || script !== 'dist/cli.js') throw new Error(`unexpected HEALTHCHECK ${String(node)} ${String(script)}`)
   const clean: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('ORO_')) clean[k] = v
   return new Promise((resolve) => {

@@ -96,7 +96,7 @@ test('the numbers agree with the gateway\'s settings and defaults', async (t) =>
     `grace period ${pod.terminationGracePeriodSeconds} s >= preStop ${preStopSeconds} s + shutdown timeout ${shutdownTimeout} s + 2 s`)
   t.match(deployment.metadata ? readFileSync(new URL('deployment.yaml', dir), 'utf8') : '', new RegExp(`ORO_WEBSOCKET_DRAIN_DELAY \\(${drainDelay} s\\)[\\s\\S]*ORO_WEBSOCKET_SHUTDOWN_TIMEOUT \\(${shutdownTimeout} s\\)[\\s\\S]*${preStopSeconds} \\+ ${shutdownTimeout} \\+ \\d+ s of margin = ${pod.terminationGracePeriodSeconds}`), 'the comment tells the same numbers')
 
-  t.same(container.command, ['node', 'dist/src/cli.js', 'serve', '--env=prod'], 'the Dockerfile\'s CMD, node as PID 1')
+  t.same(container.command, ['node', 'dist/cli.js', 'serve', '--env=prod'], 'the Dockerfile\'s CMD, node as PID 1')
   t.equal(container.image, `oro-websocket-gateway:${version}`, 'the image tag is the package version')
   t.equal(pod.securityContext.runAsNonRoot, true)
   t.ok(pod.securityContext.runAsUser > 0, 'a numeric non-root user')

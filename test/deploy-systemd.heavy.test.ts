@@ -69,9 +69,9 @@ test('the key options', async (t) => {
 
 test('ExecStart and the paths are the README\'s', async (t) => {
   const execStart = get('Service', 'ExecStart') ?? ''
-  t.equal(execStart, `/usr/bin/node ${INSTALL}/dist/src/cli.js serve --env=prod --app-root=${APP_ROOT}`)
+  t.equal(execStart, `/usr/bin/node ${INSTALL}/dist/cli.js serve --env=prod --app-root=${APP_ROOT}`)
   t.equal(get('Service', 'WorkingDirectory'), INSTALL)
-  t.ok(readme.includes(`node ${INSTALL}/dist/src/cli.js serve --env=prod`), 'the README installs the gateway where the unit runs it')
+  t.ok(readme.includes(`node ${INSTALL}/dist/cli.js serve --env=prod`), 'the README installs the gateway where the unit runs it')
   t.ok(readme.includes(`--app-root=${APP_ROOT}`), 'with the same application root')
   t.ok(readme.includes('deploy/systemd/oro-websocket-gateway.service'), 'the README links the unit')
   const bin = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin['oro-websocket-gateway']

@@ -134,7 +134,7 @@ t.test('the Dockerfile declares a multi-stage, non-root image that node runs dir
   t.equal(find('STOPSIGNAL'), 'SIGTERM')
   const cmd = commandLine(find('CMD') ?? '')
   t.ok(cmd.exec, 'CMD is in exec form, so the signals reach node')
-  t.same(cmd.argv.slice(0, 3), ['node', 'dist/src/cli.js', 'serve'])
+  t.same(cmd.argv.slice(0, 3), ['node', 'dist/cli.js', 'serve'])
   t.ok(cmd.argv.includes('--env=prod'), 'prod mode')
   const health = find('HEALTHCHECK') ?? ''
   const probe = commandLine(flags(health).rest.replace(/^CMD\s+/, ''))
@@ -248,7 +248,7 @@ t.test('building and running the image, step by step', async (t) => {
 
   const image = stages.at(-1) as Stage
   const app = inStage(image, '.')
-  t.ok(existsSync(join(app, 'dist/src/cli.js')), 'the image has dist/src/cli.js')
+  t.ok(existsSync(join(app, 'dist/cli.js')), 'the image has dist/cli.js')
   t.notOk(existsSync(join(app, 'src')), 'and no TypeScript sources')
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { dependencies: Record<string, string>, devDependencies: Record<string, string> }
   for (const dep of Object.keys(pkg.dependencies)) t.ok(existsSync(join(app, 'node_modules', dep)), `dependency ${dep} is in the image`)

@@ -52,7 +52,7 @@ function asProgramUser (args: string[]): { code: number, output: string } {
 test('the README\'s migration checklist, step by step', { ...(skip !== undefined ? { skip } : {}), timeout: 180_000 }, async (t) => {
   // 1. Install the gateway (a copy of this build, readable by the program's user, as /opt is).
   const { installDir, node } = installCopy(t)
-  const cli = `${installDir}/dist/src/cli.js`
+  const cli = `${installDir}/dist/cli.js`
 
   // 2. and 3. The application as Oro ships it (.env-app) and as the operator configured it
   // (.env-app.local: the DSNs, the secret and the database).

@@ -1,4 +1,4 @@
-// SIGTERM to a real gateway (dist/src/cli.js serve) while publishers post as fast as they are
+// SIGTERM to a real gateway (dist/cli.js serve) while publishers post as fast as they are
 // answered, with POST /publish on the WebSocket listener and on its own listener: every request
 // the gateway accepted is answered (never a reset connection), every 202 reached Redis, and the
 // broker closes only after the listeners stopped taking requests. The publishers behave as the

@@ -61,7 +61,7 @@ test('deploy/supervisord.conf runs the gateway the same way as the README\'s blo
   t.equal(line(deploy, 'stopsignal'), line(readme, 'stopsignal'))
   t.equal(line(deploy, 'stopwaitsecs'), line(readme, 'stopwaitsecs'))
   const command = line(readme, 'command') ?? ''
-  t.ok(command.startsWith('command=/usr/bin/node /opt/oro-websocket-gateway/dist/src/cli.js serve --env=prod'), 'the README runs node on the built CLI')
+  t.ok(command.startsWith('command=/usr/bin/node /opt/oro-websocket-gateway/dist/cli.js serve --env=prod'), 'the README runs node on the built CLI')
   t.ok(line(deploy, 'command')?.startsWith(command), 'deploy/ runs the same command, with its host and port')
   t.notMatch(`${line(deploy, 'command') ?? ''}\n${command}`, /npx/, 'no npx')
 })

@@ -1,7 +1,7 @@
 // Starts the gateway in-process on a free loopback port, with its log lines captured.
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { buildApp } from '../../app.js'
 import { loadConfig } from '../../src/config/load.js'
 import { createLogger, type Mode } from '../../src/logger.js'
 

@@ -1,4 +1,4 @@
-// Starts the built gateway (dist/src/cli.js serve) as a child process on a free loopback port,
+// Starts the built gateway (dist/cli.js serve) as a child process on a free loopback port,
 // the way a supervisor would, and captures its output. Needs `npm run build` (npm test does it).
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -9,7 +9,7 @@ import { freePort } from './services.js'
 
 export { freePort }
 
-export const cliPath = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
+export const cliPath = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 
 const execCli = promisify(execFile)
 

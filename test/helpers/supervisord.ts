@@ -89,7 +89,7 @@ function linkOrCopy (from: string, to: string): void {
  * node_modules hard-linked where possible: a second or so, and no copy of its contents.
  */
 export function installCopy (t: Teardown): { installDir: string, node: string } {
-  if (!existsSync(join(repoRoot, 'dist/src/cli.js'))) throw new Error('dist/src/cli.js is missing; run npm run build first')
+  if (!existsSync(join(repoRoot, 'dist/cli.js'))) throw new Error('dist/cli.js is missing; run npm run build first')
   const installDir = openTempDir('gw-install-', t)
   // dist/ copied: a hard link would follow a rebuild (tsc rewrites files in place) mid-test.
   cpSync(join(repoRoot, 'dist'), join(installDir, 'dist'), { recursive: true })

@@ -2,23 +2,23 @@
 // oro-websocket-gateway <command>: serve (the WebSocket server), config (the effective settings,
 // a pre-flight check), ticket, publish, nginx, help. Configuration errors print one line each on
 // stderr and exit 1 before anything listens; usage mistakes exit 2.
-import { parseCommonOptions, usageError } from './cli/options.js'
-import { renderConfig } from './cli/config-command.js'
-import { loadConfig } from './config/load.js'
-import { configErrorLines } from './config/errors.js'
-import { version } from './version.js'
-import { CommandError, publishCommand } from './cli/publish-command.js'
-import { nginxCommand } from './cli/nginx-command.js'
+import { parseCommonOptions, usageError } from './src/cli/options.js'
+import { renderConfig } from './src/cli/config-command.js'
+import { loadConfig } from './src/config/load.js'
+import { configErrorLines } from './src/config/errors.js'
+import { version } from './src/version.js'
+import { CommandError, publishCommand } from './src/cli/publish-command.js'
+import { nginxCommand } from './src/cli/nginx-command.js'
 
 // The heavy modules (Fastify, database and Redis clients) load only for the command that needs
 // them: a usage mistake or `config` answers at once.
 const lazy = {
   server: async () => await import('./server.js'),
-  configCheck: async () => await import('./cli/config-check.js'),
-  ticket: async () => await import('./cli/ticket-command.js'),
-  doctor: async () => await import('./cli/doctor-command.js')
+  configCheck: async () => await import('./src/cli/config-check.js'),
+  ticket: async () => await import('./src/cli/ticket-command.js'),
+  doctor: async () => await import('./src/cli/doctor-command.js')
 }
-import { waitReadyCommand } from './cli/wait-ready-command.js'
+import { waitReadyCommand } from './src/cli/wait-ready-command.js'
 
 
 const HELP = `oro-websocket-gateway ${version}: a drop-in WebSocket server for Oro applications
