@@ -23,8 +23,7 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   const { target, redisPrefix, hubQueueBytes } = fastify.gateway.broker
   const shedLog = new LogThrottle()
   const hub = new Hub({
-    // One write per socket per turn however many publications the turn brought (hub.ts).
-    merge: true,
+    // Held 1 ms after a fan-out that merged several publishers' calls (src/broker/fan-out.ts).
     holdMs: 1,
     maxQueuedBytes: hubQueueBytes,
     onShed: (publication, queuedBytes) => {

@@ -13,7 +13,7 @@ function clients (hub: Hub, topic: string, n: number): void {
 }
 
 test('deliver and deliverAll refuse past the bound, all or nothing, and never queue past it', async (t) => {
-  const hub = new Hub({ merge: true, writesPerTurn: 1, maxQueuedBytes: 10_000 })
+  const hub = new Hub({ writesPerTurn: 1, maxQueuedBytes: 10_000 })
   clients(hub, 't', 3)
   const payload = JSON.stringify('x'.repeat(4000))
   const first = hub.deliver({ topic: 't', payload })

@@ -1,5 +1,5 @@
-// With `merge`, the hub's publications wait for the end of the turn and leave as one buffer of
-// frames, one write per socket. Order per topic, exclude/eligible and
+// The hub's publications wait for the end of the turn and leave as one buffer of frames, one
+// write per socket (the hub has this one mode: issue 18). Order per topic, exclude/eligible and
 // the recipients count stay as they were; the queue is bounded for publications nobody waits for.
 import { test } from 'tap'
 import { Hub, HOLD_PROBE_MIN, type HubClient } from '../src/broker/hub.js'
@@ -32,20 +32,20 @@ const pub = (topic: string, n: number | string, extra: Partial<Publication> = {}
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 test('the publications of a turn leave at its end, one write per socket', async (t) => {
-  const hub = new Hub({ merge: true })
+  const hub = new Hub()
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
   const delivered = counters.eventsDelivered
-  t.equal(hub.broadcast(pub('t', 1)), 0, 'waits for the end of the turn')
-  t.equal(hub.broadcast(pub('t', 2)), 0)
+  hub.broadcast(pub('t', 1))
+  hub.broadcast(pub('t', 2))
   const three = hub.deliver(pub('t', 3))
   t.type(three, Promise, 'deliver resolves once written')
-  t.equal(hub.broadcast(pub('t', 4)), 0)
+  hub.broadcast(pub('t', 4))
   const five = hub.deliverAll([pub('t', 5)])
   t.type(five, Promise, 'a batch of one (POST /publish) waits as well')
   t.equal(hub.queued, 0, 'held for this turn only: nothing waits for a later one')
-  t.equal(a.writes.length, 0)
+  t.equal(a.writes.length, 0, 'nothing written during the calls: each waits for the end of the turn')
   t.equal(await three, 2, 'the count of the merged write is each publication\'s')
   t.equal(await five, 2)
   t.same(a.events(), ['1', '2', '3', '4', '5'], 'in order')
@@ -58,7 +58,7 @@ test('the publications of a turn leave at its end, one write per socket', async 
 })
 
 test('a batch goes out as one write per socket; exclude, eligible and other topics keep their place', async (t) => {
-  const hub = new Hub({ merge: true })
+  const hub = new Hub()
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
@@ -84,7 +84,7 @@ test('a batch goes out as one write per socket; exclude, eligible and other topi
 })
 
 test('a merged run counts against the turn\'s write budget as if written one by one', async (t) => {
-  const hub = new Hub({ merge: true, writesPerTurn: 4 })
+  const hub = new Hub({ writesPerTurn: 4 })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
@@ -101,7 +101,7 @@ test('a merged run counts against the turn\'s write budget as if written one by 
 })
 
 test('holdMs: right after a fan-out that merged two publishers\' calls the next one waits a little for more', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 200, hotMs: 60_000 })
+  const hub = new Hub({ holdMs: 200, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
@@ -121,7 +121,7 @@ test('holdMs: right after a fan-out that merged two publishers\' calls the next 
 })
 
 test('holdMs: a lone publisher sending one at a time (Oro\'s PHP backend) is never held', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 200, hotMs: 60_000 })
+  const hub = new Hub({ holdMs: 200, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
@@ -148,7 +148,7 @@ test('holdMs: a lone publisher sending one at a time (Oro\'s PHP backend) is nev
 })
 
 test('holdMs: now and then a lone-looking call is held anyway; when another joins it, holding goes on', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 50, hotMs: 60_000 })
+  const hub = new Hub({ holdMs: 50, hotMs: 60_000 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
@@ -178,15 +178,19 @@ test('holdMs: now and then a lone-looking call is held anyway; when another join
   t.equal(a.writes.length, writes + 1)
 })
 
-test('without merge every publication is written at once (the default)', async (t) => {
+test('one mode: even a lone publication on a quiet hub waits for the end of its turn', async (t) => {
   const hub = new Hub()
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
-  t.equal(hub.broadcast(pub('t', 1)), 1)
-  t.equal(hub.broadcast(pub('t', 2)), 1)
-  t.equal(hub.deliverAll([pub('t', 3), pub('t', 4)]), 2)
-  t.equal(a.writes.length, 4)
+  const one = hub.deliver(pub('t', 1))
+  const batch = hub.deliverAll([pub('t', 2), pub('t', 3)])
+  t.type(one, Promise)
+  t.type(batch, Promise)
+  t.equal(a.writes.length, 0, 'not written during the call')
+  t.same(await Promise.all([one, batch]), [1, 2])
+  t.equal(a.writes.length, 1, 'one write for the turn')
+  t.same(a.events(), ['1', '2', '3'])
 })
 
 test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed and counted', async (t) => {
@@ -222,13 +226,14 @@ test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed an
 })
 
 test('a publication nobody listens to is answered at once, even while the hub is hot (no merge window, no hold)', async (t) => {
-  const hub = new Hub({ merge: true, holdMs: 200 })
+  const hub = new Hub({ holdMs: 200 })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('busy', a)
   t.equal(await hub.deliver(pub('busy', 1)), 1, 'a fan-out: the hub is hot now')
   t.equal(hub.deliver(pub('nobody', 2)), 0, 'no subscriber: 0 at once, not a promise held for holdMs')
-  t.equal(hub.broadcast(pub('nobody', 3)), 0)
+  hub.broadcast(pub('nobody', 3))
+  t.equal(hub.queuedBytes, 0, 'broadcast nobody listens to: nothing queued')
   t.equal(hub.deliverAll([pub('nobody', 4), pub('nobody', 5)]), 0, 'a batch nobody listens to: 0 at once')
   const mixed = hub.deliverAll([pub('nobody', 6), pub('busy', 7)])
   t.equal(await mixed, 1, 'in a mixed batch only the listened-to event counts')

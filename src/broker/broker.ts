@@ -17,7 +17,8 @@ export interface Publication {
   id?: string
 }
 
-export type PublicationHandler = (publication: Publication) => number
+/** Hands a publication to the node (the hub queues it; nothing to wait for). */
+export type PublicationHandler = (publication: Publication) => void
 
 // Failures: publish and publishBatch reject with GW_ERR_BROKER_UNAVAILABLE only when nothing was
 // delivered for certain (the broker was down or closed, the command was never sent, Redis refused

@@ -91,8 +91,7 @@ export class KeepAlive {
     session.missedPings = 0
   }
 
-  publishKeepAlive (): number {
-    if (this.#hub.subscriberCount(PING_TOPIC) === 0) return 0
-    return this.#hub.broadcast({ topic: PING_TOPIC, payload: KEEPALIVE_PAYLOAD })
+  publishKeepAlive (): void {
+    this.#hub.broadcast({ topic: PING_TOPIC, payload: KEEPALIVE_PAYLOAD })
   }
 }
