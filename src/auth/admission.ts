@@ -20,6 +20,7 @@
 // Memory is bounded: failure records and proven pairs past maxClients evict the oldest; waiting
 // upgrades are bounded by maxWaiting.
 import { FairQueue, type Entry } from './fair-queue.js'
+import { TokenBucket } from '../token-bucket.js'
 
 export type Lane = 'clean' | 'suspect'
 
@@ -106,8 +107,6 @@ const RATE_WINDOW_MS = 500
 // pages after a restart, caught up in 27 s, and still 249 refused for an expected wait over 60 s.
 const PEAK_MS = 60_000
 
-interface FailureBucket { tokens: number, at: number }
-
 interface Waiter {
   request: AdmissionRequest
   lane: Lane
@@ -136,7 +135,7 @@ export class Admission {
   readonly #maxClients: number
   readonly #maxSuspect: number
   readonly #now: () => number
-  readonly #failures = new Map<string, FailureBucket>()
+  readonly #failures = new Map<string, TokenBucket>()
   // 'p:network|user' and 'n:network' that succeeded, with when.
   readonly #proven = new Map<string, number>()
   readonly #rechecks = new FairQueue<Waiter>()
@@ -412,7 +411,7 @@ export class Admission {
       this.#failures.delete(key)
       this.#bounded(this.#failures)
       // Re-inserted last: the Map's first entry is the record that failed longest ago.
-      this.#failures.set(key, { tokens, at: this.#now() })
+      this.#failures.set(key, new TokenBucket(this.#capacity(key), this.#refillPerMs, this.#now(), tokens))
     }
   }
 
@@ -430,15 +429,8 @@ export class Admission {
   #tokens (key: string): number {
     const bucket = this.#failures.get(key)
     if (bucket === undefined) return this.#capacity(key)
-    const capacity = this.#capacity(key)
-    const now = this.#now()
-    const tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * this.#refillPerMs)
-    if (tokens >= capacity) {
-      this.#failures.delete(key)
-      return capacity
-    }
-    bucket.tokens = tokens
-    bucket.at = now
+    const tokens = bucket.level(this.#now())
+    if (tokens >= bucket.capacity) this.#failures.delete(key)
     return tokens
   }
 

@@ -20,6 +20,8 @@ import { oroDigest } from './digest.js'
 import type { DigestReply, DigestRequest, PriorityReport } from './digest-worker.js'
 import type { Lane } from './admission.js'
 import { GW_ERR_SHUTTING_DOWN } from '../errors.js'
+import { Fifo } from '../fifo.js'
+import { TokenBucket } from '../token-bucket.js'
 
 export interface DigestPoolStats {
   /** Configured number of worker threads (0 = inline). */
@@ -107,31 +109,6 @@ function workerUrl (): URL {
   return existsSync(fileURLToPath(compiled)) ? compiled : new URL('./digest-worker.ts', import.meta.url)
 }
 
-/** A FIFO with O(1) push and shift. */
-class Fifo<T> {
-  #items: Array<T | undefined> = []
-  #head = 0
-  get length (): number { return this.#items.length - this.#head }
-  push (item: T): void { this.#items.push(item) }
-  shift (): T | undefined {
-    if (this.#head >= this.#items.length) return undefined
-    const item = this.#items[this.#head]
-    this.#items[this.#head++] = undefined
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
-      this.#head = 0
-    }
-    return item
-  }
-
-  drain (): T[] {
-    const items = this.#items.slice(this.#head) as T[]
-    this.#items = []
-    this.#head = 0
-    return items
-  }
-}
-
 class WorkerDigestPool implements DigestPool {
   readonly #size: number
   readonly #nice: number
@@ -144,9 +121,8 @@ class WorkerDigestPool implements DigestPool {
   #dispatches = 0
   readonly #inlineWhenIdle: boolean
   #inline = 0
-  // Token bucket of inline digest time (ms), and when it was last refilled.
-  #budget = INLINE_MS_PER_SECOND
-  #refilled = performance.now()
+  // Inline digest time (ms) the calling thread may still spend: INLINE_MS_PER_SECOND a second.
+  readonly #inlineTime = new TokenBucket(INLINE_MS_PER_SECOND, INLINE_MS_PER_SECOND / 1000, performance.now())
 
   readonly #idleMs: number
 
@@ -173,8 +149,8 @@ class WorkerDigestPool implements DigestPool {
     if (this.#inlineWhenIdle && this.#slots.length === 0 && this.#clean.length + this.#suspect.length === 0 && this.#inlineBudget()) {
       const started = performance.now()
       const digest = oroDigest(salted)
-      this.#refilled = performance.now()
-      this.#budget -= this.#refilled - started
+      const ended = performance.now()
+      this.#inlineTime.spend(ended - started, ended)
       this.#inline++
       this.#computed++
       return digest
@@ -190,7 +166,7 @@ class WorkerDigestPool implements DigestPool {
     const slots = this.#slots
     this.#slots = []
     const error = new GW_ERR_SHUTTING_DOWN()
-    for (const job of [...this.#clean.drain(), ...this.#suspect.drain()]) job.reject(error)
+    for (const job of [...this.#clean.takeAll(), ...this.#suspect.takeAll()]) job.reject(error)
     for (const slot of slots) {
       clearTimeout(slot.idle)
       this.#rejectAll(slot, error)
@@ -258,10 +234,7 @@ class WorkerDigestPool implements DigestPool {
 
   // Whether inline digests may take more of the calling thread (refills what a second allows).
   #inlineBudget (): boolean {
-    const now = performance.now()
-    this.#budget = Math.min(INLINE_MS_PER_SECOND, this.#budget + (now - this.#refilled) * INLINE_MS_PER_SECOND / 1000)
-    this.#refilled = now
-    return this.#budget > 0
+    return this.#inlineTime.level(performance.now()) > 0
   }
 
   // An idle worker exits; the next digest starts one again (or runs inline).

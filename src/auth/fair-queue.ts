@@ -3,10 +3,10 @@
 // and a flow with one share the service equally and neither starves. Items can be withdrawn (a
 // client that hung up) without a scan: they are marked and skipped when their turn comes.
 // Push, shift and cancel are O(1) (a Map keeps the flows in turn order).
+import { Fifo } from '../fifo.js'
 
 interface Flow<T> {
-  items: Array<Entry<T> | undefined>
-  head: number
+  items: Fifo<Entry<T>>
   /** Items not withdrawn. */
   live: number
 }
@@ -33,7 +33,7 @@ export class FairQueue<T> {
   push (flow: string, value: T): Entry<T> {
     let state = this.#flows.get(flow)
     if (state === undefined) {
-      state = { items: [], head: 0, live: 0 }
+      state = { items: new Fifo(), live: 0 }
       this.#flows.set(flow, state)
     }
     const entry: Entry<T> = { flow, value, done: false }
@@ -68,18 +68,11 @@ export class FairQueue<T> {
   }
 
   #takeFrom (state: Flow<T>): Entry<T> | undefined {
-    while (state.head < state.items.length) {
-      const entry = state.items[state.head]
-      state.items[state.head++] = undefined
-      if (entry === undefined || entry.done) continue
+    for (let entry = state.items.shift(); entry !== undefined; entry = state.items.shift()) {
+      if (entry.done) continue
       entry.done = true
       state.live--
       this.#size--
-      // Compact now and then so a long-lived busy flow does not keep a long array of holes.
-      if (state.head > 1024 && state.head * 2 > state.items.length) {
-        state.items = state.items.slice(state.head)
-        state.head = 0
-      }
       return entry
     }
     return undefined

@@ -5,14 +5,14 @@
 // pending one could vanish). Insertion order is kept in a queue of its own: walking a Map from its
 // start to find the oldest entries would step over every slot deleted before (V8 keeps them until
 // it rehashes), which made a full store 20-50x slower.
+import { Fifo } from '../fifo.js'
 
 interface Slot<V> { key: string, at: number, value: V, bytes: number }
 
 export class ExpiringMap<V> {
   readonly #entries = new Map<string, Slot<V>>()
   /** Slots in insertion order; those deleted or replaced since are skipped when they come up. */
-  #queue: Array<Slot<V>> = []
-  #head = 0
+  readonly #queue = new Fifo<Slot<V>>()
   #bytes = 0
   readonly #windowMs: number
   readonly #maxBytes: number
@@ -68,8 +68,8 @@ export class ExpiringMap<V> {
   /** Milliseconds until the oldest live entry expires (and frees its bytes); 0 when empty. */
   oldestExpiresInMs (): number {
     this.#evict()
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const slot = this.#queue[i] as Slot<V>
+    for (let i = 0; i < this.#queue.length; i++) {
+      const slot = this.#queue.at(i) as Slot<V>
       if (this.#entries.get(slot.key) === slot) return Math.max(0, slot.at + this.#windowMs - this.#now())
     }
     return 0
@@ -83,28 +83,16 @@ export class ExpiringMap<V> {
   /** Drops expired entries from the front of the queue; each slot is popped once. */
   #evict (): void {
     const limit = this.#now() - this.#windowMs
-    while (this.#head < this.#queue.length) {
-      const slot = this.#queue[this.#head] as Slot<V>
+    for (let slot = this.#queue.at(0); slot !== undefined; slot = this.#queue.at(0)) {
       const live = this.#entries.get(slot.key) === slot
       if (live && slot.at >= limit) break
       if (live) this.#remove(slot)
-      this.#shift()
+      this.#queue.shift()
     }
     // Slots deleted early (failed requests) can pile up behind a live head: compact them away
     // once they outnumber the live entries, so the queue stays within twice their number.
-    if (this.#queue.length - this.#head > 2 * Math.max(this.#entries.size, 1024)) {
-      this.#queue = this.#queue.slice(this.#head).filter((slot) => this.#entries.get(slot.key) === slot)
-      this.#head = 0
-    }
-  }
-
-  #shift (): void {
-    this.#queue[this.#head] = undefined as unknown as Slot<V>
-    this.#head++
-    // Reclaim the consumed front now and then (amortized O(1)).
-    if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head)
-      this.#head = 0
+    if (this.#queue.length > 2 * Math.max(this.#entries.size, 1024)) {
+      this.#queue.retain((slot) => this.#entries.get(slot.key) === slot)
     }
   }
 }

@@ -9,6 +9,8 @@
 // on credit (issue 18: a backend published ~4x its limit in its first second that way). What is
 // held is at most one TCP read's frames. A session that closes with frames held still has them
 // published, at the rate (Oro's PHP backend publishes and exits at once).
+import { Fifo } from '../fifo.js'
+import { TokenBucket } from '../token-bucket.js'
 
 export const PAUSE_RATE = 1
 export const PAUSE_PENDING = 2
@@ -30,21 +32,20 @@ export interface PublishFlowOptions {
 export class PublishFlow {
   readonly #options: PublishFlowOptions
   readonly #now: () => number
-  #tokens: number
-  #at: number
+  /** The rate: one second's worth of burst (absent without a rate). */
+  readonly #bucket: TokenBucket | null
   #pending = 0
   #pausedFor = 0
   #timer: NodeJS.Timeout | null = null
   #checkScheduled = false
   /** Publishes over the rate, waiting for tokens (in order). */
-  #held: Array<() => void> = []
-  #heldHead = 0
+  readonly #held = new Fifo<() => void>()
 
   constructor (options: PublishFlowOptions) {
     this.#options = options
     this.#now = options.now ?? (() => performance.now())
-    this.#tokens = options.ratePerSecond
-    this.#at = this.#now()
+    const rate = options.ratePerSecond
+    this.#bucket = rate > 0 ? new TokenBucket(rate, rate / 1000, this.#now()) : null
   }
 
   get pending (): number { return this.#pending }
@@ -52,59 +53,44 @@ export class PublishFlow {
   get pausedFor (): number { return this.#pausedFor }
 
   /** Publishes over the rate waiting for tokens. */
-  get held (): number { return this.#held.length - this.#heldHead }
+  get held (): number { return this.#held.length }
 
   /**
    * Runs `publish` now when the rate allows (and nothing is held before it), else once it does,
    * in order; reading stays paused while anything is held.
    */
   submit (publish: () => void): void {
-    const rate = this.#options.ratePerSecond
-    if (rate <= 0) {
+    const bucket = this.#bucket
+    if (bucket === null) {
       publish()
       return
     }
-    this.#refill(rate)
-    if (this.held === 0 && this.#tokens >= 1) {
-      this.#tokens--
+    if (this.held === 0 && bucket.tryTake(this.#now())) {
       publish()
       return
     }
     this.#held.push(publish)
     this.#pause(PAUSE_RATE)
-    this.#schedule(rate)
-  }
-
-  #refill (rate: number): void {
-    const now = this.#now()
-    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#at) / 1000) * rate)
-    this.#at = now
+    this.#schedule(bucket)
   }
 
   /** A timer for when the next token is back. */
-  #schedule (rate: number): void {
+  #schedule (bucket: TokenBucket): void {
     if (this.#timer !== null) return
-    const waitMs = Math.max(1, Math.ceil(((1 - this.#tokens) / rate) * 1000))
+    const waitMs = Math.max(1, Math.ceil(bucket.msUntilOne()))
     this.#timer = setTimeout(this.#releaseHeld, waitMs)
     this.#timer.unref()
   }
 
   readonly #releaseHeld = (): void => {
     this.#timer = null
-    const rate = this.#options.ratePerSecond
-    this.#refill(rate)
-    while (this.held > 0 && this.#tokens >= 1) {
-      this.#tokens--
-      const publish = this.#held[this.#heldHead] as () => void
-      this.#held[this.#heldHead++] = undefined as unknown as () => void
-      publish()
-    }
+    const bucket = this.#bucket as TokenBucket
+    const now = this.#now()
+    while (this.held > 0 && bucket.tryTake(now)) (this.#held.shift() as () => void)()
     if (this.held > 0) {
-      this.#schedule(rate)
+      this.#schedule(bucket)
       return
     }
-    this.#held = []
-    this.#heldHead = 0
     this.#release(PAUSE_RATE)
   }
 
