@@ -25,9 +25,11 @@ export class TokenBucket {
 
   /** Takes one token when there is one at `now`; false (nothing taken) when there is none. */
   tryTake (now: number): boolean {
-    if (this.level(now) < 1) return false
-    this.#tokens--
-    return true
+    const tokens = Math.min(this.capacity, this.#tokens + (now - this.#at) * this.perMs)
+    this.#at = now
+    const taken = tokens >= 1
+    this.#tokens = taken ? tokens - 1 : tokens
+    return taken
   }
 
   /** Spends `amount` at `now` whether or not it is there: the level may go below zero, not below `floor`. */
