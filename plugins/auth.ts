@@ -28,7 +28,6 @@ import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_AUTH_WAIT_TOO_LONG, 
 import type { UpgradeDecision } from './websocket.js'
 import { ResumeRechecks, type RecheckResult } from '../src/auth/resume-recheck.js'
 import type { GatewayLogger } from '../src/logger.js'
-import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
 import { SecretMismatchWatch, secretMismatchMessage } from '../src/auth/secret-mismatch.js'
 
@@ -72,6 +71,7 @@ function ticketUsername (ticket: string | undefined): string | undefined {
 async function authPlugin (fastify: FastifyInstance): Promise<void> {
   const { secret, databaseUrl, access, tickets } = fastify.gateway
   const log = fastify.log as unknown as GatewayLogger
+  const stats = fastify.stats
   // Origin refusals once per origin per minute; everything else once per kind and network.
   const originLog = new RefusalLog(log)
   const refusalLog = new RefusalLog(log)
@@ -184,7 +184,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const address = clientAddress(peer, headers, access.trustedProxies)
     const origin = headers.origin
     if (!access.origins.allows(origin)) {
-      upgradeRefused('origin_forbidden')
+      stats.upgradeRefused('origin_forbidden')
       const shown = origin === undefined ? '(none)' : clip(origin)
       const host = originHost(origin)
       // Oro's origins not loaded (its database not readable): that is the cause, not the override.
@@ -257,7 +257,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       entry.release(recheck === undefined ? 'ok' : 'neutral')
       mismatch.accepted()
     } catch (caught) {
-      upgradeRefused((caught as { code?: string }).code)
+      stats.upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
       const err = users === undefined && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught
       const error = err as Error & { statusCode?: number, code?: string }
@@ -280,12 +280,12 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     // The client hung up while it waited: nobody reads the answer.
     if (reason === 'gone') return new GW_ERR_AUTH_BUSY('the client left while it waited')
     if (reason === 'closed') {
-      upgradeRefused('shutting_down')
+      stats.upgradeRefused('shutting_down')
       return new GW_ERR_SHUTTING_DOWN()
     }
     const setting = REFUSAL_SETTING[reason]
     const limited = reason === 'client-pending' || reason === 'client-failures'
-    upgradeRefused(limited ? 'auth_rate_limited' : 'auth_busy')
+    stats.upgradeRefused(limited ? 'auth_rate_limited' : 'auth_busy')
     const what = reason === 'client-failures' ? 'failed tickets' : reason === 'client-pending' ? 'upgrades waiting after failed tickets' : reason === 'wait' ? 'upgrades waiting' : 'upgrades waiting or being verified'
     refusalLog.write('warn', `${reason} ${network}`, { address, network, reason, setting }, `Authentication refused: too many ${what} (${setting})`)
     if (limited) return new GW_ERR_AUTH_RATE_LIMITED(`${what} (${setting})`, retryAfterSeconds)
@@ -298,7 +298,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const now = Date.now()
     const used = ticketUses.get(key, now) ?? 0
     if (used >= perTicket) {
-      upgradeRefused('GW_ERR_TICKET_REUSED')
+      stats.upgradeRefused('GW_ERR_TICKET_REUSED')
       reply.header('Retry-After', '1')
       refusalLog.write('notice', `reused ${network}`, { address, network, setting: 'ORO_WEBSOCKET_SESSIONS_PER_TICKET' }, `Upgrade refused: its ticket already opened ${used} sessions (ORO_WEBSOCKET_SESSIONS_PER_TICKET)`)
       throw new GW_ERR_TICKET_REUSED(used)

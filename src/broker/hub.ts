@@ -32,7 +32,7 @@
 import { encodeEvent } from '../wamp/codec.js'
 import { textFrame } from '../wamp/frame.js'
 import type { Publication } from './broker.js'
-import { counters, publishToWrite } from '../metrics.js'
+import { GatewayStats } from '../stats.js'
 import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 
 export interface HubClient {
@@ -114,6 +114,8 @@ export interface HubOptions {
   onShed?: (publication: Publication, queuedBytes: number) => void
   /** A delivery made in a later turn failed and nobody waits for it (a bug: log it). */
   onError?: (err: unknown) => void
+  /** The app's figures (deliveries, yields, shed, publish-to-write time); its own when not given (tests). */
+  stats?: GatewayStats
 }
 
 export class Hub {
@@ -145,6 +147,7 @@ export class Hub {
   readonly #maxQueuedBytes: number
   readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
+  readonly #stats: GatewayStats
 
   constructor (options: HubOptions = {}) {
     this.#writesPerTurn = options.writesPerTurn ?? WRITES_PER_TURN
@@ -154,6 +157,7 @@ export class Hub {
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
+    this.#stats = options.stats ?? new GatewayStats()
   }
 
   /** Who hears of topics gaining their first and losing their last local subscriber. */
@@ -278,12 +282,12 @@ export class Hub {
     const empty = this.#head === this.#queue.length
     if (waiter === null && !empty && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
       // Nobody waits for it (it came from Redis): dropped, counted, reported.
-      counters.publicationsShed++
+      this.#stats.publicationsShed++
       this.#onShed?.(publication, this.#queuedBytes)
       return
     }
     if (this.#writes >= this.#writesPerTurn) {
-      if (!this.#yielding) counters.fanoutYields++
+      if (!this.#yielding) this.#stats.fanoutYields++
       this.#yielding = true
     }
     const now = performance.now()
@@ -315,7 +319,7 @@ export class Hub {
     const queue = this.#queue
     while (this.#head < queue.length) {
       if (this.#writes >= this.#writesPerTurn) {
-        counters.fanoutYields++
+        this.#stats.fanoutYields++
         this.#yielding = true
         if (!this.#drainScheduled) {
           this.#drainScheduled = true
@@ -400,12 +404,12 @@ export class Hub {
         if (client.write(merged)) written++
       }
       this.#writes += subscribers.size * count
-      counters.eventsDelivered += written * count
+      this.#stats.eventsDelivered += written * count
     }
     const now = performance.now()
     for (let i = from; i < to; i++) {
       const item = queue[i] as Queued
-      if (subscribers !== undefined) publishToWrite.observe((now - item.since) / 1000)
+      if (subscribers !== undefined) this.#stats.publishToWrite.observe((now - item.since) / 1000)
       item.waiter?.resolve(written)
     }
   }
@@ -439,8 +443,8 @@ export class Hub {
         if (client !== undefined && subscribers.has(client) && client.write(frame)) written++
       }
       this.#writes += seen.size
-      counters.eventsDelivered += written
-      publishToWrite.observe((performance.now() - started) / 1000)
+      this.#stats.eventsDelivered += written
+      this.#stats.publishToWrite.observe((performance.now() - started) / 1000)
       return written
     }
     for (const client of subscribers) {
@@ -448,8 +452,8 @@ export class Hub {
       if (client.write(frame)) written++
     }
     this.#writes += subscribers.size
-    counters.eventsDelivered += written
-    publishToWrite.observe((performance.now() - started) / 1000)
+    this.#stats.eventsDelivered += written
+    this.#stats.publishToWrite.observe((performance.now() - started) / 1000)
     return written
   }
 }
