@@ -103,7 +103,6 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   const limits = fastify.gateway.websocket
   const sessions = new Set<WampSession>()
   const log = fastify.log as unknown as GatewayLogger
-  const settings = fastify.config
 
   await fastify.register(fastifyWebsocket, {
     options: {
@@ -146,7 +145,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
 
   const throttle = new LogThrottle()
   const stats = fastify.stats
-  const quota = new UserQuota({ maxSessionsPerUser: settings.ORO_WEBSOCKET_MAX_SESSIONS_PER_USER, maxSubscriptionsPerUser: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER })
+  const quota = new UserQuota({ maxSessionsPerUser: limits.maxSessionsPerUser, maxSubscriptionsPerUser: limits.maxSubscriptionsPerUser })
   // Sessions counted in the quota (one over the limit is closed and was never counted).
   const counted = new WeakSet<WampSession>()
   fastify.decorate('userQuota', quota)
@@ -154,13 +153,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     hub: fastify.hub,
     broker: fastify.broker,
     policy: fastify.sessionPolicy,
-    limits: {
-      ...limits,
-      maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
-      publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
-      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES,
-      maxTopics: settings.ORO_WEBSOCKET_MAX_TOPICS
-    },
+    // The resolved WebSocket limits (ORO_WEBSOCKET_MAX_*), SessionLimits among them.
+    limits,
     quota,
     log,
     writes: new WriteScheduler({
