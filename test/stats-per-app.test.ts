@@ -3,7 +3,11 @@
 // status page alike.
 import { test } from 'tap'
 import WebSocket from 'ws'
+import { Writable } from 'node:stream'
 import { startApp, type TestApp } from './helpers/app.js'
+import { buildApp, buildPublishApp } from '../app.js'
+import { loadConfig } from '../src/config/load.js'
+import { createLogger } from '../src/logger.js'
 import { connectWamp, type WampClient } from './helpers/wamp-client.js'
 import { parseSamples, total } from './helpers/prometheus.js'
 import type { StatusSnapshot } from '../src/status/board.js'
@@ -56,4 +60,21 @@ test('a session, a refusal and a publish on one app do not move the other app\'s
   t.equal(aAfter.authAccepted - aBefore.authAccepted, 1, 'and the upgrade\'s authentication time')
   t.equal(aAfter.statusPublishes - aBefore.statusPublishes, 1)
   t.same(await figures(b), bBefore, 'the other app\'s figures did not move')
+})
+
+test('the separate publish listener counts into the app whose broker it publishes through', async (t) => {
+  const loaded = loadConfig({ env: { ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:8080', ORO_WEBSOCKET_PUBLISH_LISTEN: '127.0.0.1:8081', ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: 'test/fixtures/open-topics.yml' }, cwd: process.cwd() })
+  const options = { loaded, mode: 'dev' as const, logger: createLogger({ mode: 'dev', level: 'warn', pretty: false, destination: new Writable({ write (_chunk, _encoding, done) { done() } }) }) }
+  const main = await buildApp(options)
+  t.teardown(() => main.close())
+  const publish = await buildPublishApp(main, options)
+  t.teardown(() => publish.close())
+  await publish.listen({ host: '127.0.0.1', port: 0 })
+  const address = publish.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/publish`
+  const post = (key: string): Promise<Response> => fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'news', data: 1 }) })
+  t.equal((await post(KEY)).status, 202)
+  t.equal((await post('wrong')).status, 401)
+  t.same({ ...main.stats.httpPublishOutcomes }, { ok: 1, unauthorized: 1 }, 'answers by outcome, refusals included')
+  t.equal(main.stats.publishesReceived, 1)
 })
