@@ -8,7 +8,7 @@ import brokerPlugin from './plugins/broker.js'
 import websocketPlugin from './plugins/websocket.js'
 import websocketRoutes from './routes/websocket.js'
 import metricsRoutes from './routes/metrics.js'
-import metricsPlugin, { countPublishOutcomes } from './plugins/metrics.js'
+import metricsPlugin from './plugins/metrics.js'
 import errorsPlugin from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import publishRoutes from './routes/publish.js'
@@ -19,9 +19,17 @@ import serverStatePlugin from './plugins/server-state.js'
 import statusPlugin from './plugins/status.js'
 import statusRoutes from './routes/status.js'
 import type { LoadedConfig } from './src/config/load.js'
-import type { GatewayLogger, Mode } from './src/logger.js'
+import { droppedLogLines, type GatewayLogger, type Mode } from './src/logger.js'
+import { GatewayStats } from './src/stats.js'
 import { httpsOptions, type ListenerTls } from './src/tls/context-options.js'
 import { lazyChildLoggerFactory } from './src/lazy-request-logger.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's figures (counters, histograms): one per app, never shared (src/stats.ts). */
+    stats: GatewayStats
+  }
+}
 
 export interface AppOptions {
   loaded: LoadedConfig
@@ -62,6 +70,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     })
   }
 
+  // One stats object per app: plugins hand it down with their log (sessions, hub, broker, routes).
+  app.decorate('stats', new GatewayStats())
   await app.register(errorsPlugin)
   await app.register(openapiPlugin)
   await app.register(configPlugin, { loaded: options.loaded, mode: options.mode })
@@ -71,7 +81,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(authPlugin)
   await app.register(websocketPlugin)
   await app.register(serverStatePlugin)
-  await app.register(metricsPlugin)
+  // The dropped log lines are the one stdout destination's (the logger's), read at scrape time.
+  await app.register(metricsPlugin, { logLinesDropped: () => droppedLogLines(options.logger) })
   await app.register(statusPlugin)
   await app.register(healthRoutes)
   if (options.loaded.gateway.metrics.listen === null) {
@@ -93,7 +104,9 @@ function publishOptions (app: FastifyInstance): Parameters<typeof publishRoutes>
     settings,
     policy: app.publishPolicy,
     idempotency: app.idempotency,
-    readiness: app.readiness
+    readiness: app.readiness,
+    // The publish listener counts into the main app's stats: its /metrics is the main app's.
+    stats: app.stats
   }
 }
 
@@ -108,7 +121,6 @@ export async function buildPublishApp (main: FastifyInstance, options: AppOption
   await app.register(openapiPlugin)
   app.decorate('readiness', main.readiness)
   await app.register(healthRoutes)
-  countPublishOutcomes(app)
   await app.register(publishRoutes, publishOptions(main))
   return app
 }

@@ -46,7 +46,10 @@ export interface RunningServer {
 }
 
 export async function serve (options: ServeOptions): Promise<RunningServer | number> {
-  const loaded = loadConfig(options.load)
+  // Without keys, prod serves POST /publish as disabled (Oro's backend publishes over WAMP and
+  // needs none); development makes one so that the `publish` command works out of the box. It is
+  // resolved with the rest of the configuration, which is frozen from then on.
+  const loaded = loadConfig(options.mode === 'dev' ? { ...options.load, devPublishKey: generateKey() } : options.load)
   const { gateway } = loaded
   if (gateway.drainDelayMs >= gateway.shutdownTimeoutMs) {
     throw new ConfigError('ORO_WEBSOCKET_DRAIN_DELAY', `(${gateway.drainDelayMs / 1000} s) must be shorter than the shutdown timeout (${gateway.shutdownTimeoutMs / 1000} s)`, 'ORO_WEBSOCKET_DRAIN_DELAY=1 with --shutdown-timeout 10')
@@ -63,13 +66,7 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
     return EXIT_SERVER_DISABLED
   }
 
-  // Without keys, prod serves POST /publish as disabled (Oro's backend publishes over WAMP and
-  // needs none); development makes one so that the `publish` command works out of the box.
-  let devKey: string | undefined
-  if (gateway.publish.keys.length === 0 && options.mode === 'dev') {
-    devKey = generateKey()
-    gateway.publish.keys = [devKey]
-  }
+  const devKey = gateway.publish.devKey
 
   const appOptions = { loaded, mode: options.mode, logger }
   const app = await buildApp(appOptions)
@@ -86,7 +83,7 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   if (metricsApp !== null) cleanups.push(() => metricsApp.close())
   cleanups.push(() => app.close())
   const listeners = [app, ...(publishApp !== null ? [publishApp] : []), ...(metricsApp !== null ? [metricsApp] : [])].map((a) => trackConnections(a.server))
-  if (devKey !== undefined) {
+  if (devKey !== null) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
     let where: string
     try {

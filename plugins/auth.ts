@@ -28,7 +28,6 @@ import { GW_ERR_AUTH_BUSY, GW_ERR_AUTH_RATE_LIMITED, GW_ERR_AUTH_WAIT_TOO_LONG, 
 import type { UpgradeDecision } from './websocket.js'
 import { ResumeRechecks, type RecheckResult } from '../src/auth/resume-recheck.js'
 import type { GatewayLogger } from '../src/logger.js'
-import { upgradeRefused } from '../src/metrics.js'
 import { createResumeCookies, setCookieOnUpgrade, type ResumeCookies } from '../src/auth/resume-cookie.js'
 import { SecretMismatchWatch, secretMismatchMessage } from '../src/auth/secret-mismatch.js'
 
@@ -70,8 +69,9 @@ function ticketUsername (ticket: string | undefined): string | undefined {
 }
 
 async function authPlugin (fastify: FastifyInstance): Promise<void> {
-  const { secret, databaseUrl, access, tickets } = fastify.gateway
+  const { secret, databaseUrl, access, tickets, auth } = fastify.gateway
   const log = fastify.log as unknown as GatewayLogger
+  const stats = fastify.stats
   // Origin refusals once per origin per minute; everything else once per kind and network.
   const originLog = new RefusalLog(log)
   const refusalLog = new RefusalLog(log)
@@ -92,7 +92,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       // The database drivers (pg, mysql2: ~25 MB) load only when ORO_DB_DSN or ORO_DB_URL is set.
       const { createUserStore } = await import('../src/auth/user-store.js')
       const store = createUserStore(databaseUrl, {
-        table: fastify.config.ORO_WEBSOCKET_USER_TABLE,
+        table: auth.userTable,
         setting: fastify.gateway.databaseSetting,
         onStatus: (status, previous) => {
           logStatus(status, previous)
@@ -108,8 +108,8 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     } else {
       log.warn('ORO_DB_URL (or ORO_DB_DSN) is not set: only anonymous tickets can be verified; logged-in users are refused')
     }
-    const poolSize = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS
-    const ttl = fastify.config.ORO_WEBSOCKET_RESUME_TTL
+    const poolSize = auth.digestWorkers
+    const ttl = auth.resumeTtlSeconds
     if (ttl > 0) resumeCookies = createResumeCookies({ secret, ttlSeconds: ttl, path: `/${fastify.gateway.frontend.path}` })
     if (secret === ORO_SAMPLE_SECRET && fastify.mode === 'prod') {
       log.warn({ setting: 'ORO_SECRET' }, `ORO_SECRET is Oro's sample secret (${ORO_SAMPLE_SECRET}, from Oro's .env-app): anyone can make tickets this gateway accepts; give the Oro application a secret of its own (ORO_SECRET in its .env-app.local) and restart it and the gateway`)
@@ -118,18 +118,18 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   }
   // Most tickets failing their digest means a wrong ORO_SECRET far more often than an attack.
   const mismatch = new SecretMismatchWatch({ report: (counts) => { log.warn({ ...counts, setting: 'ORO_SECRET' }, secretMismatchMessage(counts)) } })
-  const workers = fastify.config.ORO_WEBSOCKET_DIGEST_WORKERS ?? defaultPoolSize()
+  const workers = auth.digestWorkers ?? defaultPoolSize()
   const admission = new Admission({
-    maxWaiting: fastify.config.ORO_WEBSOCKET_AUTH_QUEUE,
-    maxWaitSeconds: fastify.config.ORO_WEBSOCKET_AUTH_MAX_WAIT,
-    maxPendingPerSuspect: fastify.config.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
-    failuresPerMinute: fastify.config.ORO_WEBSOCKET_AUTH_FAILURES,
+    maxWaiting: auth.queue,
+    maxWaitSeconds: auth.maxWaitSeconds,
+    maxPendingPerSuspect: auth.pendingPerClient,
+    failuresPerMinute: auth.failuresPerMinute,
     // Enough verifications at once to keep every digest worker busy while others wait on the
     // database; the order among the rest is admission's (fair), not the pool's.
     concurrency: Math.max(8, 4 * workers)
   })
   // Sessions each ticket opened while valid (by the ticket's hash: the ticket is a credential).
-  const perTicket = fastify.config.ORO_WEBSOCKET_SESSIONS_PER_TICKET
+  const perTicket = auth.sessionsPerTicket
   const ticketUses = new TtlCache<number>(100_000)
   // Resumed sessions' digest checks, inside admission, within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT.
   const rechecks = verifier === undefined || resumeCookies === undefined
@@ -138,7 +138,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       admission,
       verify: verifier.verify,
       revoke: resumeCookies.revoke,
-      timeoutMs: fastify.config.ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT * 1000,
+      timeoutMs: auth.resumeVerifyTimeoutMs,
       onForged: (error) => { refusalLog.write('warn', 'recheck', { code: error.code }, `Resumed session closed and its cookie chain revoked: its ticket failed the digest check (${error.message ?? ''})`) }
     })
   fastify.decorate('authStats', () => ({
@@ -151,13 +151,13 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
   // unless ORO_WEBSOCKET_ALLOWED_ORIGINS replaces the list. Until they are loaded the gateway is
   // not ready: a browser of the application URL would be refused.
   if (databaseUrl !== undefined && access.origins.extendable) {
-    const table = fastify.config.ORO_WEBSOCKET_USER_TABLE
+    const table = auth.userTable
     // Oro's tables live together: the configuration tables are where the user table is.
     const schema = table.includes('.') ? table.slice(0, table.indexOf('.')) : undefined
     const refresh = new OriginRefresh({
       source: (await import('../src/access/oro-config-origins.js')).createOroOriginSource(databaseUrl, schema === undefined ? {} : { schema }),
       policy: access.origins,
-      intervalMs: fastify.config.ORO_WEBSOCKET_ORIGINS_REFRESH * 1000,
+      intervalMs: auth.originsRefreshMs,
       setting: fastify.gateway.databaseSetting,
       secrets: [(await import('../src/auth/database-url.js')).parseDatabaseUrl(databaseUrl).password],
       log
@@ -184,7 +184,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const address = clientAddress(peer, headers, access.trustedProxies)
     const origin = headers.origin
     if (!access.origins.allows(origin)) {
-      upgradeRefused('origin_forbidden')
+      stats.upgradeRefused('origin_forbidden')
       const shown = origin === undefined ? '(none)' : clip(origin)
       const host = originHost(origin)
       // Oro's origins not loaded (its database not readable): that is the cause, not the override.
@@ -257,7 +257,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
       entry.release(recheck === undefined ? 'ok' : 'neutral')
       mismatch.accepted()
     } catch (caught) {
-      upgradeRefused((caught as { code?: string }).code)
+      stats.upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
       const err = users === undefined && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught
       const error = err as Error & { statusCode?: number, code?: string }
@@ -280,16 +280,16 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     // The client hung up while it waited: nobody reads the answer.
     if (reason === 'gone') return new GW_ERR_AUTH_BUSY('the client left while it waited')
     if (reason === 'closed') {
-      upgradeRefused('shutting_down')
+      stats.upgradeRefused('shutting_down')
       return new GW_ERR_SHUTTING_DOWN()
     }
     const setting = REFUSAL_SETTING[reason]
     const limited = reason === 'client-pending' || reason === 'client-failures'
-    upgradeRefused(limited ? 'auth_rate_limited' : 'auth_busy')
+    stats.upgradeRefused(limited ? 'auth_rate_limited' : 'auth_busy')
     const what = reason === 'client-failures' ? 'failed tickets' : reason === 'client-pending' ? 'upgrades waiting after failed tickets' : reason === 'wait' ? 'upgrades waiting' : 'upgrades waiting or being verified'
     refusalLog.write('warn', `${reason} ${network}`, { address, network, reason, setting }, `Authentication refused: too many ${what} (${setting})`)
     if (limited) return new GW_ERR_AUTH_RATE_LIMITED(`${what} (${setting})`, retryAfterSeconds)
-    if (reason === 'wait') return new GW_ERR_AUTH_WAIT_TOO_LONG(retryAfterSeconds * 2, fastify.config.ORO_WEBSOCKET_AUTH_MAX_WAIT)
+    if (reason === 'wait') return new GW_ERR_AUTH_WAIT_TOO_LONG(retryAfterSeconds * 2, auth.maxWaitSeconds)
     return new GW_ERR_AUTH_BUSY(setting)
   }
 
@@ -298,7 +298,7 @@ async function authPlugin (fastify: FastifyInstance): Promise<void> {
     const now = Date.now()
     const used = ticketUses.get(key, now) ?? 0
     if (used >= perTicket) {
-      upgradeRefused('GW_ERR_TICKET_REUSED')
+      stats.upgradeRefused('GW_ERR_TICKET_REUSED')
       reply.header('Retry-After', '1')
       refusalLog.write('notice', `reused ${network}`, { address, network, setting: 'ORO_WEBSOCKET_SESSIONS_PER_TICKET' }, `Upgrade refused: its ticket already opened ${used} sessions (ORO_WEBSOCKET_SESSIONS_PER_TICKET)`)
       throw new GW_ERR_TICKET_REUSED(used)

@@ -22,7 +22,9 @@ declare module 'fastify' {
 async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   const { target, redisPrefix, hubQueueBytes } = fastify.gateway.broker
   const shedLog = new LogThrottle()
+  const stats = fastify.stats
   const hub = new Hub({
+    stats,
     // Held 1 ms after a fan-out that merged several publishers' calls (src/broker/fan-out.ts).
     holdMs: 1,
     maxQueuedBytes: hubQueueBytes,
@@ -43,7 +45,7 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   } else {
     // Loaded only with a Redis DSN: ioredis alone is ~10 MB of a single node's memory.
     const [{ RedisBroker }, { createRedisIdempotencyStore }] = await Promise.all([import('../src/broker/redis-broker.js'), import('../src/publish/redis-idempotency.js')])
-    const redisBroker = new RedisBroker({ target, prefix: redisPrefix, deliver: (publication) => hub.broadcast(publication), log: fastify.log.child({ component: 'broker' }) })
+    const redisBroker = new RedisBroker({ target, prefix: redisPrefix, deliver: (publication) => hub.broadcast(publication), log: fastify.log.child({ component: 'broker' }), stats })
     broker = redisBroker
     idempotency = createRedisIdempotencyStore(redisBroker.redis, { prefix: redisPrefix })
   }

@@ -1,17 +1,16 @@
-// Configuration on the Fastify instance: @fastify/env validates the gathered settings against the
-// one schema (src/config/schema.ts) and decorates `config`; `gateway` holds what they resolve to.
+// Configuration on the Fastify instance: `gateway`, what the settings resolved to, read by every
+// plugin and route. loadConfig (src/config/load.ts) validated the settings against the one schema
+// and froze the result; nothing here validates them again or changes them.
 import fp from 'fastify-plugin'
-import fastifyEnv from '@fastify/env'
 import type { FastifyInstance } from 'fastify'
-import { validationSchema, type LoadedConfig } from '../src/config/load.js'
-import type { Settings } from '../src/config/schema.js'
+import type { LoadedConfig } from '../src/config/load.js'
 import type { GatewayConfig } from '../src/config/gateway-config.js'
 import type { Mode } from '../src/logger.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    config: Settings
-    gateway: GatewayConfig
+    /** Frozen: resolved once by loadConfig. */
+    gateway: Readonly<GatewayConfig>
     mode: Mode
   }
 }
@@ -22,7 +21,6 @@ export interface ConfigPluginOptions {
 }
 
 async function configPlugin (fastify: FastifyInstance, opts: ConfigPluginOptions): Promise<void> {
-  await fastify.register(fastifyEnv, { schema: validationSchema(), data: opts.loaded.values, env: false, confKey: 'config' })
   fastify.decorate('gateway', opts.loaded.gateway)
   fastify.decorate('mode', opts.mode)
 }

@@ -30,7 +30,7 @@ async function serverStatePlugin (fastify: FastifyInstance): Promise<void> {
   ])
   const url = parseDatabaseUrl(databaseUrl)
   // Oro's tables live together: the state table is where the user table is.
-  const userTable = fastify.config.ORO_WEBSOCKET_USER_TABLE
+  const userTable = fastify.gateway.auth.userTable
   const schema = userTable.includes('.') ? userTable.slice(0, userTable.indexOf('.')) : undefined
   const quote = url.driver === 'pg' ? '"' : '`'
   const table = schema !== undefined && IDENTIFIER.test(schema) ? `${quote}${schema}${quote}.${quote}${STATE_TABLE}${quote}` : `${quote}${STATE_TABLE}${quote}`

@@ -1,4 +1,4 @@
-// The status page's board on the instance (ORO_WEBSOCKET_STATUS=on only): samples the counters
+// The status page's board on the instance (ORO_WEBSOCKET_STATUS=on only): samples the app's stats
 // once a second from when the app is ready until it closes. routes/status.ts serves it, on this
 // app or on the metrics listener's.
 import fp from 'fastify-plugin'
@@ -19,7 +19,7 @@ async function statusPlugin (fastify: FastifyInstance): Promise<void> {
     fastify.decorate('statusBoard', null)
     return
   }
-  const { sessions, hub, readiness } = fastify
+  const { sessions, hub, readiness, stats } = fastify
   const board = new StatusBoard({
     sessions: () => countSessions(sessions),
     sessionCount: () => sessions.size,
@@ -29,7 +29,8 @@ async function statusPlugin (fastify: FastifyInstance): Promise<void> {
     readiness: () => readiness.report(),
     state: () => readiness.state,
     brokerKind: fastify.gateway.broker.target.kind,
-    version
+    version,
+    stats
   })
   fastify.decorate('statusBoard', board)
   fastify.addHook('onReady', async () => { board.start() })

@@ -14,7 +14,6 @@ import { WriteScheduler } from '../src/wamp/socket-writer.js'
 import { LogThrottle } from '../src/log-throttle.js'
 import { FirstSeen } from '../src/first-seen.js'
 import { welcomeFrame } from '../src/wamp/welcome.js'
-import { counters } from '../src/metrics.js'
 import type { GatewayLogger } from '../src/logger.js'
 import { SERVER_IDENT } from '../src/version.js'
 import { setCookieOf } from '../src/auth/resume-cookie.js'
@@ -104,7 +103,6 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   const limits = fastify.gateway.websocket
   const sessions = new Set<WampSession>()
   const log = fastify.log as unknown as GatewayLogger
-  const settings = fastify.config
 
   await fastify.register(fastifyWebsocket, {
     options: {
@@ -146,7 +144,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
   })
 
   const throttle = new LogThrottle()
-  const quota = new UserQuota({ maxSessionsPerUser: settings.ORO_WEBSOCKET_MAX_SESSIONS_PER_USER, maxSubscriptionsPerUser: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER })
+  const stats = fastify.stats
+  const quota = new UserQuota({ maxSessionsPerUser: limits.maxSessionsPerUser, maxSubscriptionsPerUser: limits.maxSubscriptionsPerUser })
   // Sessions counted in the quota (one over the limit is closed and was never counted).
   const counted = new WeakSet<WampSession>()
   fastify.decorate('userQuota', quota)
@@ -154,13 +153,8 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     hub: fastify.hub,
     broker: fastify.broker,
     policy: fastify.sessionPolicy,
-    limits: {
-      ...limits,
-      maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
-      publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
-      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES,
-      maxTopics: settings.ORO_WEBSOCKET_MAX_TOPICS
-    },
+    // The resolved WebSocket limits (ORO_WEBSOCKET_MAX_*), SessionLimits among them.
+    limits,
     quota,
     log,
     writes: new WriteScheduler({
@@ -169,6 +163,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
       holdWhile: () => fastify.hub.queued > 0
     }),
     throttle,
+    stats,
     refusedPublishers: new FirstSeen()
   }
   fastify.decorate('sessions', sessions)
@@ -177,7 +172,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     const session = (this as SessionSocket)[kSession]
     try {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        counters.oversizeFrames++
+        stats.oversizeFrames++
         // An error: a backend's publishes after this one are lost too (it never reads, so it
         // does not see the close), and a browser never sends this much. ws does not tell the
         // message's size, only that it is over the limit.
@@ -204,7 +199,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     const session = sock[kSession]
     if (!session.alive) return
     if (sock[kPendingPongs] >= MAX_PENDING_PONGS) {
-      counters.pingFloodDrops++
+      stats.pingFloodDrops++
       if (throttle.take('ping-flood') >= 0) log.info({ sessionId: session.id, user: session.user, address: session.address }, `session dropped: ping flood (${MAX_PENDING_PONGS} pongs unread)`)
       session.drop()
       return
@@ -217,7 +212,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     const session = (this as SessionSocket)[kSession]
     sessions.delete(session)
     if (counted.delete(session)) quota.removeSession(session.identity)
-    counters.connectionsClosed++
+    stats.connectionsClosed++
     try {
       session.closed()
       log.info({ sessionId: session.id, code }, `${session.user} disconnected`)
@@ -245,7 +240,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     releaseUpgrade(socket)
     sessions.add(session)
     fastify.hub.addClient(session)
-    counters.connectionsOpened++
+    stats.connectionsOpened++
     log.info({ sessionId: id, address: decision.address, backend: decision.canPublish }, `${session.user} connected`)
     // Checked before the upgrade too (routes/websocket.ts); here exactly, for upgrades that raced.
     // Backend sessions (direct from a backend network) are not counted.
@@ -267,7 +262,7 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     return session
   })
 
-  const keepAlive = new KeepAlive(sessions, fastify.hub, { ...limits, log })
+  const keepAlive = new KeepAlive(sessions, fastify.hub, { ...limits, log, stats })
   keepAlive.start()
   fastify.readiness.onDrain(() => {
     for (const session of sessions) session.drop()

@@ -18,7 +18,7 @@ import {
   GW_ERR_BODY_INVALID, GW_ERR_BROKER_UNAVAILABLE, GW_ERR_PAYLOAD_SHAPE, GW_ERR_PUBLISH_DISABLED, GW_ERR_RATE_LIMITED, GW_ERR_SHUTTING_DOWN,
   GW_ERR_TOPIC_FORBIDDEN, GW_ERR_TOPIC_NOT_ROUTED, GW_ERR_UNAUTHORIZED
 } from '../src/errors.js'
-import { counters } from '../src/metrics.js'
+import type { GatewayStats } from '../src/stats.js'
 
 export interface PublishRouteOptions {
   broker: Broker
@@ -28,6 +28,19 @@ export interface PublishRouteOptions {
   idempotency: IdempotencyStore
   /** Once the gateway is closing, new publications are refused (503) and their clients back off. */
   readiness: Readiness
+  /** The app's figures: publications received, answers by outcome (also from the publish listener). */
+  stats: GatewayStats
+}
+
+/** What a POST /publish answer's status means, as the `outcome` label. */
+export function publishOutcome (status: number): string {
+  if (status < 300) return 'ok'
+  if (status === 401) return 'unauthorized'
+  if (status === 429) return 'rate_limited'
+  if (status === 503) return 'unavailable'
+  if (status === 504) return 'unknown'
+  if (status < 500) return 'refused'
+  return 'error'
 }
 
 interface PublicationBody {
@@ -72,7 +85,7 @@ declare module 'fastify' {
 }
 
 export default async function publishRoutes (fastify: FastifyInstance, options: PublishRouteOptions): Promise<void> {
-  const { broker, keys, settings, idempotency, readiness } = options
+  const { broker, keys, settings, idempotency, readiness, stats } = options
   const rateLimiter = createRateLimiter(settings.ratePerSecond)
   if (keys.count === 0) fastify.log.warn('POST /publish is disabled: ORO_WEBSOCKET_PUBLISH_KEYS is not set (it answers 404 GW_ERR_PUBLISH_DISABLED); WAMP publishing from backend sessions is not affected')
   // JSON only (Fastify would otherwise parse text/plain bodies too), and one publication or an
@@ -163,6 +176,11 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
       }
       request.publishKeyId = keyId
       done()
+    },
+    // Every answer counted by outcome, refusals included; on this route alone, so other requests pay nothing.
+    onResponse: (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      stats.httpPublished(publishOutcome(reply.statusCode))
+      done()
     }
   }, async function (request: FastifyRequest, reply: FastifyReply) {
     const publications = request.body as PublicationBody[]
@@ -218,7 +236,7 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
       if (id !== null) publication.id = `${id}:${i}`
       return publication
     }))
-    counters.publishesReceived += publications.length
+    stats.publishesReceived += publications.length
     return { status: 202, body: receipt.recipients !== undefined ? { published: publications.length, recipients: receipt.recipients } : { published: publications.length } }
   }
 }

@@ -5,7 +5,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED, GW_ERR_USER_SESSIONS } from '../src/errors.js'
 import type { UpgradeDecision } from '../plugins/websocket.js'
-import { upgradeRefused } from '../src/metrics.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,11 +18,12 @@ function sendError (reply: FastifyReply, error: { code: string, message: string,
 
 export default async function websocketRoutes (fastify: FastifyInstance): Promise<void> {
   fastify.decorateRequest('wampDecision', null)
+  const stats = fastify.stats
   // Before the upgrade: refuse while draining (the client retries, reaching another node or this
   // one restarted), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
   // browser code treats as a failed connect and retries.
   const refuseDraining = (reply: FastifyReply): FastifyReply => {
-    upgradeRefused('shutting_down')
+    stats.upgradeRefused('shutting_down')
     reply.header('Retry-After', '2')
     return sendError(reply, new GW_ERR_SHUTTING_DOWN())
   }
@@ -33,7 +33,7 @@ export default async function websocketRoutes (fastify: FastifyInstance): Promis
     const decision = await fastify.admitUpgrade(request, reply)
     // One user's browser sessions on this node are bounded (backends are not counted).
     if (!decision.canPublish && !fastify.userQuota.maySession(decision.identity)) {
-      upgradeRefused('GW_ERR_USER_SESSIONS')
+      stats.upgradeRefused('GW_ERR_USER_SESSIONS')
       reply.header('Retry-After', '60')
       return sendError(reply, new GW_ERR_USER_SESSIONS(fastify.userQuota.sessions(decision.identity)))
     }

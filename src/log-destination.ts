@@ -1,11 +1,10 @@
 // Where log lines go: stdout, written asynchronously, and never at the cost of serving. A stdout
 // that cannot be written (a full disk, a closed pipe) or that falls behind by more than
-// maxBufferedBytes makes the gateway drop log lines, counted in oro_ws_log_lines_dropped_total,
+// maxBufferedBytes makes the gateway drop log lines, counted (`dropped`, oro_ws_log_lines_dropped_total),
 // with one line on stderr per outage; it tries stdout again every retryMs. pino's own destination
 // (sonic-boom) emits an error nobody can handle there and then hangs the process in its crash
 // handler's flush (issue 18: `serve >/dev/full` never answered /healthz and ignored SIGTERM).
 import { write as fsWrite } from 'node:fs'
-import { counters } from './metrics.js'
 import { GW_ERR_LOG_WRITE_FAILED } from './errors.js'
 
 export interface LogDestinationOptions {
@@ -41,6 +40,7 @@ export class LogDestination {
   #brokenUntil = 0
   #broken = false
   #droppedInOutage = 0
+  #dropped = 0
   #waiters: Array<(err?: Error) => void> = []
 
   constructor (options: LogDestinationOptions = {}) {
@@ -65,6 +65,9 @@ export class LogDestination {
     return true
   }
 
+  /** Lines dropped since it was made (oro_ws_log_lines_dropped_total of the apps logging here). */
+  get dropped (): number { return this.#dropped }
+
   /** Calls back once every line handed over so far was written (or dropped). */
   flush (callback: (err?: Error) => void = () => {}): void {
     if (!this.#writing && this.#lines.length === 0) {
@@ -75,7 +78,7 @@ export class LogDestination {
   }
 
   #drop (lines: number): void {
-    counters.logLinesDropped += lines
+    this.#dropped += lines
     if (this.#broken) this.#droppedInOutage += lines
   }
 

@@ -66,6 +66,17 @@ export function prettyInstalled (resolve: (id: string) => string = createRequire
   }
 }
 
+/** The stdout destination of each logger createLogger made with it (one per process in practice). */
+const destinations = new WeakMap<object, LogDestination>()
+
+/**
+ * Log lines the logger's stdout destination dropped (a full disk, a pipe 16 MiB behind): the
+ * destination's own count, 0 for a logger writing elsewhere (pino-pretty, a test's stream).
+ */
+export function droppedLogLines (logger: GatewayLogger): number {
+  return destinations.get(logger)?.dropped ?? 0
+}
+
 export function createLogger (setup: LoggerSetup): GatewayLogger {
   const options: LoggerOptions<'notice'> = {
     level: setup.level,
@@ -84,6 +95,7 @@ export function createLogger (setup: LoggerSetup): GatewayLogger {
     onRecovered: (dropped) => { logger?.warn({ dropped }, `log output works again; ${dropped} log lines were dropped while stdout could not be written`) }
   })
   logger = pino(options, destination)
+  destinations.set(logger, destination)
   return logger
 }
 

@@ -3,7 +3,7 @@
 // the recipients count stay as they were; the queue is bounded for publications nobody waits for.
 import { test } from 'tap'
 import { Hub, HOLD_PROBE_MIN, type HubClient } from '../src/broker/hub.js'
-import { counters } from '../src/metrics.js'
+import { GatewayStats } from '../src/stats.js'
 import type { Publication } from '../src/broker/broker.js'
 
 /** A client that keeps every write (one Buffer per call) and the EVENT payloads in them. */
@@ -32,11 +32,12 @@ const pub = (topic: string, n: number | string, extra: Partial<Publication> = {}
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 test('the publications of a turn leave at its end, one write per socket', async (t) => {
-  const hub = new Hub()
+  const stats = new GatewayStats()
+  const hub = new Hub({ stats })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
-  const delivered = counters.eventsDelivered
+  const delivered = stats.eventsDelivered
   hub.broadcast(pub('t', 1))
   hub.broadcast(pub('t', 2))
   const three = hub.deliver(pub('t', 3))
@@ -51,14 +52,15 @@ test('the publications of a turn leave at its end, one write per socket', async 
   t.same(a.events(), ['1', '2', '3', '4', '5'], 'in order')
   t.same(b.events(), ['1', '2', '3', '4', '5'])
   t.equal(a.writes.length, 1, 'all five in one write')
-  t.equal(counters.eventsDelivered - delivered, 10, 'every event counted per socket')
+  t.equal(stats.eventsDelivered - delivered, 10, 'every event counted per socket')
   hub.broadcast(pub('t', 6))
   await turn()
   t.equal(a.writes.length, 2, 'the next turn: the next write')
 })
 
 test('a batch goes out as one write per socket; exclude, eligible and other topics keep their place', async (t) => {
-  const hub = new Hub()
+  const stats = new GatewayStats()
+  const hub = new Hub({ stats })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
@@ -84,11 +86,12 @@ test('a batch goes out as one write per socket; exclude, eligible and other topi
 })
 
 test('a merged run counts against the turn\'s write budget as if written one by one', async (t) => {
-  const hub = new Hub({ writesPerTurn: 4 })
+  const stats = new GatewayStats()
+  const hub = new Hub({ writesPerTurn: 4, stats })
   const a = recorder('a')
   const b = recorder('b')
   for (const c of [a, b]) { hub.addClient(c); hub.subscribe('t', c) }
-  const yields = counters.fanoutYields
+  const yields = stats.fanoutYields
   const batch = hub.deliverAll(Array.from({ length: 6 }, (_, i) => pub('t', i)))
   await turn()
   t.same(a.events(), ['0', '1'], 'two events x two sockets: the budget of a turn')
@@ -96,7 +99,7 @@ test('a merged run counts against the turn\'s write budget as if written one by 
   t.equal(await batch, 12)
   t.same(a.events(), ['0', '1', '2', '3', '4', '5'])
   t.equal(a.writes.length, 3, 'two events per write')
-  t.ok(counters.fanoutYields > yields, 'counted as yields')
+  t.ok(stats.fanoutYields > yields, 'counted as yields')
   t.equal(hub.queued, 0)
 })
 
@@ -195,11 +198,12 @@ test('one mode: even a lone publication on a quiet hub waits for the end of its 
 
 test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed and counted', async (t) => {
   const shed: Array<{ topic: string, queuedBytes: number }> = []
-  const hub = new Hub({ writesPerTurn: 1, maxQueuedBytes: 2000, onShed: (publication, queuedBytes) => { shed.push({ topic: publication.topic, queuedBytes }) } })
+  const stats = new GatewayStats()
+  const hub = new Hub({ stats, writesPerTurn: 1, maxQueuedBytes: 2000, onShed: (publication, queuedBytes) => { shed.push({ topic: publication.topic, queuedBytes }) } })
   const a = recorder('a')
   hub.addClient(a)
   hub.subscribe('t', a)
-  const before = counters.publicationsShed
+  const before = stats.publicationsShed
   const payload = 'x'.repeat(100)
   let most = 0
   for (let i = 0; i < 100; i++) {
@@ -210,7 +214,7 @@ test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed an
   // One somebody waits for is refused at the bound, before anything of it is queued (issue 18).
   t.throws(() => hub.deliver(pub('t', `refused${payload}`)), { code: 'GW_ERR_BROKER_UNAVAILABLE' })
   t.ok(hub.queuedBytes <= 2000, 'nothing of it was queued')
-  const shedCount = counters.publicationsShed - before
+  const shedCount = stats.publicationsShed - before
   t.ok(shedCount > 50, `shed: ${shedCount}`)
   t.equal(shed.length, shedCount, 'each one reported')
   t.match(shed[0], { topic: 't' })

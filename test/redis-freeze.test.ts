@@ -8,7 +8,6 @@ import { Redis } from 'ioredis'
 import { startApp } from './helpers/app.js'
 import { connectWamp } from './helpers/wamp-client.js'
 import { redisOptions, startRedis, until } from './helpers/redis.js'
-import { counters } from '../src/metrics.js'
 
 const KEY = 'key-one'
 const PREFIX = 'freeze:'
@@ -70,15 +69,15 @@ test('a frozen Redis: 503 only for events never delivered, 504 when unknown, unr
   redis.pause()
   // A WAMP publication from the backend, which cannot be answered: counted as dropped only when
   // it certainly was not delivered, else as unconfirmed.
-  const [dropped, unconfirmed0] = [counters.publishesDropped, counters.publishesUnconfirmed]
+  const [dropped, unconfirmed0] = [node.app.stats.publishesDropped, node.app.stats.publishesUnconfirmed]
   backend.publish('t', 'from the backend')
   await until(async () => (await readyz()) === 503, '/readyz to turn 503 while Redis is frozen', 20_000)
   t.match(await (await fetch(`${node.url}/readyz`)).json(), { checks: { broker: /^redis: (not answering|down)/ } }, '/readyz names the broker')
   await until(() => count(504) >= 1 && count(503) >= 5, 'unconfirmed (504) and refused (503) publications', 20_000)
   // Every request in flight is answered while Redis is still frozen (503 at once, 504 on time-out).
   await stop()
-  await until(() => counters.publishesDropped + counters.publishesUnconfirmed > dropped + unconfirmed0, 'the WAMP publication to be counted', 20_000)
-  const backendUnconfirmed = counters.publishesUnconfirmed > unconfirmed0
+  await until(() => node.app.stats.publishesDropped + node.app.stats.publishesUnconfirmed > dropped + unconfirmed0, 'the WAMP publication to be counted', 20_000)
+  const backendUnconfirmed = node.app.stats.publishesUnconfirmed > unconfirmed0
   redis.resume()
 
   await until(async () => (await readyz()) === 200, '/readyz back to 200 once Redis answers', 20_000)

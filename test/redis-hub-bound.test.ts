@@ -4,7 +4,7 @@
 import { test } from 'tap'
 import { Hub, type HubClient } from '../src/broker/hub.js'
 import { RedisBroker } from '../src/broker/redis-broker.js'
-import { counters } from '../src/metrics.js'
+import { GatewayStats } from '../src/stats.js'
 import { redisOptions, startRedis, until } from './helpers/redis.js'
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} }
@@ -15,7 +15,8 @@ test('a flood of Redis messages keeps the hub\'s queue under its bound; the exce
   const SUBSCRIBERS = 20
   let shedReports = 0
   // One publication per turn of the event loop (20 deliveries), many more per Redis read.
-  const hub = new Hub({ writesPerTurn: SUBSCRIBERS, maxQueuedBytes: BOUND, onShed: () => { shedReports++ } })
+  const stats = new GatewayStats()
+  const hub = new Hub({ stats, writesPerTurn: SUBSCRIBERS, maxQueuedBytes: BOUND, onShed: () => { shedReports++ } })
   let most = 0
   const broker = new RedisBroker({
     target: { kind: 'redis', host: '127.0.0.1', port: redis.port, db: 0, tls: false },
@@ -52,11 +53,11 @@ test('a flood of Redis messages keeps the hub\'s queue under its bound; the exce
 
   const N = 5000
   const pad = 'x'.repeat(1000)
-  const shedBefore = counters.publicationsShed
+  const shedBefore = stats.publicationsShed
   const pipeline = redis.client.pipeline()
   for (let n = 0; n < N; n++) pipeline.publish('flood:t', `\n{"n":${n},"pad":"${pad}"}`)
   await pipeline.exec()
-  const shed = (): number => counters.publicationsShed - shedBefore
+  const shed = (): number => stats.publicationsShed - shedBefore
   await until(() => (seen[0] as number[]).length + shed() === N, 'every event delivered or shed', 30_000)
 
   t.ok(most <= BOUND, `the queue never held more than its bound (at most ${most} of ${BOUND} bytes)`)

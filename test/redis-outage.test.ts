@@ -5,7 +5,6 @@ import { test } from 'tap'
 import { startApp, type TestApp } from './helpers/app.js'
 import { connectWamp, type WampClient } from './helpers/wamp-client.js'
 import { redisOptions, startRedis, until } from './helpers/redis.js'
-import { counters } from '../src/metrics.js'
 
 const KEY = 'key-one'
 const OUTAGE_MS = 5000
@@ -63,9 +62,9 @@ test('Redis stopped for 5 s and restarted: nodes keep their sessions, refuse, th
   t.ok(refused.some((r) => r.status === 503), 'requests after the loss are refused at once (503)')
 
   // WAMP PUBLISH from the backend: dropped, counted and logged.
-  const dropped = counters.publishesDropped
+  const dropped = nodes[1].app.stats.publishesDropped
   backend.publish('t', 'during the outage')
-  await until(() => counters.publishesDropped === dropped + 1, 'the WAMP publication to be counted as dropped')
+  await until(() => nodes[1].app.stats.publishesDropped === dropped + 1, 'the WAMP publication to be counted as dropped')
   t.ok(nodes[1].logs.some((l) => l.msg === 'publish dropped: the broker did not take it' && l.topic === 't'), 'and logged')
 
   // Sessions stay: the nodes still answer them.

@@ -3,7 +3,7 @@
 import { test } from 'tap'
 import { History, type Sample } from '../src/status/history.js'
 import { StatusBoard, topTopics, type StatusSource } from '../src/status/board.js'
-import { counters } from '../src/metrics.js'
+import { GatewayStats } from '../src/stats.js'
 
 const sample = (at: number, deliveries: number, connections = 0): Sample =>
   ({ at, publishes: deliveries / 10, deliveries, opened: 0, refused: 0, dropped: 0, connections })
@@ -44,6 +44,7 @@ test('top topics: the most subscribed first, ties by name, at most n', async (t)
 
 test('a snapshot reads the counters and the source; rates follow the counters', async (t) => {
   let clock = 0
+  const counters = new GatewayStats()
   const source: StatusSource = {
     sessions: () => ({ browser: 2, backend: 1, browserSubscriptions: 4, backendSubscriptions: 0 }),
     sessionCount: () => 3,
@@ -53,7 +54,8 @@ test('a snapshot reads the counters and the source; rates follow the counters', 
     readiness: () => ({ ready: true, checks: { server: 'ok', broker: 'ok' } }),
     state: () => 'listening',
     brokerKind: 'memory',
-    version: '9.9.9'
+    version: '9.9.9',
+    stats: counters
   }
   const board = new StatusBoard(source, { now: () => clock, topTopics: 1 })
   board.sample()
@@ -74,7 +76,7 @@ test('a snapshot reads the counters and the source; rates follow the counters', 
 })
 
 test('the board samples on an unref\'ed timer until stopped', async (t) => {
-  const source = { sessionCount: () => 0 } as unknown as StatusSource
+  const source = { sessionCount: () => 0, stats: new GatewayStats() } as unknown as StatusSource
   const board = new StatusBoard(source, { intervalMs: 10, capacity: 50 })
   board.start()
   board.start()

@@ -3,7 +3,6 @@
 import { test } from 'tap'
 import { startApp } from './helpers/app.js'
 import { connectWamp } from './helpers/wamp-client.js'
-import { counters } from '../src/metrics.js'
 
 test('a burst of 400 events of 8 KB in one turn reaches a prompt reader in full', async (t) => {
   const { app, wsUrl } = await startApp(t, { ORO_WEBSOCKET_MAX_BUFFERED_BYTES: String(1024 * 1024) }, 'dev', 'info')
@@ -11,7 +10,7 @@ test('a burst of 400 events of 8 KB in one turn reaches a prompt reader in full'
   t.teardown(() => sub.close())
   sub.subscribe('burst')
   await sub.sync()
-  const dropsBefore = counters.slowConsumerDrops
+  const dropsBefore = app.stats.slowConsumerDrops
   const payload = JSON.stringify('x'.repeat(8 * 1024))
   const EVENTS = 400 // 3.2 MB in one turn, three times the cap
   const receipts: Array<Promise<unknown>> = []
@@ -19,6 +18,6 @@ test('a burst of 400 events of 8 KB in one turn reaches a prompt reader in full'
   await Promise.all(receipts)
   const events = await sub.waitForEvents(EVENTS, 'burst', 30_000)
   t.equal(events.length, EVENTS, 'every event arrived')
-  t.equal(counters.slowConsumerDrops, dropsBefore, 'nobody was dropped')
+  t.equal(app.stats.slowConsumerDrops, dropsBefore, 'nobody was dropped')
   t.equal(app.hub.subscriberCount('burst'), 1, 'the subscriber is still subscribed')
 })

@@ -6,6 +6,7 @@ import { connectWamp, TEST_ORIGIN } from './helpers/wamp-client.js'
 import { connectPhpBackend } from './helpers/php-backend-client.js'
 import { KeepAlive } from '../src/wamp/keepalive.js'
 import { Hub } from '../src/broker/hub.js'
+import { GatewayStats } from '../src/stats.js'
 import type { WampSession } from '../src/wamp/session.js'
 
 async function until (check: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -78,7 +79,7 @@ test('pings are spread over the interval, not written to every session in one tu
     const id = `s${i}`
     sessions.add({ id, user: 'anonymous', alive: true, pongs: 1, missedPings: 0, canPublish: false, drop () {}, write () { writes.push({ id, at: performance.now() }); return true } } as unknown as WampSession)
   }
-  const keepAlive = new KeepAlive(sessions, new Hub(), { pingIntervalMs: 600, keepaliveIntervalMs: 0, log: { info () {} } })
+  const keepAlive = new KeepAlive(sessions, new Hub(), { pingIntervalMs: 600, keepaliveIntervalMs: 0, log: { info () {} }, stats: new GatewayStats() })
   keepAlive.start()
   t.teardown(() => { keepAlive.stop() })
   await until(() => writes.length >= 300, 30_000)

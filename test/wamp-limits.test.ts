@@ -5,7 +5,6 @@ import { test } from 'tap'
 import WebSocket from 'ws'
 import { startApp } from './helpers/app.js'
 import { TEST_ORIGIN, connectWamp } from './helpers/wamp-client.js'
-import { counters } from '../src/metrics.js'
 
 test('PREFIX flood: a session is closed with 1007 at ORO_WEBSOCKET_MAX_PREFIXES; the others keep receiving', async (t) => {
   const { app, wsUrl, url } = await startApp(t, { ORO_WEBSOCKET_MAX_TOPIC_LENGTH: '65536', ORO_WEBSOCKET_MAX_PREFIXES: '32', ORO_WEBSOCKET_MAX_FRAME_BYTES: '131072' }, 'dev', 'info')
@@ -27,10 +26,10 @@ test('PREFIX flood: a session is closed with 1007 at ORO_WEBSOCKET_MAX_PREFIXES;
   await flooder.sync()
   t.equal(flooder.ws.readyState, WebSocket.OPEN)
   // The flood goes on: the 33rd prefix closes it; what follows is ignored.
-  const protocolErrorsBefore = counters.protocolErrors
+  const protocolErrorsBefore = app.stats.protocolErrors
   for (let i = 32; i < 200 && flooder.ws.readyState === WebSocket.OPEN; i++) flooder.send([1, `q${i}`, long])
   const closed = await flooder.closed
-  t.equal(counters.protocolErrors - protocolErrorsBefore, 1, 'one protocol error: frames after the close are not handled')
+  t.equal(app.stats.protocolErrors - protocolErrorsBefore, 1, 'one protocol error: frames after the close are not handled')
   t.equal(closed.code, 1007)
   t.match(closed.reason, /ORO_WEBSOCKET_MAX_PREFIXES/, 'the reason names the setting')
   t.ok((session?.prefixCount ?? 0) <= 32, 'never more than the bound')
@@ -67,7 +66,7 @@ test('a fault in one session ends it with 1011; the process and the other sessio
     if (publication.topic === 'boom') throw new Error('injected broker fault')
     return publish(publication)
   }
-  const faultsBefore = counters.sessionFaults
+  const faultsBefore = app.stats.sessionFaults
 
   const bystander = await connectWamp(wsUrl)
   const publisher = await connectWamp(wsUrl)
@@ -87,7 +86,7 @@ test('a fault in one session ends it with 1011; the process and the other sessio
   publisher.publish('t', 'still here')
   t.same(await bystander.waitForEvents(1, 't'), ['still here'], 'another session keeps working')
   t.equal((await fetch(`${url}/healthz`)).status, 200, 'the process is alive')
-  t.equal(counters.sessionFaults - faultsBefore, 2, 'counted')
+  t.equal(app.stats.sessionFaults - faultsBefore, 2, 'counted')
   const metrics = await (await fetch(`${url}/metrics`)).text()
   t.match(metrics, /oro_ws_session_faults_total \d+/, 'in /metrics')
   const errors = logs.filter((l) => l.level === 'error')

@@ -5,7 +5,6 @@ import { PAUSE_PENDING, PAUSE_RATE, PublishFlow } from '../src/wamp/publish-flow
 import { startApp } from './helpers/app.js'
 import { connectWamp } from './helpers/wamp-client.js'
 import { connectPhpBackend } from './helpers/php-backend-client.js'
-import { counters } from '../src/metrics.js'
 
 function recorder (): { events: string[], pause: () => void, resume: () => void, paused: (r: number) => void } {
   const events: string[] = []
@@ -59,15 +58,15 @@ test('a backend publishing over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT is slowed, not 
   t.teardown(() => sub.close())
   sub.subscribe('t')
   await sub.sync()
-  const pausesBefore = counters.publishPauses
+  const pausesBefore = app.stats.publishPauses
   const php = await connectPhpBackend(port)
   t.teardown(() => php.close())
   const EVENTS = 400 // two seconds' worth at 200/s: the first 200 are the burst
   for (let i = 0; i < EVENTS; i++) php.publish('t', i)
   const events = await sub.waitForEvents(EVENTS, 't', 20_000)
   t.same(events, Array.from({ length: EVENTS }, (_, i) => i), 'every event, in order')
-  t.ok(counters.publishPauses > pausesBefore, 'the publisher was paused')
-  t.equal(counters.publishesDropped, 0, 'nothing dropped')
+  t.ok(app.stats.publishPauses > pausesBefore, 'the publisher was paused')
+  t.equal(app.stats.publishesDropped, 0, 'nothing dropped')
   const paused = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publisher paused'))
   t.equal(paused.length, 1, 'logged once (throttled)')
   t.equal(paused[0]?.setting, 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT')
@@ -112,12 +111,12 @@ test('a backend with too many publishes the broker has not taken is paused, then
   t.teardown(() => php.close())
   const session = [...app.sessions].find((s) => s.id === php.sessionId)
   for (let i = 0; i < 30; i++) php.publish('t', i)
-  const pausesBefore = counters.publishPauses
+  const pausesBefore = app.stats.publishPauses
   while (held.length < 10) await new Promise((resolve) => setImmediate(resolve))
   await new Promise((resolve) => setImmediate(resolve)) // the turn after: still owed
   // Reading stopped at 10 pending (frames of the same TCP read may still come in).
   t.equal(session?.readingPaused, true, 'reading is paused')
-  t.equal(counters.publishPauses, pausesBefore + 1, 'counted')
+  t.equal(app.stats.publishPauses, pausesBefore + 1, 'counted')
   holding = false
   for (const release of held.splice(0)) release()
   const events = await sub.waitForEvents(30, 't')

@@ -34,7 +34,7 @@ import { encodeEvent } from '../wamp/codec.js'
 import { textFrame } from '../wamp/frame.js'
 import type { Publication } from './broker.js'
 import type { HubClient } from './topic-registry.js'
-import { counters, publishToWrite } from '../metrics.js'
+import { GatewayStats } from '../stats.js'
 import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import { Fifo } from '../fifo.js'
 
@@ -107,6 +107,8 @@ export interface FanOutOptions {
   onShed?: (publication: Publication, queuedBytes: number) => void
   /** A queued delivery failed and nobody waits for it (a bug: log it). */
   onError?: (err: unknown) => void
+  /** The app's figures (deliveries, yields, shed, publish-to-write time); its own when not given (tests). */
+  stats?: GatewayStats
 }
 
 export class FanOutQueue {
@@ -134,6 +136,7 @@ export class FanOutQueue {
   readonly #maxQueuedBytes: number
   readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
+  readonly #stats: GatewayStats
 
   constructor (audience: Audience, options: FanOutOptions = {}) {
     this.#audience = audience
@@ -143,6 +146,7 @@ export class FanOutQueue {
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES
     this.#onShed = options.onShed ?? null
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
+    this.#stats = options.stats ?? new GatewayStats()
   }
 
   /**
@@ -196,12 +200,12 @@ export class FanOutQueue {
     const bytes = queuedSize(publication)
     if (waiter === null && this.#queue.length > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
       // Nobody waits for it (it came from Redis): dropped, counted, reported.
-      counters.publicationsShed++
+      this.#stats.publicationsShed++
       this.#onShed?.(publication, this.#queuedBytes)
       return
     }
     if (this.#writes >= this.#writesPerTurn) {
-      if (!this.#yielding) counters.fanoutYields++
+      if (!this.#yielding) this.#stats.fanoutYields++
       this.#yielding = true
     }
     const now = performance.now()
@@ -233,7 +237,7 @@ export class FanOutQueue {
     const queue = this.#queue
     while (queue.length > 0) {
       if (this.#writes >= this.#writesPerTurn) {
-        counters.fanoutYields++
+        this.#stats.fanoutYields++
         this.#yielding = true
         if (!this.#drainScheduled) {
           this.#drainScheduled = true
@@ -320,11 +324,11 @@ export class FanOutQueue {
         if (client.write(merged)) written++
       }
       this.#writes += subscribers.size * count
-      counters.eventsDelivered += written * count
+      this.#stats.eventsDelivered += written * count
     }
     const now = performance.now()
     for (const item of run) {
-      if (subscribers !== undefined) publishToWrite.observe((now - item.since) / 1000)
+      if (subscribers !== undefined) this.#stats.publishToWrite.observe((now - item.since) / 1000)
       item.waiter?.resolve(written)
     }
   }
@@ -348,8 +352,8 @@ export class FanOutQueue {
         if (client !== undefined && subscribers.has(client) && client.write(frame)) written++
       }
       this.#writes += seen.size
-      counters.eventsDelivered += written
-      publishToWrite.observe((performance.now() - since) / 1000)
+      this.#stats.eventsDelivered += written
+      this.#stats.publishToWrite.observe((performance.now() - since) / 1000)
       return written
     }
     for (const client of subscribers) {
@@ -357,8 +361,8 @@ export class FanOutQueue {
       if (client.write(frame)) written++
     }
     this.#writes += subscribers.size
-    counters.eventsDelivered += written
-    publishToWrite.observe((performance.now() - since) / 1000)
+    this.#stats.eventsDelivered += written
+    this.#stats.publishToWrite.observe((performance.now() - since) / 1000)
     return written
   }
 }

@@ -27,7 +27,7 @@ import { isRedisReply, publishFailure } from './publish-outcome.js'
 import { ReplyWatch } from './reply-watch.js'
 import { ExpiringMap } from '../publish/expiring-map.js'
 import { IDEMPOTENCY_WINDOW_MS, storeFull } from '../publish/idempotency.js'
-import { counters } from '../metrics.js'
+import { GatewayStats } from '../stats.js'
 import { GW_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import type { Log } from '../logger.js'
 
@@ -42,6 +42,8 @@ export interface RedisBrokerOptions {
   /** Hands a publication to the node's hub; returns how many sessions it was written to. */
   deliver: PublicationHandler
   log: BrokerLog
+  /** The app's figures (publications shed); its own when not given (tests). */
+  stats?: GatewayStats
   /** A command Redis does not answer within this fails (publish rejects). */
   commandTimeoutMs?: number
   /** Longest wait between reconnection attempts. */
@@ -129,6 +131,7 @@ export class RedisBroker implements Broker {
   readonly #prefix: string
   readonly #deliver: PublicationHandler
   readonly #log: BrokerLog
+  readonly #stats: GatewayStats
   readonly #sharded: boolean
   readonly #settleMs: number
   readonly #publisher: Connection
@@ -164,6 +167,7 @@ export class RedisBroker implements Broker {
     this.#prefix = options.prefix
     this.#deliver = options.deliver
     this.#log = options.log
+    this.#stats = options.stats ?? new GatewayStats()
     this.#sharded = target.kind === 'cluster'
     const maxRetryDelayMs = options.maxRetryDelayMs ?? 500
     this.#settleMs = options.settleMs ?? maxRetryDelayMs + 250
@@ -514,7 +518,7 @@ export class RedisBroker implements Broker {
       if (this.#seenIds.get(publication.id) !== undefined) return
       if (!this.#seenIds.set(publication.id, true, SEEN_ID_BYTES + 2 * publication.id.length)) {
         // Delivering it without remembering it could deliver a retry twice: not delivered, counted.
-        counters.publicationsShed++
+        this.#stats.publicationsShed++
         const now = Date.now()
         if (now - this.#seenIdsFullLogged >= 60_000) {
           this.#seenIdsFullLogged = now

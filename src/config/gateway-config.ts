@@ -35,6 +35,7 @@ export interface GatewayConfig {
   access: AccessSettings
   broker: BrokerSettings
   tickets: { lifetimeSeconds: number, skewSeconds: number }
+  auth: AuthSettings
   metrics: MetricsSettings
   status: StatusSettings
 }
@@ -69,12 +70,34 @@ export interface AccessSettings {
 }
 
 export interface PublishSettings {
+  /** ORO_WEBSOCKET_PUBLISH_KEYS, or the development key alone (devKey). */
   keys: string[]
+  /** The key `serve --env=dev` made at start because none was set (loadConfig's devPublishKey), or null. */
+  devKey: string | null
   maxBytes: number
   maxBatch: number
   ratePerSecond: number
   /** A separate listener for POST /publish, or null to serve it with the WebSockets. */
   listen: { host: string, port: number, tls: ListenerTls | null } | null
+}
+
+export interface AuthSettings {
+  /** Oro's user table (ORO_WEBSOCKET_USER_TABLE), maybe schema-qualified. */
+  userTable: string
+  /** Digest worker threads (ORO_WEBSOCKET_DIGEST_WORKERS); undefined: one per CPU, as digest-pool.ts decides. */
+  digestWorkers: number | undefined
+  /** Session resumption cookies' lifetime (ORO_WEBSOCKET_RESUME_TTL); 0 = off. */
+  resumeTtlSeconds: number
+  resumeVerifyTimeoutMs: number
+  /** Admission (ORO_WEBSOCKET_AUTH_QUEUE, _AUTH_MAX_WAIT, _AUTH_PENDING_PER_CLIENT, _AUTH_FAILURES). */
+  queue: number
+  maxWaitSeconds: number
+  pendingPerClient: number
+  failuresPerMinute: number
+  /** Sessions one ticket may open (ORO_WEBSOCKET_SESSIONS_PER_TICKET); 0 = no limit. */
+  sessionsPerTicket: number
+  /** How often Oro's allowed origins are read again from its database. */
+  originsRefreshMs: number
 }
 
 export interface WebSocketLimits {
@@ -87,6 +110,15 @@ export interface WebSocketLimits {
   maxBufferedBytes: number
   pingIntervalMs: number
   keepaliveIntervalMs: number
+  /** CURIE prefixes one session may declare. */
+  maxPrefixes: number
+  /** WAMP PUBLISHes per second per backend session (ORO_WEBSOCKET_PUBLISH_RATE_LIMIT); 0 = no limit. */
+  publishRate: number
+  maxPendingPublishes: number
+  /** Distinct topics this node's sessions may hold together. */
+  maxTopics: number
+  maxSessionsPerUser: number
+  maxSubscriptionsPerUser: number
 }
 
 const ROLE_SCHEMES: Record<string, readonly string[]> = {
@@ -167,7 +199,13 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
       maxSubscriptions: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS,
       maxBufferedBytes: settings.ORO_WEBSOCKET_MAX_BUFFERED_BYTES,
       pingIntervalMs: settings.ORO_WEBSOCKET_PING_INTERVAL * 1000,
-      keepaliveIntervalMs: settings.ORO_WEBSOCKET_KEEPALIVE_INTERVAL * 1000
+      keepaliveIntervalMs: settings.ORO_WEBSOCKET_KEEPALIVE_INTERVAL * 1000,
+      maxPrefixes: settings.ORO_WEBSOCKET_MAX_PREFIXES,
+      publishRate: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
+      maxPendingPublishes: settings.ORO_WEBSOCKET_MAX_PENDING_PUBLISHES,
+      maxTopics: settings.ORO_WEBSOCKET_MAX_TOPICS,
+      maxSessionsPerUser: settings.ORO_WEBSOCKET_MAX_SESSIONS_PER_USER,
+      maxSubscriptionsPerUser: settings.ORO_WEBSOCKET_MAX_SUBSCRIPTIONS_PER_USER
     },
     access: {
       origins: collect(problems, () => originPolicy(settings.ORO_WEBSOCKET_ALLOWED_ORIGINS, frontendHost, describe('ORO_WEBSOCKET_ALLOWED_ORIGINS')), fallbackOrigins()),
@@ -175,8 +213,21 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
       trustedProxies: collect(problems, () => networks(settings.ORO_WEBSOCKET_TRUSTED_PROXIES, describe('ORO_WEBSOCKET_TRUSTED_PROXIES')), parseNetworks('127.0.0.0/8'))
     },
     tickets: { lifetimeSeconds: settings.ORO_WEBSOCKET_TICKET_LIFETIME, skewSeconds: settings.ORO_WEBSOCKET_TICKET_SKEW },
+    auth: {
+      userTable: settings.ORO_WEBSOCKET_USER_TABLE,
+      digestWorkers: settings.ORO_WEBSOCKET_DIGEST_WORKERS,
+      resumeTtlSeconds: settings.ORO_WEBSOCKET_RESUME_TTL,
+      resumeVerifyTimeoutMs: settings.ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT * 1000,
+      queue: settings.ORO_WEBSOCKET_AUTH_QUEUE,
+      maxWaitSeconds: settings.ORO_WEBSOCKET_AUTH_MAX_WAIT,
+      pendingPerClient: settings.ORO_WEBSOCKET_AUTH_PENDING_PER_CLIENT,
+      failuresPerMinute: settings.ORO_WEBSOCKET_AUTH_FAILURES,
+      sessionsPerTicket: settings.ORO_WEBSOCKET_SESSIONS_PER_TICKET,
+      originsRefreshMs: settings.ORO_WEBSOCKET_ORIGINS_REFRESH * 1000
+    },
     publish: {
       keys: parseKeyList(settings.ORO_WEBSOCKET_PUBLISH_KEYS),
+      devKey: null,
       maxBytes: settings.ORO_WEBSOCKET_PUBLISH_MAX_BYTES,
       maxBatch: settings.ORO_WEBSOCKET_PUBLISH_MAX_BATCH,
       ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,

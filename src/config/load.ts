@@ -1,7 +1,8 @@
 // Gathers the settings from their sources, lowest first: defaults < Oro's .env-app files
 // (.env-app, .env-app.local, .env-app.<ORO_ENV>, .env-app.<ORO_ENV>.local, or the dumped
 // .env-app.local.php: env-files.ts) < --parameters file < environment < command-line flags;
-// validates them against the schema and turns them into the gateway's configuration. Every problem is a ConfigError naming its source,
+// validates them against the schema (here, once: the app does not validate them again) and turns
+// them into the gateway's configuration, frozen (freeze.ts). Every problem is a ConfigError naming its source,
 // and all of them are reported together. With a mode, `serve`'s own requirements are checked
 // too (requirements.ts), so `config` is the same pre-flight check as a start.
 // ORO_SECRET, ORO_DB_URL and ORO_DB_DSN set but empty count as unset in every source (a compose
@@ -16,6 +17,7 @@ import { readParametersFile } from './parameters-yml.js'
 import { expandReferences } from './expand.js'
 import { gatherGatewayConfig, type GatewayConfig } from './gateway-config.js'
 import { checkServeRequirements } from './requirements.js'
+import { deepFreeze } from './freeze.js'
 import { loadListenerTls } from '../tls/context-options.js'
 import type { LoadedTopics } from '../topics/load.js'
 import type { Mode } from '../logger.js'
@@ -41,11 +43,17 @@ export interface LoadOptions {
   listen?: { host?: string, port?: string }
   /** When given, also what `serve` needs in this mode (ORO_SECRET in prod, readable topics files, ...). */
   mode?: Mode
+  /**
+   * `serve --env=dev`: POST /publish's key when ORO_WEBSOCKET_PUBLISH_KEYS sets none (made at
+   * start, so that the `publish` command works out of the box); resolved here, before the
+   * configuration is frozen.
+   */
+  devPublishKey?: string
 }
 
 export interface LoadedConfig {
   settings: Settings
-  /** The raw values handed to the schema (what @fastify/env validates again at boot). */
+  /** The raw values handed to the schema, as gathered (strings). */
   values: Partial<Record<SettingName, string>>
   origins: Record<SettingName, Origin>
   gateway: GatewayConfig
@@ -133,6 +141,10 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
     const server = collect(problems, () => loadListenerTls(tls, tls.base as string), undefined)
     if (server !== undefined) tls.server = server
   }
+  if (options.devPublishKey !== undefined && gateway.publish.keys.length === 0) {
+    gateway.publish.keys = [options.devPublishKey]
+    gateway.publish.devKey = options.devPublishKey
+  }
   const topics = settings.ORO_WEBSOCKET_TOPICS
   const loaded: LoadedConfig = {
     settings,
@@ -150,7 +162,8 @@ export function loadConfig (options: LoadOptions): LoadedConfig {
   // A disabled server (empty SERVER DSN host) runs nothing, so it needs nothing (Oro exits 0 too).
   if (options.mode !== undefined && gateway.server.enabled) problems.push(...checkServeRequirements(loaded, options.mode))
   throwProblems(problems)
-  return loaded
+  // Read, never written, from here on (the app, the CLI's commands): a write throws.
+  return deepFreeze(loaded)
 }
 
 /** Relative paths in the application's files mean the application's root; elsewhere the working directory. */
@@ -158,17 +171,30 @@ function pathBase (origin: Origin, root: string, cwd: string): string {
   return origin.kind === 'file' || origin.kind === 'parameters' ? root : cwd
 }
 
-/** The schema as plain JSON Schema: our annotations (example, secret) removed for ajv's strict mode. */
+let plainSchema: Record<string, unknown> | null = null
+
+/**
+ * The schema as plain JSON Schema: our annotations (example, secret) removed for ajv's strict
+ * mode. One object for the process, so ajv compiles it once (it caches by the schema object).
+ */
 export function validationSchema (): Record<string, unknown> {
+  if (plainSchema !== null) return plainSchema
   const properties: Record<string, unknown> = {}
   for (const name of settingNames) {
     const { example: _example, secret: _secret, ...rest } = settingSchema(name)
     properties[name] = rest
   }
-  return { type: 'object', properties, required: [...configSchema.required] }
+  // env-schema sets it on the object it is given; set here, it is the same each time.
+  plainSchema = { type: 'object', properties, required: [...configSchema.required], additionalProperties: false }
+  return plainSchema
 }
 
-/** Checks every setting against the schema; a bad one is reported and its default stands in. */
+/**
+ * Checks every setting against the schema: the one validation of the settings (env-schema, the
+ * validator inside @fastify/env, with its ajv options). A bad one is reported and its default
+ * stands in: only then is the schema applied a second time, to the others, so that the checks
+ * that follow still run and every problem is reported in one round.
+ */
 function validate (values: Partial<Record<SettingName, string>>, origins: Record<SettingName, Origin>, problems: ConfigError[]): Settings {
   // Empty strings mean "not set" for optional settings, as in a shell `FOO=` line.
   const data: Record<string, string> = {}

@@ -1,4 +1,4 @@
-// The one JSON schema of the gateway's settings. @fastify/env validates it at boot, the
+// The one JSON schema of the gateway's settings. loadConfig validates it once (env-schema), the
 // `config` command prints it, the README's configuration table is checked against it, and the
 // TypeScript type of the settings is derived from it (no hand-written copy).
 

@@ -1,7 +1,6 @@
 // A histogram for hot paths: observe() is a short loop over the bounds and three additions (no
-// label hashing, no allocation). prom-client reads it when scraped, as a Histogram whose get()
-// answers from these numbers.
-import { Histogram, type Registry } from 'prom-client'
+// label hashing, no allocation). prom-client reads it when scraped (exposeHistogram in
+// registry.ts); this file does not load prom-client.
 
 export class FastHistogram {
   readonly bounds: readonly number[]
@@ -23,25 +22,4 @@ export class FastHistogram {
     this.sum += value
     this.count++
   }
-}
-
-interface ExportedValue { labels: Record<string, string | number>, value: number, metricName: string }
-
-/** Registers `histogram` in `registers` under `name`, in Prometheus' histogram format. */
-export function exposeHistogram (histogram: FastHistogram, name: string, help: string, registers: Registry[]): void {
-  // A prom-client Histogram gives the registry its name, help and type; the values are ours.
-  const exposed = new Histogram({ name, help, buckets: [...histogram.bounds], registers })
-  const read = async (): Promise<{ name: string, help: string, type: 'histogram', values: ExportedValue[], aggregator: 'sum' }> => {
-    const values: ExportedValue[] = []
-    let cumulative = 0
-    histogram.bounds.forEach((le, i) => {
-      cumulative += histogram.counts[i] as number
-      values.push({ labels: { le }, value: cumulative, metricName: `${name}_bucket` })
-    })
-    values.push({ labels: { le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` })
-    values.push({ labels: {}, value: histogram.sum, metricName: `${name}_sum` })
-    values.push({ labels: {}, value: histogram.count, metricName: `${name}_count` })
-    return { name, help, type: 'histogram', values, aggregator: 'sum' }
-  }
-  Object.assign(exposed, { get: read, getForPromString: read })
 }

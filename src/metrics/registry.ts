@@ -1,8 +1,10 @@
-// The Prometheus registry behind GET /metrics: prom-client's process and Node.js metrics, the
-// gateway's counters (plain numbers in src/metrics.ts, copied into prom-client when scraped), and
-// the gauges of one app (sessions, subscriptions, broker and database state) read from `source`.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import { counters, httpPublishOutcomes, processRegistry, upgradeRefusals, type CounterName, type Tally } from '../metrics.js'
+// The Prometheus registry behind GET /metrics: prom-client's process and Node.js metrics (the
+// process's own, registered once), then one app's figures: its counters and histograms (plain
+// numbers in its GatewayStats, src/stats.ts, copied into prom-client when scraped) and its gauges
+// (sessions, subscriptions, broker and database state) read from `source`.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { DROP_REASONS, type CounterName, type GatewayStats, type Tally } from '../stats.js'
+import type { FastHistogram } from './fast-histogram.js'
 
 /** Open sessions and their subscriptions, by kind (backend: may publish). */
 export interface SessionCounts { browser: number, backend: number, browserSubscriptions: number, backendSubscriptions: number }
@@ -26,6 +28,8 @@ export interface GaugeSource {
   readiness (): { ready: boolean, checks: Record<string, string> }
   /** Upgrades waiting for their ticket verification (all lanes, and of them the suspect lane) and being verified. */
   admission? (): { waiting: number, suspectWaiting: number, running: number }
+  /** Log lines the process's stdout destination dropped (src/log-destination.ts, read through src/logger.ts). */
+  logLinesDropped? (): number
 }
 
 // The counters kept under the names they had before prom-client (dashboards use them).
@@ -45,74 +49,80 @@ const PLAIN: Array<[CounterName, string]> = [
   ['sessionFaults', 'Sessions closed with 1011 because handling them failed (a bug; the log has the error)'],
   ['publishPauses', 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'],
   ['fanoutYields', 'Times delivery paused for a turn of the event loop so other work is served (large fan-outs)'],
-  ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)'],
-  ['logLinesDropped', 'Log lines not written because stdout failed (a full disk, a closed pipe) or fell 16 MiB behind']
-]
-
-/** Sessions the gateway ended, by reason, from the plain counters (also on the status page). */
-export const DROP_REASONS: Array<[string, CounterName]> = [
-  ['slow_consumer', 'slowConsumerDrops'],
-  ['dead_peer', 'deadPeerDrops'],
-  ['ping_flood', 'pingFloodDrops'],
-  ['protocol_error', 'protocolErrors'],
-  ['oversize_frame', 'oversizeFrames'],
-  ['session_fault', 'sessionFaults'],
-  ['shutdown', 'shutdownDrops']
+  ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)']
 ]
 
 function snake (name: string): string {
   return name.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())
 }
 
+/** The process's metrics: prom-client's default ones, shared by every app in the process. */
+const processRegistry = new Registry()
 let processMetricsReady = false
 
-/** prom-client's default metrics and the gateway's counters, once per process. */
+/** prom-client's default metrics, once per process. */
 function processMetrics (): Registry {
   if (processMetricsReady) return processRegistry
   processMetricsReady = true
   // CPU, RSS, heap, GC, event-loop lag, handles, ... (prom-client names, no prefix).
   collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 20 })
+  return processRegistry
+}
+
+/** One app's counters and histograms, read from its stats when scraped. */
+function registerStats (stats: GatewayStats, logLinesDropped: () => number, registers: Registry[]): void {
+  exposeHistogram('oro_ws_publish_to_write_seconds',
+    'Time from a publication reaching this node\'s hub (from a local publisher, or from Redis) to its frame being written to the last local subscriber',
+    [], [{ labels: {}, histogram: stats.publishToWrite }], registers)
+  exposeHistogram('oro_ws_upgrade_auth_seconds',
+    'Time taken to decide a WebSocket upgrade: origin, admission and ticket verification (outcome: accepted or refused)',
+    ['outcome'], [{ labels: { outcome: 'accepted' }, histogram: stats.upgradeAuthAccepted }, { labels: { outcome: 'refused' }, histogram: stats.upgradeAuthRefused }], registers)
   for (const [name, help] of PLAIN) {
-    const value = counters
     new Counter({ // eslint-disable-line no-new
       name: `oro_ws_${snake(name)}_total`,
       help,
-      registers: [processRegistry],
-      collect () { this.reset(); this.inc(value[name]) }
+      registers,
+      collect () { this.reset(); this.inc(stats[name]) }
     })
   }
+  new Counter({ // eslint-disable-line no-new
+    name: 'oro_ws_log_lines_dropped_total',
+    help: 'Log lines not written because stdout failed (a full disk, a closed pipe) or fell 16 MiB behind',
+    registers,
+    collect () { this.reset(); this.inc(logLinesDropped()) }
+  })
   new Counter({ // eslint-disable-line no-new
     name: 'oro_ws_upgrades_rejected_total',
     help: 'WebSocket upgrades refused before the handshake, by reason (origin_forbidden, ticket_expired, auth_busy, shutdown, ...)',
     labelNames: ['reason'],
-    registers: [processRegistry],
-    collect () { copyTally(this, 'reason', upgradeRefusals) }
+    registers,
+    collect () { copyTally(this, 'reason', stats.upgradeRefusals) }
   })
   new Counter({ // eslint-disable-line no-new
     name: 'oro_ws_sessions_dropped_total',
     help: 'Sessions the gateway ended, by reason (slow_consumer, dead_peer, ping_flood, protocol_error, oversize_frame, session_fault, shutdown)',
     labelNames: ['reason'],
-    registers: [processRegistry],
+    registers,
     collect () {
       this.reset()
-      for (const [reason, name] of DROP_REASONS) this.inc({ reason }, counters[name])
+      for (const [reason, name] of DROP_REASONS) this.inc({ reason }, stats[name])
     }
   })
   new Counter({ // eslint-disable-line no-new
     name: 'oro_ws_publish_requests_total',
     help: 'Publish requests by transport (wamp: one PUBLISH message; http: one POST /publish, maybe a batch) and outcome',
     labelNames: ['transport', 'outcome'],
-    registers: [processRegistry],
+    registers,
     collect () {
       this.reset()
-      this.inc({ transport: 'wamp', outcome: 'ok' }, counters.wampPublishesOk)
-      this.inc({ transport: 'wamp', outcome: 'refused' }, counters.publishesRefused)
-      this.inc({ transport: 'wamp', outcome: 'unavailable' }, counters.publishesDropped)
-      this.inc({ transport: 'wamp', outcome: 'unknown' }, counters.publishesUnconfirmed)
-      for (const outcome in httpPublishOutcomes) this.inc({ transport: 'http', outcome }, httpPublishOutcomes[outcome] as number)
+      this.inc({ transport: 'wamp', outcome: 'ok' }, stats.wampPublishesOk)
+      this.inc({ transport: 'wamp', outcome: 'refused' }, stats.publishesRefused)
+      this.inc({ transport: 'wamp', outcome: 'unavailable' }, stats.publishesDropped)
+      this.inc({ transport: 'wamp', outcome: 'unknown' }, stats.publishesUnconfirmed)
+      const outcomes = stats.httpPublishOutcomes
+      for (const outcome in outcomes) this.inc({ transport: 'http', outcome }, outcomes[outcome] as number)
     }
   })
-  return processRegistry
 }
 
 function copyTally (counter: Counter<string>, label: string, values: Tally): void {
@@ -120,11 +130,40 @@ function copyTally (counter: Counter<string>, label: string, values: Tally): voi
   for (const value in values) counter.inc({ [label]: value }, values[value] as number)
 }
 
-/** One app's gauges; scrape with scrapeMetrics(). */
-export function createAppRegistry (source: GaugeSource): Registry {
+interface ExportedValue { labels: Record<string, string | number>, value: number, metricName: string }
+
+/**
+ * Registers FastHistograms under `name` as one histogram, a series per label set. A labelled
+ * series shows once it has an observation (as prom-client's own labelled histograms do).
+ */
+function exposeHistogram (name: string, help: string, labelNames: string[], series: Array<{ labels: Record<string, string>, histogram: FastHistogram }>, registers: Registry[]): void {
+  // A prom-client Histogram gives the registry its name, help and type; the values are ours.
+  const bounds = series[0]?.histogram.bounds ?? []
+  const exposed = new Histogram({ name, help, labelNames, buckets: [...bounds], registers })
+  const read = async (): Promise<{ name: string, help: string, type: 'histogram', values: ExportedValue[], aggregator: 'sum' }> => {
+    const values: ExportedValue[] = []
+    for (const { labels, histogram } of series) {
+      if (labelNames.length > 0 && histogram.count === 0) continue
+      let cumulative = 0
+      histogram.bounds.forEach((le, i) => {
+        cumulative += histogram.counts[i] as number
+        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` })
+      })
+      values.push({ labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` })
+      values.push({ labels, value: histogram.sum, metricName: `${name}_sum` })
+      values.push({ labels, value: histogram.count, metricName: `${name}_count` })
+    }
+    return { name, help, type: 'histogram', values, aggregator: 'sum' }
+  }
+  Object.assign(exposed, { get: read, getForPromString: read })
+}
+
+/** One app's figures (its stats and gauges); scrape with scrapeMetrics(). */
+export function createAppRegistry (source: GaugeSource, stats: GatewayStats): Registry {
   processMetrics()
   const registry = new Registry()
   const registers = [registry]
+  registerStats(stats, source.logLinesDropped ?? (() => 0), registers)
   // One read of the sessions per scrape, shared by the gauges that need it.
   let snapshot: ReturnType<GaugeSource['sessions']> | null = null
   const sessions = (): ReturnType<GaugeSource['sessions']> => (snapshot ??= source.sessions())

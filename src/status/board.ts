@@ -1,9 +1,9 @@
-// What GET /status.json answers: the node's live figures, read from the plain counters
-// (src/metrics.ts) and the app's state through a StatusSource, with per-second rates and the
+// What GET /status.json answers: the node's live figures, read from the app's plain counters
+// (its GatewayStats, src/stats.ts) and the app's state through a StatusSource, with per-second rates and the
 // chart's series from a History sampled once a second. The timer exists only while the status
 // page is on (the board is made only then), is unref'ed, and stops with the app.
-import { counters, httpPublishOutcomes, upgradeRefusals } from '../metrics.js'
-import { DROP_REASONS, type SessionCounts } from '../metrics/registry.js'
+import { DROP_REASONS, type GatewayStats } from '../stats.js'
+import type { SessionCounts } from '../metrics/registry.js'
 import { History, round, type Sample } from './history.js'
 
 export interface StatusSource {
@@ -21,6 +21,8 @@ export interface StatusSource {
   /** 'memory', 'redis', 'sentinel', 'cluster'. */
   brokerKind: string
   version: string
+  /** The app's counters. */
+  stats: GatewayStats
 }
 
 export interface StatusOptions {
@@ -83,9 +85,9 @@ export function topTopics (topics: Iterable<string>, count: (topic: string) => n
   return top
 }
 
-function dropsTotal (): number {
+function dropsTotal (stats: GatewayStats): number {
   let total = 0
-  for (const [, name] of DROP_REASONS) total += counters[name]
+  for (const [, name] of DROP_REASONS) total += stats[name]
   return total
 }
 
@@ -133,13 +135,14 @@ export class StatusBoard {
   }
 
   #read (): Sample {
+    const counters = this.#source.stats
     return {
       at: this.#now(),
       publishes: counters.publishesReceived,
       deliveries: counters.eventsDelivered,
       opened: counters.connectionsOpened,
       refused: counters.upgradesRejected,
-      dropped: dropsTotal(),
+      dropped: dropsTotal(counters),
       connections: this.#source.sessionCount()
     }
   }
@@ -150,6 +153,7 @@ export class StatusBoard {
     const report = source.readiness()
     // Rates up to this moment: the latest sample plus a reading taken now.
     const rates = this.#history.rates(5, this.#read())
+    const counters = source.stats
     const drops: Record<string, number> = {}
     for (const [reason, name] of DROP_REASONS) drops[reason] = counters[name]
     const brokerState = report.checks.broker ?? 'not known'
@@ -179,8 +183,8 @@ export class StatusBoard {
         connectionsClosed: counters.connectionsClosed
       },
       drops,
-      refusals: copy(upgradeRefusals),
-      httpPublishes: copy(httpPublishOutcomes),
+      refusals: copy(counters.upgradeRefusals),
+      httpPublishes: copy(counters.httpPublishOutcomes),
       history: this.#history.series()
     }
   }

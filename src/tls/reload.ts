@@ -27,8 +27,8 @@ export function reloadCertificates (listeners: readonly TlsListener[], log: Gate
       continue
     }
     const { requestCert: _requestCert, rejectUnauthorized: _rejectUnauthorized, ...context } = httpsOptions(options)
+    // The listener holds the new context; the configuration (frozen) keeps what was read at start.
     server.setSecureContext(context)
-    tls.server = options
     reloaded++
     log.notice({ listener: name, cert: options.files.cert, subject: options.certificate.subject, validTo: options.certificate.validTo, fingerprint256: options.certificate.fingerprint256 },
       `certificate reloaded for the ${name} listener: ${options.certificate.subject}, valid to ${options.certificate.validTo}`)

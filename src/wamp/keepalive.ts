@@ -10,7 +10,7 @@
 import { PING_FRAME } from './frame.js'
 import { PING_TOPIC, type WampSession } from './session.js'
 import type { Hub } from '../broker/hub.js'
-import { counters } from '../metrics.js'
+import type { GatewayStats } from '../stats.js'
 
 export const KEEPALIVE_PAYLOAD = '"Connection keep alive"'
 
@@ -21,6 +21,8 @@ export interface KeepAliveOptions {
   pingIntervalMs: number
   keepaliveIntervalMs: number
   log: { info (obj: object, msg: string): void }
+  /** The app's figures (dead peers dropped). */
+  stats: GatewayStats
 }
 
 export class KeepAlive {
@@ -76,7 +78,7 @@ export class KeepAlive {
   #ping (session: WampSession): void {
     if (!session.alive) return
     if (session.missedPings >= 2 && (session.pongs > 0 || !session.canPublish)) {
-      counters.deadPeerDrops++
+      this.#options.stats.deadPeerDrops++
       this.#options.log.info({ sessionId: session.id, user: session.user, answeredBefore: session.pongs > 0 }, 'session dropped: two pings unanswered')
       session.drop()
       return

@@ -15,7 +15,7 @@ import { SocketWriter, type WriteScheduler } from './socket-writer.js'
 import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker, Publication } from '../broker/broker.js'
-import { counters } from '../metrics.js'
+import type { GatewayStats } from '../stats.js'
 import type { Log } from '../logger.js'
 import type { FirstSeen } from '../first-seen.js'
 import { clip, type LogThrottle } from '../log-throttle.js'
@@ -61,6 +61,8 @@ export interface SessionContext {
   writes: WriteScheduler
   /** Refusal and error lines: one per key per interval, with a count of those left out. */
   throttle: LogThrottle
+  /** The app's figures (drops, refusals, publishes). */
+  stats: GatewayStats
   /** Addresses that had a publish refused (not a backend): the first from each is logged at error. */
   refusedPublishers?: FirstSeen
   /** Sessions and subscriptions per user, all sessions together (none: not counted). */
@@ -136,7 +138,7 @@ export class WampSession implements HubClient {
   get bufferedBytes (): number { return this.#writer.backlog }
 
   #dropSlow (backlog: number): void {
-    counters.slowConsumerDrops++
+    this.#ctx.stats.slowConsumerDrops++
     const suppressed = this.#ctx.throttle.take('slow-consumer')
     if (suppressed >= 0) {
       this.#ctx.log.warn({ sessionId: this.id, user: this.user, bufferedBytes: backlog, cap: this.#ctx.limits.maxBufferedBytes, suppressed },
@@ -165,7 +167,7 @@ export class WampSession implements HubClient {
    * session ends with 1011 and the error is logged; the process and the other sessions go on.
    */
   fault (err: unknown, where: string): void {
-    counters.sessionFaults++
+    this.#ctx.stats.sessionFaults++
     this.#ctx.log.error({ sessionId: this.id, user: this.user, address: this.address, where, err }, `session failed in ${where}; closing it with 1011`)
     if (!this.alive) return
     try {
@@ -210,7 +212,7 @@ export class WampSession implements HubClient {
   }
 
   protocolError (reason: string): void {
-    counters.protocolErrors++
+    this.#ctx.stats.protocolErrors++
     // The reason may echo what the client sent: clipped, and one line per address per interval.
     const clipped = clip(reason, 200)
     const suppressed = this.#ctx.throttle.take('protocol-error', this.address)
@@ -275,7 +277,7 @@ export class WampSession implements HubClient {
     }
     if (refusal !== null) {
       // Nothing is sent: autobahn 0.8 has no message for a refused subscription.
-      counters.subscribesRefused++
+      this.#ctx.stats.subscribesRefused++
       this.#refused('subscribe', topic, refusal, 'notice')
       return
     }
@@ -313,7 +315,7 @@ export class WampSession implements HubClient {
     if (topic === PING_TOPIC) return // the server's own keep-alive topic; clients' pings are ignored
     if (!this.canPublish) {
       // Issue 11: a backend in another container lands here until its network is allowed.
-      counters.publishesRefused++
+      this.#ctx.stats.publishesRefused++
       this.#refused('publish', topic, { reason: 'not-backend', message: NOT_BACKEND_MESSAGE }, 'warn')
       return
     }
@@ -321,11 +323,11 @@ export class WampSession implements HubClient {
       ? { reason: 'topic-too-long', message: `topic URI of ${topic.length} characters is over the limit of ${limits.maxTopicLength} (ORO_WEBSOCKET_MAX_TOPIC_LENGTH)` }
       : policy.publish(topic, this)
     if (refusal !== null) {
-      counters.publishesRefused++
+      this.#ctx.stats.publishesRefused++
       this.#refused('publish', topic, refusal, 'notice')
       return
     }
-    counters.publishesReceived++
+    this.#ctx.stats.publishesReceived++
     const flow = (this.#flow ??= this.#newFlow())
     const exclude = message.excludeMe ? [this.id] : message.exclude
     // Now, or once the rate allows (held in order; reading pauses meanwhile).
@@ -342,13 +344,13 @@ export class WampSession implements HubClient {
   #send (flow: PublishFlow, topic: string, publication: Publication): void {
     const { broker } = this.#ctx
     flow.started()
-    broker.publish(publication).then(() => { counters.wampPublishesOk++; flow.settled() }, (err: unknown) => {
+    broker.publish(publication).then(() => { this.#ctx.stats.wampPublishesOk++; flow.settled() }, (err: unknown) => {
       flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
       // Redis took the command but did not confirm it, the event may still arrive: say so.
       const unknown = (err as { code?: unknown }).code === 'GW_ERR_PUBLISH_OUTCOME_UNKNOWN'
-      if (unknown) counters.publishesUnconfirmed++
-      else counters.publishesDropped++
+      if (unknown) this.#ctx.stats.publishesUnconfirmed++
+      else this.#ctx.stats.publishesDropped++
       const suppressed = this.#ctx.throttle.take(unknown ? 'publish-unconfirmed' : 'publish-dropped')
       if (suppressed >= 0) {
         this.#ctx.log.warn({ sessionId: this.id, topic: clip(topic, 200), err, suppressed },
@@ -365,7 +367,7 @@ export class WampSession implements HubClient {
       pause: () => { this.#ws.pause() },
       resume: () => { if (this.alive) this.#ws.resume() },
       paused: (reason) => {
-        counters.publishPauses++
+        this.#ctx.stats.publishPauses++
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
         const suppressed = throttle.take(`publish-paused:${setting}`, this.address)
         if (suppressed >= 0) {
