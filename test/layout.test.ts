@@ -56,3 +56,19 @@ test('the composition root is at the top, beside plugins/ and routes/', async (t
   }
   t.ok(specifiers(readFileSync(join(root, 'app.ts'), 'utf8')).some((s) => s.startsWith('./plugins/')), 'app.ts composes the plugins')
 })
+
+test('the stats the hot paths count into load no prom-client (it can be loaded at the first scrape)', async (t) => {
+  const seen = new Set<string>()
+  const offences: string[] = []
+  const visit = (file: string): void => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const spec of specifiers(readFileSync(file, 'utf8'))) {
+      if (spec === 'prom-client') offences.push(`${relative(root, file)} imports prom-client`)
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec).replace(/\.js$/, '.ts'))
+    }
+  }
+  visit(join(root, 'src', 'stats.ts'))
+  t.ok(seen.size >= 2, `${seen.size} files followed`)
+  t.same(offences, [])
+})

@@ -177,7 +177,7 @@ let plainSchema: Record<string, unknown> | null = null
  * The schema as plain JSON Schema: our annotations (example, secret) removed for ajv's strict
  * mode. One object for the process, so ajv compiles it once (it caches by the schema object).
  */
-export function validationSchema (): Record<string, unknown> {
+function validationSchema (): Record<string, unknown> {
   if (plainSchema !== null) return plainSchema
   const properties: Record<string, unknown> = {}
   for (const name of settingNames) {
