@@ -53,12 +53,14 @@ export class LogDestination {
 
   /** pino calls this with one serialized line. */
   write (line: string): boolean {
-    if ((this.#broken && Date.now() < this.#brokenUntil) || this.#bytes + line.length > this.#maxBufferedBytes) {
+    // Bytes, not characters: a line of non-ASCII text (user names, topics) is up to 3 bytes a character.
+    const bytes = Buffer.byteLength(line)
+    if ((this.#broken && Date.now() < this.#brokenUntil) || this.#bytes + bytes > this.#maxBufferedBytes) {
       this.#drop(1)
       return true
     }
     this.#lines.push(line)
-    this.#bytes += line.length
+    this.#bytes += bytes
     // Written at once when stdout is idle (as pino's own destination does); the lines that come
     // while a write is under way leave together in the next one.
     if (!this.#writing) this.#writeNext()

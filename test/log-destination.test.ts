@@ -61,3 +61,16 @@ test('pino-pretty is optional: without it the logger writes JSON', async (t) => 
   t.equal(prettyInstalled(), true, 'installed here (a development dependency)')
   t.equal(prettyInstalled(() => { throw new Error('Cannot find module') }), false)
 })
+
+test('the bound on lines waiting is in bytes, not characters', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logdest-bytes-'))
+  const fd = openSync(join(dir, 'log'), 'w')
+  t.teardown(() => { closeSync(fd) })
+  const destination = new LogDestination({ fd, maxBufferedBytes: 10 })
+  destination.write('first\n') // handed to the write under way
+  destination.write('ééééé\n') // waits: 6 characters, 11 bytes, over the 10-byte bound
+  destination.write('abcde\n') // waits: 6 bytes, within it
+  await new Promise<void>((resolve) => { destination.flush(() => resolve()) })
+  t.equal(destination.dropped, 1, 'the line over the bound in bytes is dropped')
+  t.equal(readFileSync(join(dir, 'log'), 'utf8'), 'first\nabcde\n')
+})
