@@ -1,10 +1,11 @@
-// The app's metrics on the instance: its Prometheus registry (gauges read at scrape time), the
-// upgrade authentication time, POST /publish outcomes and the sessions a drain drops. Counting
-// stays out of the hot paths: those increment plain numbers (src/metrics.ts).
+// The app's metrics on the instance: its Prometheus registry (gauges read at scrape time), POST
+// /publish outcomes and the sessions a drain drops (the upgrade authentication time is observed
+// by the upgrade itself: plugins/websocket.ts). Counting stays out of the hot paths: those
+// increment plain numbers (src/metrics.ts).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
-import { counters, httpPublishOutcomes, upgradeAuthDuration } from '../src/metrics.js'
+import { counters, httpPublishOutcomes } from '../src/metrics.js'
 import { countSessions, createAppRegistry } from '../src/metrics/registry.js'
 
 declare module 'fastify' {
@@ -51,20 +52,6 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
     readiness: () => fastify.readiness.report(),
     admission: () => fastify.authStats().admission
   }))
-
-  // Upgrade authentication time, whatever the answer: wraps the auth plugin's decision.
-  const admit = fastify.admitUpgrade
-  fastify.admitUpgrade = async function timedAdmitUpgrade (request, reply) {
-    const started = performance.now()
-    try {
-      const decision = await admit.call(this, request, reply)
-      upgradeAuthDuration.observe({ outcome: 'accepted' }, (performance.now() - started) / 1000)
-      return decision
-    } catch (err) {
-      upgradeAuthDuration.observe({ outcome: 'refused' }, (performance.now() - started) / 1000)
-      throw err
-    }
-  }
 
   // The websocket plugin drops every session when the drain starts (it listens first).
   fastify.readiness.onDrain(() => { counters.shutdownDrops += sessions.size })

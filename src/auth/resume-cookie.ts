@@ -111,16 +111,3 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
     get revoked () { return revoked.size }
   }
 }
-
-// The Set-Cookie header of an upgrade, kept on the raw request between the ticket check and ws
-// writing the 101 (plugins/websocket.ts adds it to the 101's headers).
-const kSetCookie = Symbol('resumeSetCookie')
-type WithSetCookie = object & { [kSetCookie]?: string }
-
-export function setCookieOnUpgrade (request: object, setCookie: string): void {
-  (request as WithSetCookie)[kSetCookie] = setCookie
-}
-
-export function setCookieOf (request: object): string | undefined {
-  return (request as WithSetCookie)[kSetCookie]
-}

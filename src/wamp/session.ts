@@ -2,16 +2,14 @@
 // with the frames its client sends (decoded here and turned into hub and broker calls). Every
 // structure it keeps is bounded: prefixes (ORO_WEBSOCKET_MAX_PREFIXES), subscriptions
 // (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS), unsent bytes (ORO_WEBSOCKET_MAX_BUFFERED_BYTES), publishes
-// the broker has not taken (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES). How bytes reach its socket is
-// the SocketWriter's business.
-import type { Socket } from 'node:net'
-import type { WebSocket } from 'ws'
+// the broker has not taken (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES). Every byte it sends goes through
+// its Connection (connection.ts), which knows whether the socket still takes frames.
 import {
   CALL, PREFIX, PUBLISH, SUBSCRIBE, UNSUBSCRIBE,
   WampProtocolError, decodeClientMessage, encodeCallError, expandCurie, type ClientMessage
 } from './codec.js'
 import { textFrame } from './frame.js'
-import { SocketWriter, type WriteScheduler } from './socket-writer.js'
+import type { Connection } from './connection.js'
 import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker, Publication } from '../broker/broker.js'
@@ -57,8 +55,6 @@ export interface SessionContext {
   policy: SessionPolicy
   limits: SessionLimits
   log: SessionLog
-  /** Ends every socket's write turn (one per websocket plugin). */
-  writes: WriteScheduler
   /** Refusal and error lines: one per key per interval, with a count of those left out. */
   throttle: LogThrottle
   /** Addresses that had a publish refused (not a backend): the first from each is logged at error. */
@@ -85,23 +81,20 @@ export class WampSession implements HubClient {
   readonly canPublish: boolean
   /** Where the client really is (for logs). */
   readonly address: string
-  alive = true
   /** Keep-alive: pongs received ever, pings unanswered in a row. */
   pongs = 0
   missedPings = 0
 
-  readonly #ws: WebSocket
+  readonly #connection: Connection
   readonly #ctx: SessionContext
-  readonly #writer: SocketWriter
   #prefixes: Map<string, string> | null = null
   #subscriptions: Set<string> | null = null
   #flow: PublishFlow | null = null
 
-  constructor (id: string, ws: WebSocket, socket: Socket, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
+  constructor (id: string, connection: Connection, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
     this.id = id
-    this.#ws = ws
+    this.#connection = connection
     this.#ctx = ctx
-    this.#writer = new SocketWriter(socket, ctx.writes)
     this.identity = identity
     this.canPublish = canPublish
     this.address = address
@@ -112,20 +105,22 @@ export class WampSession implements HubClient {
   /** True while reading this session's socket is paused (publishing over its limits). */
   get readingPaused (): boolean { return (this.#flow?.pausedFor ?? 0) !== 0 }
   get user (): string { return this.identity.anonymous ? 'anonymous' : this.identity.username }
+  /** Its connection takes frames: no Close frame was sent or received, the socket has not ended. */
+  get alive (): boolean { return this.#connection.open }
 
   // --- writing -------------------------------------------------------------------------------
 
   write (frame: Buffer): boolean {
-    if (!this.alive) return false
+    const connection = this.#connection
+    if (!connection.open) return false
     try {
       // What earlier turns left unsent: a reader that keeps up has none, whatever one turn holds.
-      const backlog = this.#writer.backlog
+      const backlog = connection.backlog
       if (backlog > this.#ctx.limits.maxBufferedBytes) {
         this.#dropSlow(backlog)
         return false
       }
-      this.#writer.write(frame)
-      return true
+      return connection.send(frame)
     } catch (err) {
       this.fault(err, 'write')
       return false
@@ -133,7 +128,7 @@ export class WampSession implements HubClient {
   }
 
   /** Bytes handed to the socket in earlier turns and not yet taken by the kernel. */
-  get bufferedBytes (): number { return this.#writer.backlog }
+  get bufferedBytes (): number { return this.#connection.backlog }
 
   #dropSlow (backlog: number): void {
     counters.slowConsumerDrops++
@@ -147,17 +142,12 @@ export class WampSession implements HubClient {
 
   /** Ends the TCP connection without a close handshake, so Oro's browser code reconnects. */
   drop (): void {
-    if (!this.alive) return
-    this.alive = false
-    this.#ws.terminate()
+    this.#connection.drop()
   }
 
   /** A clean close with a code: 1007 for protocol errors, 1011 for a fault of the gateway. */
   closeWith (code: number, reason: string): void {
-    if (!this.alive) return
-    this.alive = false
-    // A close reason has at most 123 bytes.
-    this.#ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
+    this.#connection.close(code, reason)
   }
 
   /**
@@ -171,8 +161,7 @@ export class WampSession implements HubClient {
     try {
       this.closeWith(1011, INTERNAL_ERROR_REASON)
     } catch {
-      this.alive = false
-      this.#ws.terminate()
+      this.drop()
     }
   }
 
@@ -362,8 +351,8 @@ export class WampSession implements HubClient {
     return new PublishFlow({
       ratePerSecond: limits.publishRate,
       maxPending: limits.maxPendingPublishes,
-      pause: () => { this.#ws.pause() },
-      resume: () => { if (this.alive) this.#ws.resume() },
+      pause: () => { this.#connection.pauseReading() },
+      resume: () => { this.#connection.resumeReading() },
       paused: (reason) => {
         counters.publishPauses++
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
@@ -378,7 +367,6 @@ export class WampSession implements HubClient {
 
   /** The session ended: leave every topic. */
   closed (): void {
-    this.alive = false
     this.#flow?.stop()
     const subscriptions = this.#subscriptions ?? []
     this.#ctx.quota?.removeSubscriptions(this.identity, this.#subscriptions?.size ?? 0)
