@@ -99,3 +99,32 @@ test('a write after the socket ended neither throws nor emits write-after-end', 
   const all = frames(client.received())
   t.equal(all.at(-1)?.opcode, 0x8, 'the Close frame is the last one')
 })
+
+test('a connection\'s state: open, closing once its Close frame is sent (nothing written after), ended when dropped', async (t) => {
+  const { WebSocketServer, WebSocket } = await import('ws')
+  const { Connection } = await import('../src/wamp/connection.js')
+  const { WriteScheduler } = await import('../src/wamp/socket-writer.js')
+  const { textFrame } = await import('../src/wamp/frame.js')
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => { wss.close() })
+  await once(wss, 'listening')
+  const accepted = once(wss, 'connection')
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
+  const received: string[] = []
+  client.on('message', (data) => { received.push(String(data)) })
+  const [ws, request] = await accepted as [import('ws').WebSocket, import('node:http').IncomingMessage]
+  const connection = new Connection(ws, request.socket as Socket, new WriteScheduler())
+  t.equal(connection.connectionState, 'open')
+  t.equal(connection.send(textFrame('one')), true)
+  const closed = once(client, 'close')
+  connection.close(4000, 'bye')
+  t.equal(connection.connectionState, 'closing', 'closing once the Close frame is written')
+  t.equal(connection.send(textFrame('two')), false, 'nothing after the Close frame')
+  connection.write(textFrame('three')) // the writer's own write is checked too
+  const [code] = await closed as [number]
+  t.equal(code, 4000)
+  t.same(received, ['one'])
+  connection.drop()
+  t.equal(connection.connectionState, 'ended')
+  t.equal(connection.send(textFrame('four')), false)
+})

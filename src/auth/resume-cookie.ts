@@ -2,7 +2,7 @@
 // verified ticket the gateway sets a short, signed cookie that binds the identity it verified; a
 // browser reconnecting with it and a well-formed, in-window ticket for the same user is admitted
 // after one HMAC instead of a digest of 5,000 SHA-512 rounds (the ticket's digest is then checked
-// within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT, see plugins/auth.ts).
+// within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT, see src/upgrade/authenticate.ts).
 //
 // value = "2." + expiry (unix seconds) + "." + chain + "." + base64url(HMAC-SHA256(key, bound))
 // bound = "2|" + expiry + "|" + chain + "|" + client network + "|" + username + "|" + password hash

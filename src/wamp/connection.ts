@@ -1,6 +1,7 @@
 // One WebSocket connection's bytes out, all of them: the WELCOME that leaves with the 101, data
-// frames (merged, corked writes per event-loop turn: socket-writer.ts), pings, pongs, the Close
-// frame, and the drop (the TCP connection ended without a Close frame). Nothing else writes to
+// frames and pings (ready-made frames, merged into corked writes per event-loop turn:
+// socket-writer.ts), pongs, the Close frame, and the drop (the TCP connection ended without a
+// Close frame). Nothing else writes to
 // the socket: ws's Sender writes the control frames only when asked from here, and the one it
 // writes on its own (the answer to a client's Close) is seen in its readyState, the truth this
 // object reads before every write. So no frame follows a Close frame (RFC 6455 §5.5.1) and no
@@ -11,10 +12,11 @@
 //   ended    dropped, or the socket closed (ws's CLOSED)
 import type { Socket } from 'node:net'
 import { WebSocket } from 'ws'
-import { PING_FRAME } from './frame.js'
 import { SocketWriter, type WriteScheduler } from './socket-writer.js'
 
 export type ConnectionState = 'open' | 'closing' | 'ended'
+
+const OPEN = WebSocket.OPEN
 
 // Pongs written and not yet taken by the kernel before a ping flood is dropped (ws's own bound
 // for its auto-pong, which ends the session without a word).
@@ -29,30 +31,35 @@ export function holdHandshake (socket: Socket): void {
   socket.cork()
 }
 
-export class Connection {
+// A connection is its socket's writer (the scheduler ends its turns), with the state and the
+// frames the writer does not know of: one object per socket on the fan-out's path, not two.
+export class Connection extends SocketWriter {
   readonly #ws: WebSocket
   readonly #socket: Socket
-  readonly #writer: SocketWriter
   #dropped = false
   #pendingPongs = 0
-  readonly #pongWritten = (): void => { this.#pendingPongs-- }
 
   constructor (ws: WebSocket, socket: Socket, writes: WriteScheduler) {
+    super(socket, writes)
     this.#ws = ws
     this.#socket = socket
-    this.#writer = new SocketWriter(socket, writes)
   }
 
-  get state (): ConnectionState {
+  /** Where the connection is (see the file's comment). */
+  get connectionState (): ConnectionState {
     if (this.#dropped) return 'ended'
     const ready = this.#ws.readyState
-    if (ready === WebSocket.OPEN) return this.#socket.writableEnded ? 'closing' : 'open'
+    if (ready === OPEN) return this.#socket.writableEnded ? 'closing' : 'open'
     return ready === WebSocket.CLOSING ? 'closing' : 'ended'
   }
 
-  /** Frames may be written (the hot path's check: one field read on ws, one on the socket). */
+  /**
+   * Frames may be written. ws's readyState alone says it: ws makes it CLOSING before it writes a
+   * Close frame, when one arrives, before it ends the socket (the peer's FIN) and when drop()
+   * destroys it; a socket destroyed by an error takes writes as no-ops until ws hears of it.
+   */
   get open (): boolean {
-    return !this.#dropped && this.#ws.readyState === WebSocket.OPEN && !this.#socket.writableEnded
+    return this.#ws.readyState === OPEN
   }
 
   /** The first frame, in the write the 101 is held in (holdHandshake): then the socket is let go. */
@@ -63,16 +70,14 @@ export class Connection {
 
   /** A ready-made data frame; false (nothing written) unless open. */
   send (frame: Buffer): boolean {
-    if (!this.open) return false
-    this.#writer.write(frame)
+    if (this.#ws.readyState !== OPEN) return false
+    super.write(frame)
     return true
   }
 
-  /** Bytes handed to the socket in earlier turns and not yet taken by the kernel. */
-  get backlog (): number { return this.#writer.backlog }
-
-  ping (): boolean {
-    return this.send(PING_FRAME)
+  /** The writer's own write, checked like send: there is no unchecked way to the socket. */
+  override write (frame: Buffer): void {
+    this.send(frame)
   }
 
   /**
@@ -83,7 +88,8 @@ export class Connection {
     if (!this.open) return true
     if (this.#pendingPongs >= MAX_PENDING_PONGS) return false
     this.#pendingPongs++
-    this.#ws.pong(data, false, this.#pongWritten)
+    // A callback per pong (pings are rare), none held per connection.
+    this.#ws.pong(data, false, () => { this.#pendingPongs-- })
     return true
   }
 

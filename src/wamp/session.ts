@@ -112,14 +112,14 @@ export class WampSession implements HubClient {
 
   write (frame: Buffer): boolean {
     const connection = this.#connection
-    if (!connection.open) return false
     try {
       // What earlier turns left unsent: a reader that keeps up has none, whatever one turn holds.
       const backlog = connection.backlog
       if (backlog > this.#ctx.limits.maxBufferedBytes) {
-        this.#dropSlow(backlog)
+        if (connection.open) this.#dropSlow(backlog)
         return false
       }
+      // Written only while the connection is open (no Close frame sent or received).
       return connection.send(frame)
     } catch (err) {
       this.fault(err, 'write')
