@@ -6,6 +6,11 @@ import { test } from 'tap'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
+import type { IncomingMessage } from 'node:http'
+import { WebSocketServer, WebSocket } from 'ws'
+import { Connection } from '../src/wamp/connection.js'
+import { WriteScheduler } from '../src/wamp/socket-writer.js'
+import { textFrame } from '../src/wamp/frame.js'
 import { startApp } from './helpers/app.js'
 import { connectPhpBackend, maskedTextFrame } from './helpers/php-backend-client.js'
 
@@ -101,10 +106,6 @@ test('a write after the socket ended neither throws nor emits write-after-end', 
 })
 
 test('a connection\'s state: open, closing once its Close frame is sent (nothing written after), ended when dropped', async (t) => {
-  const { WebSocketServer, WebSocket } = await import('ws')
-  const { Connection } = await import('../src/wamp/connection.js')
-  const { WriteScheduler } = await import('../src/wamp/socket-writer.js')
-  const { textFrame } = await import('../src/wamp/frame.js')
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
   t.teardown(() => { wss.close() })
   await once(wss, 'listening')
@@ -112,7 +113,7 @@ test('a connection\'s state: open, closing once its Close frame is sent (nothing
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
   const received: string[] = []
   client.on('message', (data) => { received.push(String(data)) })
-  const [ws, request] = await accepted as [import('ws').WebSocket, import('node:http').IncomingMessage]
+  const [ws, request] = await accepted as [WebSocket, IncomingMessage]
   const connection = new Connection(ws, request.socket as Socket, new WriteScheduler())
   t.equal(connection.connectionState, 'open')
   t.equal(connection.send(textFrame('one')), true)
