@@ -1,6 +1,7 @@
 // The app's metrics on the instance: its Prometheus registry (its stats and gauges read at scrape
-// time), the upgrade authentication time and the sessions a drain drops. Counting stays out of
-// the hot paths: those increment plain numbers in the app's stats (src/stats.ts).
+// time) and the sessions a drain drops (the upgrade authentication time is observed by the
+// upgrade itself: plugins/websocket.ts). Counting stays out of the hot paths: those increment
+// plain numbers in the app's stats (src/stats.ts).
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
@@ -26,20 +27,6 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsPluginOp
     admission: () => fastify.authStats().admission,
     ...(options.logLinesDropped !== undefined ? { logLinesDropped: options.logLinesDropped } : {})
   }, stats))
-
-  // Upgrade authentication time, whatever the answer: wraps the auth plugin's decision.
-  const admit = fastify.admitUpgrade
-  fastify.admitUpgrade = async function timedAdmitUpgrade (request, reply) {
-    const started = performance.now()
-    try {
-      const decision = await admit.call(this, request, reply)
-      stats.upgradeAuthAccepted.observe((performance.now() - started) / 1000)
-      return decision
-    } catch (err) {
-      stats.upgradeAuthRefused.observe((performance.now() - started) / 1000)
-      throw err
-    }
-  }
 
   // The websocket plugin drops every session when the drain starts (it listens first).
   fastify.readiness.onDrain(() => { stats.shutdownDrops += sessions.size })

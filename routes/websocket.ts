@@ -3,51 +3,28 @@
 // not one of our HTTP routes. A plain HTTP GET on these paths gets a JSON answer instead.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
-import { GW_ERR_NOT_FOUND, GW_ERR_SHUTTING_DOWN, GW_ERR_UPGRADE_REQUIRED, GW_ERR_USER_SESSIONS } from '../src/errors.js'
-import type { UpgradeDecision } from '../plugins/websocket.js'
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    wampDecision: UpgradeDecision | null
-  }
-}
+import { GW_ERR_NOT_FOUND, GW_ERR_UPGRADE_REQUIRED } from '../src/errors.js'
 
 function sendError (reply: FastifyReply, error: { code: string, message: string, statusCode?: number }): FastifyReply {
   return reply.code(error.statusCode ?? 500).send({ code: error.code, message: error.message })
 }
 
 export default async function websocketRoutes (fastify: FastifyInstance): Promise<void> {
-  fastify.decorateRequest('wampDecision', null)
-  const stats = fastify.stats
-  // Before the upgrade: refuse while draining (the client retries, reaching another node or this
-  // one restarted), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
-  // browser code treats as a failed connect and retries.
-  const refuseDraining = (reply: FastifyReply): FastifyReply => {
-    stats.upgradeRefused('shutting_down')
-    reply.header('Retry-After', '2')
-    return sendError(reply, new GW_ERR_SHUTTING_DOWN())
-  }
+  const upgrade = fastify.upgrade
+  // Before the upgrade (src/upgrade/upgrade.ts): draining, origin, ticket, the user's sessions. A
+  // refusal is an HTTP answer (the error handler's {code, message}), which Oro's browser code
+  // treats as a failed connect and retries.
   fastify.addHook('onRequest', async (request, reply) => {
     if (!request.ws) return
-    if (fastify.readiness.draining) return refuseDraining(reply)
-    const decision = await fastify.admitUpgrade(request, reply)
-    // One user's browser sessions on this node are bounded (backends are not counted).
-    if (!decision.canPublish && !fastify.userQuota.maySession(decision.identity)) {
-      stats.upgradeRefused('GW_ERR_USER_SESSIONS')
-      reply.header('Retry-After', '60')
-      return sendError(reply, new GW_ERR_USER_SESSIONS(fastify.userQuota.sessions(decision.identity)))
-    }
-    // The drain may have begun (and dropped every session) while the ticket was verified: a
-    // session accepted now would outlive the drop loop.
-    if (fastify.readiness.draining) return refuseDraining(reply)
-    request.wampDecision = decision
+    const verdict = await upgrade.decide({ headers: request.headers, ticket: (request.query as Record<string, unknown>).ticket, socket: request.raw.socket })
+    if (verdict.accepted) return
+    if (verdict.retryAfter !== undefined) reply.header('Retry-After', verdict.retryAfter)
+    throw verdict.error
   })
 
+  // ws wrote the 101: the WELCOME joins it and the session begins.
   const wsHandler = function (ws: WebSocket, request: FastifyRequest): void {
-    const decision = request.wampDecision
-    request.wampDecision = null
-    if (decision === null) { ws.terminate(); return }
-    fastify.acceptWamp(ws, request.raw.socket, decision)
+    upgrade.accept(ws, request.raw.socket)
   }
   // The example names the port this gateway really listens on (not a fixed 8080).
   const server = fastify.gateway.server

@@ -191,30 +191,7 @@ test('without ORO_DB_URL a user ticket is the gateway\'s problem (503), not the 
   t.ok(gw.logs.some((l) => l.msg === 'ORO_DB_URL (or ORO_DB_DSN) is not set: only anonymous tickets can be verified; logged-in users are refused' && l.level === 'warn'), 'said at start')
 })
 
-test('a drain that begins while a ticket is verified refuses that upgrade (503), it is not accepted after the drop loop', async (t) => {
-  const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')
-  // Hold the verification open until the drain has begun: the order is forced, not timed.
-  const admit = gw.app.admitUpgrade.bind(gw.app)
-  let verifying!: () => void
-  const entered = new Promise<void>((resolve) => { verifying = resolve })
-  let release!: () => void
-  const released = new Promise<void>((resolve) => { release = resolve })
-  gw.app.admitUpgrade = async (request, reply) => {
-    const decision = await admit(request, reply)
-    verifying()
-    await released
-    return decision
-  }
-  const attempt = refusal(connectWamp(`${gw.wsUrl}/ws?ticket=${encodeURIComponent(ticketFor())}`))
-  await entered
-  gw.app.readiness.markDraining()
-  release()
-  const err = await attempt
-  t.equal(err.statusCode, 503)
-  t.equal(err.headers['retry-after'], '2')
-  t.match(JSON.parse(err.body), { code: 'GW_ERR_SHUTTING_DOWN' })
-  t.equal(gw.app.sessions.size, 0, 'no session was opened')
-})
+// A drain that begins while a ticket is verified: test/upgrade.test.ts (the upgrade's decide step).
 
 test('any forwarding header means proxied: X-Forwarded-Host or -Proto alone, Via, X-NginX-Proxy cannot publish', async (t) => {
   const gw = await startApp(t, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: 'k' }, 'prod', 'info')

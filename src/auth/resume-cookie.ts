@@ -2,7 +2,7 @@
 // verified ticket the gateway sets a short, signed cookie that binds the identity it verified; a
 // browser reconnecting with it and a well-formed, in-window ticket for the same user is admitted
 // after one HMAC instead of a digest of 5,000 SHA-512 rounds (the ticket's digest is then checked
-// within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT, see plugins/auth.ts).
+// within ORO_WEBSOCKET_RESUME_VERIFY_TIMEOUT, see src/upgrade/authenticate.ts).
 //
 // value = "2." + expiry (unix seconds) + "." + chain + "." + base64url(HMAC-SHA256(key, bound))
 // bound = "2|" + expiry + "|" + chain + "|" + client network + "|" + username + "|" + password hash
@@ -110,17 +110,4 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
     },
     get revoked () { return revoked.size }
   }
-}
-
-// The Set-Cookie header of an upgrade, kept on the raw request between the ticket check and ws
-// writing the 101 (plugins/websocket.ts adds it to the 101's headers).
-const kSetCookie = Symbol('resumeSetCookie')
-type WithSetCookie = object & { [kSetCookie]?: string }
-
-export function setCookieOnUpgrade (request: object, setCookie: string): void {
-  (request as WithSetCookie)[kSetCookie] = setCookie
-}
-
-export function setCookieOf (request: object): string | undefined {
-  return (request as WithSetCookie)[kSetCookie]
 }

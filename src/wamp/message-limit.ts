@@ -8,8 +8,8 @@
 import type { Duplex } from 'node:stream'
 import { WebSocket } from 'ws'
 
-const kMessageLimit = Symbol('messageLimit')
-type LimitedSocket = Duplex & { [kMessageLimit]?: number }
+// Limits decided for sockets whose upgrade is under way, read once as ws wires the socket.
+const limits = new WeakMap<Duplex, number>()
 
 interface ReceiverOptions {
   maxPayload?: number
@@ -27,12 +27,12 @@ export function maxBufferedChunks (maxMessageBytes: number): number {
 
 /** Called before the upgrade completes (the socket is the request's). */
 export function setMessageLimit (socket: Duplex, bytes: number): void {
-  (socket as LimitedSocket)[kMessageLimit] = bytes
+  limits.set(socket, bytes)
 }
 
 /** The limit the socket was given, undefined when none (the server's maxPayload applies). */
 export function messageLimitOf (socket: Duplex): number | undefined {
-  return (socket as LimitedSocket)[kMessageLimit]
+  return limits.get(socket)
 }
 
 type SetSocket = (this: WebSocket, socket: Duplex, head: Buffer, options: ReceiverOptions) => void

@@ -2,16 +2,14 @@
 // with the frames its client sends (decoded here and turned into hub and broker calls). Every
 // structure it keeps is bounded: prefixes (ORO_WEBSOCKET_MAX_PREFIXES), subscriptions
 // (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS), unsent bytes (ORO_WEBSOCKET_MAX_BUFFERED_BYTES), publishes
-// the broker has not taken (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES). How bytes reach its socket is
-// the SocketWriter's business.
-import type { Socket } from 'node:net'
-import type { WebSocket } from 'ws'
+// the broker has not taken (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES). Every byte it sends goes through
+// its Connection (connection.ts), which knows whether the socket still takes frames.
 import {
   CALL, PREFIX, PUBLISH, SUBSCRIBE, UNSUBSCRIBE,
   WampProtocolError, decodeClientMessage, encodeCallError, expandCurie, type ClientMessage
 } from './codec.js'
 import { textFrame } from './frame.js'
-import { SocketWriter, type WriteScheduler } from './socket-writer.js'
+import type { Connection } from './connection.js'
 import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker, Publication } from '../broker/broker.js'
@@ -57,8 +55,6 @@ export interface SessionContext {
   policy: SessionPolicy
   limits: SessionLimits
   log: SessionLog
-  /** Ends every socket's write turn (one per websocket plugin). */
-  writes: WriteScheduler
   /** Refusal and error lines: one per key per interval, with a count of those left out. */
   throttle: LogThrottle
   /** The app's figures (drops, refusals, publishes). */
@@ -87,23 +83,20 @@ export class WampSession implements HubClient {
   readonly canPublish: boolean
   /** Where the client really is (for logs). */
   readonly address: string
-  alive = true
   /** Keep-alive: pongs received ever, pings unanswered in a row. */
   pongs = 0
   missedPings = 0
 
-  readonly #ws: WebSocket
+  readonly #connection: Connection
   readonly #ctx: SessionContext
-  readonly #writer: SocketWriter
   #prefixes: Map<string, string> | null = null
   #subscriptions: Set<string> | null = null
   #flow: PublishFlow | null = null
 
-  constructor (id: string, ws: WebSocket, socket: Socket, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
+  constructor (id: string, connection: Connection, ctx: SessionContext, identity: Identity, canPublish: boolean, address: string) {
     this.id = id
-    this.#ws = ws
+    this.#connection = connection
     this.#ctx = ctx
-    this.#writer = new SocketWriter(socket, ctx.writes)
     this.identity = identity
     this.canPublish = canPublish
     this.address = address
@@ -114,20 +107,22 @@ export class WampSession implements HubClient {
   /** True while reading this session's socket is paused (publishing over its limits). */
   get readingPaused (): boolean { return (this.#flow?.pausedFor ?? 0) !== 0 }
   get user (): string { return this.identity.anonymous ? 'anonymous' : this.identity.username }
+  /** Its connection takes frames: no Close frame was sent or received, the socket has not ended. */
+  get alive (): boolean { return this.#connection.open }
 
   // --- writing -------------------------------------------------------------------------------
 
   write (frame: Buffer): boolean {
-    if (!this.alive) return false
+    const connection = this.#connection
     try {
       // What earlier turns left unsent: a reader that keeps up has none, whatever one turn holds.
-      const backlog = this.#writer.backlog
+      const backlog = connection.backlog
       if (backlog > this.#ctx.limits.maxBufferedBytes) {
-        this.#dropSlow(backlog)
+        if (connection.open) this.#dropSlow(backlog)
         return false
       }
-      this.#writer.write(frame)
-      return true
+      // Written only while the connection is open (no Close frame sent or received).
+      return connection.send(frame)
     } catch (err) {
       this.fault(err, 'write')
       return false
@@ -135,7 +130,7 @@ export class WampSession implements HubClient {
   }
 
   /** Bytes handed to the socket in earlier turns and not yet taken by the kernel. */
-  get bufferedBytes (): number { return this.#writer.backlog }
+  get bufferedBytes (): number { return this.#connection.backlog }
 
   #dropSlow (backlog: number): void {
     this.#ctx.stats.slowConsumerDrops++
@@ -149,17 +144,12 @@ export class WampSession implements HubClient {
 
   /** Ends the TCP connection without a close handshake, so Oro's browser code reconnects. */
   drop (): void {
-    if (!this.alive) return
-    this.alive = false
-    this.#ws.terminate()
+    this.#connection.drop()
   }
 
   /** A clean close with a code: 1007 for protocol errors, 1011 for a fault of the gateway. */
   closeWith (code: number, reason: string): void {
-    if (!this.alive) return
-    this.alive = false
-    // A close reason has at most 123 bytes.
-    this.#ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
+    this.#connection.close(code, reason)
   }
 
   /**
@@ -173,8 +163,7 @@ export class WampSession implements HubClient {
     try {
       this.closeWith(1011, INTERNAL_ERROR_REASON)
     } catch {
-      this.alive = false
-      this.#ws.terminate()
+      this.drop()
     }
   }
 
@@ -364,8 +353,8 @@ export class WampSession implements HubClient {
     return new PublishFlow({
       ratePerSecond: limits.publishRate,
       maxPending: limits.maxPendingPublishes,
-      pause: () => { this.#ws.pause() },
-      resume: () => { if (this.alive) this.#ws.resume() },
+      pause: () => { this.#connection.pauseReading() },
+      resume: () => { this.#connection.resumeReading() },
       paused: (reason) => {
         this.#ctx.stats.publishPauses++
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
@@ -380,7 +369,6 @@ export class WampSession implements HubClient {
 
   /** The session ended: leave every topic. */
   closed (): void {
-    this.alive = false
     this.#flow?.stop()
     const subscriptions = this.#subscriptions ?? []
     this.#ctx.quota?.removeSubscriptions(this.identity, this.#subscriptions?.size ?? 0)
