@@ -25,7 +25,7 @@
 // Every page plays a browser: it connects through the gateway's trusted loopback proxy with
 // X-Forwarded-For naming its browser address (198.18.0.0/15, outside the backend networks).
 // Tickets are made before they are needed and off the client's event loops (lib/ticket-threads.mjs:
-// the Go ticket maker when built, else worker threads at nice 19 in each client process), so the
+// the Go ticket maker when built, else worker threads at nice 10 in each client process), so the
 // client keeps answering the gateway's pings while it makes 20,000 tickets: made on the event loop
 // they silenced every session for a minute and the gateway dropped a third as dead peers. Because
 // they are made minutes before a retry may use them, the gateway runs with

@@ -2,8 +2,9 @@
 // of sessions must answer the gateway's pings while it makes the next batch of tickets (13-30 ms
 // of JS each on a busy machine: 20,000 of them on the event loop silenced every session for a
 // minute, and the gateway dropped a third of them as dead peers). The Go ticket maker when it is
-// built (about 6x faster, a child process read asynchronously), else worker threads at the lowest
-// priority (nice 19, that thread only), so the sessions' event loop and the gateway go first.
+// built (about 6x faster, a child process read asynchronously), else worker threads at a lower
+// priority (nice 10, that thread only), so the sessions' event loop goes first (nice 19 starved
+// them for minutes on a machine shared with other work).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { spawn } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
@@ -47,7 +48,7 @@ function threadTickets (secret, list) {
 if (!isMainThread && workerData?.users !== undefined) {
   try {
     // setpriority(PRIO_PROCESS, tid) on Linux lowers this thread only.
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 19)
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 10)
   } catch {}
   const { secret, users } = workerData
   parentPort.postMessage(users.map((user) => user === null ? ticket(secret) : ticket(secret, { username: user.username, password: user.password })))
