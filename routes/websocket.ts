@@ -20,7 +20,8 @@ function sendError (reply: FastifyReply, error: { code: string, message: string,
 export default async function websocketRoutes (fastify: FastifyInstance): Promise<void> {
   fastify.decorateRequest('wampDecision', null)
   // Before the upgrade: refuse while draining (the client retries, reaching another node or this
-  // one restarted), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
+  // one restarted; only an upgrade on a connection accepted before the drain closed the listener
+  // gets here, server.ts), then the origin and ticket checks. A refusal is an HTTP answer, which Oro's
   // browser code treats as a failed connect and retries.
   const refuseDraining = (reply: FastifyReply): FastifyReply => {
     upgradeRefused('shutting_down')
