@@ -127,13 +127,15 @@ export async function buildPublishApp (main: FastifyInstance, options: AppOption
 
 /**
  * The separate listener for GET /metrics (ORO_WEBSOCKET_METRICS_LISTEN): the main app's metrics
- * (and status page), with its own /healthz; nothing of it on the WebSocket listener.
+ * (and status page), with its own /healthz and /readyz (the main app's readiness: they keep
+ * answering while a drain has closed the WebSocket listener); nothing of it on the WebSocket listener.
  */
 export async function buildMetricsApp (main: FastifyInstance, options: AppOptions): Promise<FastifyInstance> {
   const app = createFastify(options, options.loaded.gateway.metrics.listen?.tls ?? null)
   await app.register(errorsPlugin)
   app.decorate('metricsRegistry', main.metricsRegistry)
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  app.decorate('readiness', main.readiness)
+  await app.register(healthRoutes)
   await app.register(metricsRoutes)
   if (main.statusBoard !== null) await app.register(statusRoutes, { board: main.statusBoard, key: main.gateway.status.key })
   return app

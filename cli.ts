@@ -54,7 +54,8 @@ Options:
   --app-root DIR         the Oro application's root: its .env-app files are read as Oro reads them
   --parameters FILE      a legacy Oro parameters.yml (websocket_* keys)
   --shutdown-timeout S   seconds a graceful shutdown may take (default 10)
-  --drain-delay S        seconds between SIGTERM and closing the listener (default 1)
+  --drain-delay S        seconds between SIGTERM and closing the other listeners (default 1;
+                         the WebSocket one stops taking connections at once)
   --json                 config: print JSON
   --check                config: connect to the database and the broker too
   -h, --help             this text

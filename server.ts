@@ -1,6 +1,7 @@
 // The `serve` command: builds the app, listens on the SERVER DSN's address, and shuts down
-// gracefully on SIGTERM/SIGINT (readiness 503 at once, sessions dropped, in-flight requests
-// finished, exit 0 within the shutdown timeout; a second signal exits at once).
+// gracefully on SIGTERM/SIGINT (the WebSocket listener closed and readiness 503 at once, sessions
+// dropped, in-flight requests finished, exit 0 within the shutdown timeout; a second signal exits
+// at once).
 import type { FastifyInstance } from 'fastify'
 import { buildApp, buildMetricsApp, buildPublishApp } from './app.js'
 import { trackConnections, type ConnectionTracker } from './src/http-drain.js'
@@ -82,6 +83,7 @@ export async function serve (options: ServeOptions): Promise<RunningServer | num
   const metricsApp = await listenMetrics(app, appOptions)
   if (metricsApp !== null) cleanups.push(() => metricsApp.close())
   cleanups.push(() => app.close())
+  // The WebSocket listener first: the drain closes its listening socket before anything else.
   const listeners = [app, ...(publishApp !== null ? [publishApp] : []), ...(metricsApp !== null ? [metricsApp] : [])].map((a) => trackConnections(a.server))
   if (devKey !== null) {
     const port = gateway.publish.listen?.port ?? gateway.server.port
@@ -147,7 +149,7 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
         return
       }
       stopping = true
-      logger.notice({ signal, timeoutMs }, 'shutting down: readiness is now 503, new WebSocket connections are refused')
+      logger.notice({ signal, timeoutMs }, 'shutting down: the WebSocket listener is closed (new connections are refused), readiness is now 503, sessions are dropped')
       const timer = setTimeout(() => {
         logger.error({ timeoutMs }, `shutdown did not finish within ${timeoutMs / 1000} s; exiting anyway`)
         resolve(1)
@@ -168,11 +170,16 @@ function handleSignals (app: FastifyInstance, logger: GatewayLogger, timeoutMs: 
   })
 }
 
-// Draining first (readiness 503, sessions dropped, requests still served while load balancers
-// notice), then closing: new publications are refused with 503 and Retry-After, the requests in
-// flight are answered, each listener closes without resetting a connection (http-drain.ts), and
-// only then does the broker close. An accepted request is always answered.
+// The WebSocket listener stops accepting first, before any session is dropped: the pages'
+// reconnects are then refused by the kernel (nginx fails over to another node for free, a
+// successor can bind the port) instead of reaching this node and getting 503. Then draining
+// (readiness 503, sessions dropped, upgrades waiting in admission answered 503, requests on open
+// connections and the other listeners still served while load balancers notice), then closing:
+// new publications are refused with 503 and Retry-After, the requests in flight are answered,
+// each listener closes without resetting a connection (http-drain.ts), and only then does the
+// broker close. An accepted request is always answered.
 async function shutdown (app: FastifyInstance, listeners: ConnectionTracker[], drainDelayMs: number, cleanups: Array<() => Promise<void> | void>): Promise<void> {
+  listeners[0]?.stopAccepting()
   app.readiness.markDraining()
   if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs))
   app.readiness.markClosing()

@@ -8,6 +8,13 @@
 // the server CPU per admitted ticket against a native SHA-512 loop doing the same digest.
 //
 // node bench/storm.mjs [--n=10000] [--workers=4] [--users=0.5] [--deadline=120] [--gateway=PATH]
+//   [--start=restart|arrive]  restart: N sessions connected, then the node restarts (SIGTERM, a new
+//                             process on the same port) and they come back; arrive: a crowd of N
+//                             pages with no session and no cookie connects at once to a node that
+//                             has been listening (migration day: the old server is gone), timed
+//                             from the first attempt; nothing drains, nothing restarts
+//   [--target=S]              seconds within which all must be back (default: restart 15; arrive
+//                             10 up to 2,000 pages, else 30, the issue's targets)
 //   [--profile=spread|office] spread: --per-network pages per /24 (default 50) over many networks;
 //                             office: every page behind one address (an office NAT or proxy)
 //   [--rule=master|released]  wamp.js reconnect rule: master retries every 2 s for 15 s, released
@@ -17,6 +24,13 @@
 //   ORO_WEBSOCKET_* variables set in the environment are passed to the gateway (A/B of a setting).
 // Every page plays a browser: it connects through the gateway's trusted loopback proxy with
 // X-Forwarded-For naming its browser address (198.18.0.0/15, outside the backend networks).
+// Tickets are made before they are needed and off the client's event loops (lib/ticket-threads.mjs:
+// the Go ticket maker when built, else worker threads at nice 10 in each client process), so the
+// client keeps answering the gateway's pings while it makes 20,000 tickets: made on the event loop
+// they silenced every session for a minute and the gateway dropped a third as dead peers. Because
+// they are made minutes before a retry may use them, the gateway runs with
+// ORO_WEBSOCKET_TICKET_LIFETIME=900 unless set (Oro's browsers fetch each ticket just before use;
+// the lifetime changes no cost, only which old tickets still pass).
 // Needs PostgreSQL at $BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -50,6 +64,10 @@ const PROFILE = args.profile ?? 'spread'
 const RULE = args.rule ?? 'master'
 const RETRY_DELAY = Number(args['retry-delay'] ?? 60000)
 const COOKIES = args.cookies !== '0'
+const START = args.start ?? 'restart'
+if (!['restart', 'arrive'].includes(START)) throw new Error(`--start is restart or arrive, not ${START}`)
+const ARRIVE = START === 'arrive'
+const TARGET_S = Number(args.target ?? (ARRIVE ? (N <= 2000 ? 10 : 30) : 15))
 if (!['spread', 'office'].includes(PROFILE)) throw new Error(`--profile is spread or office, not ${PROFILE}`)
 if (!['master', 'released'].includes(RULE)) throw new Error(`--rule is master or released, not ${RULE}`)
 const OFFICE_ADDRESS = '198.18.0.10'
@@ -90,7 +108,7 @@ async function prepareUsers (count) {
 // --- the gateway -----------------------------------------------------------------------------------
 
 function startGateway (port, dbUrl) {
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml'), ORO_DB_URL: dbUrl, BENCH_LAG_FILE: LAG_FILE }
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml'), ORO_DB_URL: dbUrl, BENCH_LAG_FILE: LAG_FILE, ORO_WEBSOCKET_TICKET_LIFETIME: '900' }
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith('ORO_WEBSOCKET_') && k !== 'ORO_WEBSOCKET_TOPICS') env[k] = v
   const child = spawn(process.execPath, ['-r', join(here, 'lib', 'preload.cjs'), GATEWAY_CLI, 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { cwd: here, env, stdio: ['ignore', 'ignore', 'pipe'] })
   child.stderrText = ''
@@ -191,7 +209,7 @@ async function main () {
   await waitListening(port, gateway).catch((err) => { throw new Error(`${err.message}\n${gateway.stderrText}`) })
   const workers = Array.from({ length: WORKERS }, () => fork(join(here, 'lib', 'storm-worker.mjs'), [], { stdio: 'inherit' }))
   const all = (msg) => Promise.all(workers.map((w) => call(w, msg)))
-  const result = { date: new Date().toISOString(), n: N, profile: PROFILE, rule: RULE, cookies: COOKIES, perNetwork: PER_NETWORK, workers: WORKERS, userShare: USER_SHARE, users: userCount, cores: cpus().length, node: process.version, floor, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ORO_WEBSOCKET_'))) }
+  const result = { date: new Date().toISOString(), loadavg: readFileSync('/proc/loadavg', 'utf8').trim(), n: N, start: START, profile: PROFILE, rule: RULE, cookies: COOKIES, perNetwork: PER_NETWORK, workers: WORKERS, userShare: USER_SHARE, users: userCount, cores: cpus().length, node: process.version, floor, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ORO_WEBSOCKET_'))) }
   try {
     const plans = workers.map(() => [])
     for (let i = 0; i < N; i++) {
@@ -204,34 +222,46 @@ async function main () {
       plans[i % WORKERS].push({ id: i, user, topics, browserAddress })
     }
     let t = Date.now()
-    await Promise.all(workers.map((w, k) => call(w, { cmd: 'prepare', plan: plans[k], oroSecret: SECRET, serverPort: port, reconnectRule: RULE, retryDelay: RETRY_DELAY })))
-    console.log(`  ${N} first tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
-    t = Date.now()
-    const cpuBefore = cpuMs(gateway.pid)
-    const conn = await all({ cmd: 'connect', concurrency: 256 })
-    const connected = conn.reduce((a, r) => a + r.connected, 0)
-    result.initial = { connected, seconds: (Date.now() - t) / 1000, cpuMsPerSession: (cpuMs(gateway.pid) - cpuBefore) / Math.max(1, connected) }
-    if (connected < N) console.log(`  (${N - connected} sessions were refused at first connection and are not part of the storm)`)
-    console.log(`  first connection: ${connected} of ${N} in ${result.initial.seconds.toFixed(1)} s (${(connected / result.initial.seconds).toFixed(0)} sessions/s, 256 at once per client process), ${result.initial.cpuMsPerSession.toFixed(2)} ms server CPU per session`)
+    await Promise.all(workers.map((w, k) => call(w, { cmd: 'prepare', plan: plans[k], oroSecret: SECRET, serverPort: port, reconnectRule: RULE, retryDelay: RETRY_DELAY, firstTickets: !ARRIVE })))
+    if (!ARRIVE) {
+      console.log(`  ${N} first tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+      t = Date.now()
+      const cpuBefore = cpuMs(gateway.pid)
+      const conn = await all({ cmd: 'connect', concurrency: 256 })
+      const connected = conn.reduce((a, r) => a + r.connected, 0)
+      result.initial = { connected, seconds: (Date.now() - t) / 1000, cpuMsPerSession: (cpuMs(gateway.pid) - cpuBefore) / Math.max(1, connected) }
+      if (connected < N) console.log(`  (${N - connected} sessions were refused at first connection and are not part of the storm)`)
+      console.log(`  first connection: ${connected} of ${N} in ${result.initial.seconds.toFixed(1)} s (${(connected / result.initial.seconds).toFixed(0)} sessions/s, 256 at once per client process), ${result.initial.cpuMsPerSession.toFixed(2)} ms server CPU per session`)
+    }
     t = Date.now()
     await all({ cmd: 'prepareNext', spares: SPARES })
-    console.log(`  ${N} x ${1 + SPARES} reconnect tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s`)
-    await all({ cmd: 'arm', cookies: COOKIES })
+    console.log(`  ${N} x ${1 + SPARES} ${ARRIVE ? '' : 'reconnect '}tickets made in ${((Date.now() - t) / 1000).toFixed(1)} s (off the clients' event loops)`)
+    await all({ cmd: 'arm', cookies: COOKIES && !ARRIVE })
     const probe = startProbe(port)
     await sleep(1000)
 
-    // The restart.
-    const tTerm = nowMs()
-    gateway.kill('SIGTERM')
-    await once(gateway, 'exit')
-    const tExit = nowMs()
-    gateway = startGateway(port, dbUrl)
-    await waitListening(port, gateway, 30000, 10)
-    const tUp = nowMs()
-    process.kill(gateway.pid, 'SIGWINCH') // the lag histogram starts now
+    let tTerm = null
+    let tExit = null
+    let tUp
+    if (ARRIVE) {
+      // The node has been listening since the start; the crowd's clock starts at its first attempt.
+      tUp = nowMs()
+      process.kill(gateway.pid, 'SIGWINCH') // the lag histogram starts now
+    } else {
+      // The restart.
+      tTerm = nowMs()
+      gateway.kill('SIGTERM')
+      await once(gateway, 'exit')
+      tExit = nowMs()
+      gateway = startGateway(port, dbUrl)
+      await waitListening(port, gateway, 30000, 10)
+      tUp = nowMs()
+      process.kill(gateway.pid, 'SIGWINCH') // the lag histogram starts now
+    }
     const cpu0 = cpuMs(gateway.pid)
     const threads0 = threadCpu(gateway.pid)
-    console.log(`  SIGTERM → exit ${(tExit - tTerm).toFixed(0)} ms, → listening again ${(tUp - tTerm).toFixed(0)} ms`)
+    if (ARRIVE) await all({ cmd: 'arrive' })
+    else console.log(`  SIGTERM → exit ${(tExit - tTerm).toFixed(0)} ms, → listening again ${(tUp - tTerm).toFixed(0)} ms`)
 
     let status
     let tAll = null
@@ -247,6 +277,7 @@ async function main () {
       if (nowMs() - lastPrint > 2000) { lastPrint = nowMs(); console.log(`    +${((nowMs() - tUp) / 1000).toFixed(1)} s: ${status.back} back, ${status.dropped} dropped`) }
     }
     const tEnd = nowMs()
+    result.loadavgEnd = readFileSync('/proc/loadavg', 'utf8').trim()
     const cpu1 = cpuMs(gateway.pid)
     const threads1 = threadCpu(gateway.pid)
     await sleep(300)
@@ -263,8 +294,9 @@ async function main () {
     // the digest pool, libuv's pool and V8's helpers, which are idle unless asked.
     const digestThreads = Object.entries(threadDelta).filter(([k]) => !k.endsWith(`#${gateway.pid}`))
     result.storm = {
-      exitMs: tExit - tTerm,
-      downMs: tUp - tTerm,
+      start: START,
+      exitMs: ARRIVE ? null : tExit - tTerm,
+      downMs: ARRIVE ? null : tUp - tTerm,
       back: outage.length,
       allBack: tAll !== null,
       t99SinceUpS: t99 === null ? null : (t99 - tUp) / 1000,
@@ -298,9 +330,10 @@ async function main () {
   const s = result.storm
   const f = (x, d = 1) => x === null || x === undefined ? '-' : Number(x).toFixed(d)
   const lines = [
-    `| storm: ${N} sessions, ${Math.round(USER_SHARE * 100)} % database users, ${PROFILE}, rule ${RULE}, ${COOKIES ? 'with' : 'without'} cookies | |`, '|---|---|',
-    `| SIGTERM → listening again | ${f(s.downMs / 1000)} s (exit ${f(s.exitMs / 1000)} s) |`,
-    `| back after the node listened: 99 % / 100 % | ${f(s.t99SinceUpS)} s / ${s.allBack ? f(s.t100SinceUpS) + ' s' : `not all within ${DEADLINE_S} s (${s.back} of ${N})`} |`,
+    `| storm: ${N} sessions, ${Math.round(USER_SHARE * 100)} % database users, ${PROFILE}, ${ARRIVE ? 'a crowd arriving at a listening node' : 'restart'}, rule ${RULE}, ${COOKIES && !ARRIVE ? 'with' : 'without'} cookies | |`, '|---|---|',
+    `| load average at the start / at the end (shared machine: other work counts) | ${result.loadavg.split(' ').slice(0, 3).join(' ')} / ${result.loadavgEnd.split(' ').slice(0, 3).join(' ')} |`,
+    ARRIVE ? '| SIGTERM → listening again | - (no restart: the node was listening) |' : `| SIGTERM → listening again | ${f(s.downMs / 1000)} s (exit ${f(s.exitMs / 1000)} s) |`,
+    `| ${ARRIVE ? 'connected after the first attempt' : 'back after the node listened'}: 99 % / 100 % | ${f(s.t99SinceUpS)} s / ${s.allBack ? f(s.t100SinceUpS) + ' s' : `not all within ${DEADLINE_S} s (${s.back} of ${N})`} |`,
     `| outage per session (drop → back): p50 / p99 / slowest | ${f(s.outageP50S)} / ${f(s.outageP99S)} / ${f(s.slowestOutageS)} s |`,
     `| sessions whose outage passed 15 s ("connection lost") | ${s.over15s} |`,
     `| attempts / refused by HTTP / sent a cookie back / ticket sent again (spares used up) | ${s.attempts} / ${s.httpRejections} / ${s.sentCookie} / ${s.ticketsSentAgain} |`,
@@ -310,20 +343,20 @@ async function main () {
     `| admitted per second; server CPU per admitted session | ${f(s.ticketsPerSecond, 0)}/s; ${f(s.serverCpuMsPerTicket, 2)} ms |`,
     `| cores busy in the gateway (all threads; threads other than the main one) | ${f(s.coresBusy, 2)}; ${f(s.digestThreadsCoresBusy, 2)} |`,
     `| digest floor per ticket: Go / OpenSSL / Node createHash loop (one core) | ${f(floor.goMsPerTicket, 2)} / ${f(floor.opensslMsPerTicket, 2)} / ${f(floor.nodeMsPerTicket, 2)} ms |`,
-    `| first connection of all ${N} (256 at once per client process) | ${f(result.initial.seconds)} s, ${f(result.initial.cpuMsPerSession, 2)} ms server CPU per session |`
+    ...(ARRIVE ? [] : [`| first connection of all ${N} (256 at once per client process) | ${f(result.initial.seconds)} s, ${f(result.initial.cpuMsPerSession, 2)} ms server CPU per session |`])
   ]
   const text = lines.join('\n')
   console.log('\n' + text)
   console.log(`  threads (CPU ms during the storm): ${JSON.stringify(s.threadCpuMs)}`)
   console.log('\nTargets:')
   const targets = [
-    [`all ${N} back within 15 s of the node listening`, s.allBack && s.t100SinceUpS <= 15],
+    [`all ${N} ${ARRIVE ? 'connected' : 'back'} within ${TARGET_S} s of ${ARRIVE ? 'the first attempt' : 'the node listening'}`, s.allBack && s.t100SinceUpS <= TARGET_S],
     ['no refusal (429/503) during the storm', Object.keys(s.refusals).length === 0],
     ['probe round trip p99 <= 50 ms during the storm', s.probe.p99Ms !== null && s.probe.p99Ms <= 50]
   ]
   for (const [what, met] of targets) console.log(`  ${met ? 'MET ' : 'MISS'} ${what}`)
   mkdirSync(join(here, 'results'), { recursive: true })
-  const base = args.out ?? `storm-${N}${PROFILE === 'office' ? '-office' : ''}${RULE === 'released' ? '-released' : ''}${COOKIES ? '' : '-cold'}`
+  const base = args.out ?? `storm-${N}${PROFILE === 'office' ? '-office' : ''}${RULE === 'released' ? '-released' : ''}${ARRIVE ? '-arrive' : COOKIES ? '' : '-cold'}`
   writeFileSync(join(here, 'results', `${base}.json`), JSON.stringify({ ...result, targets }, null, 2) + '\n')
   writeFileSync(join(here, 'results', `${base}.md`), text + '\n\n' + targets.map(([w, m]) => `- ${m ? 'MET ' : 'MISS'} ${w}`).join('\n') + '\n')
   console.log(`wrote bench/results/${base}.json and .md`)

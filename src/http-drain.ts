@@ -5,10 +5,14 @@
 // the listener closes when no request is in flight (new publications are told to back off
 // meanwhile, so polite clients are not connecting), and a connection without a request is given
 // a grace period to send one (it is answered) before it is destroyed.
+// stopAccepting() closes only the listening socket, earlier (the WebSocket listener, as the drain
+// begins): new connections are refused by the kernel while the open ones are still served.
 import type { Server, ServerResponse } from 'node:http'
 import { Server as NetServer, type Socket } from 'node:net'
 
 export interface ConnectionTracker {
+  /** Closes the listening socket at once (new connections are refused); open connections stay. */
+  stopAccepting (): void
   /** Stops the listener and resolves once every connection has ended. */
   close (graceMs: number): Promise<void>
 }
@@ -19,6 +23,13 @@ export function trackConnections (server: Server): ConnectionTracker {
   let closing = false
   let inFlight = 0
   let onQuiet: (() => void) | null = null
+  let ended: Promise<void> | null = null
+  // net's close, not http's: http's would destroy the connections without a request. It closes
+  // the listening socket at once; its callback comes once every connection has ended.
+  const stopAccepting = (): Promise<void> => {
+    ended ??= new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()) })
+    return ended
+  }
 
   server.on('connection', (socket: Socket) => {
     sockets.set(socket, new Set())
@@ -37,6 +48,7 @@ export function trackConnections (server: Server): ConnectionTracker {
   })
 
   return {
+    stopAccepting () { void stopAccepting() },
     async close (graceMs) {
       closing = true
       // Answers still to be written close their connection too.
@@ -45,15 +57,12 @@ export function trackConnections (server: Server): ConnectionTracker {
       }
       if (inFlight > 0) await new Promise<void>((resolve) => { onQuiet = resolve })
       onQuiet = null
-      const ended = new Promise<void>((resolve) => {
-        // net's close, not http's: http's would destroy the connections without a request.
-        NetServer.prototype.close.call(server, () => resolve())
-      })
+      const done = stopAccepting()
       const timer = setTimeout(() => {
         for (const [socket, active] of sockets) if (active.size === 0) socket.destroy()
       }, graceMs)
       timer.unref()
-      await ended
+      await done
       clearTimeout(timer)
     }
   }

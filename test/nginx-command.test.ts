@@ -94,6 +94,10 @@ test('the printed blocks follow the DSNs', async (t) => {
   const three = await printed(['--upstream', '3'], { ORO_WEBSOCKET_SERVER_DSN: '//127.0.0.1:8081' })
   t.match(three, /upstream oro_websocket \{[^}]*server 127\.0\.0\.1:8081 [^}]*server 127\.0\.0\.1:8082 [^}]*server 127\.0\.0\.1:8083 /)
   t.match(three, /proxy_pass http:\/\/oro_websocket\/\$is_args\$args;/)
+  // A draining node refuses connections (error) and answers 503 to the upgrades it held: the next
+  // node takes them (a GET before its 101 is safe to resend); a 429 is not (a fresh budget per node).
+  t.match(three, /proxy_next_upstream error timeout http_502 http_503;/, 'a draining or down node\'s upgrades go to the next node')
+  t.notMatch(three, /http_429/, 'a 429 is not tried on another node')
 
   const failure = await run(process.execPath, [cliPath, 'nginx'], { env: { PATH: process.env.PATH ?? '', ORO_WEBSOCKET_FRONTEND_DSN: '//*:443' } }).then(() => '', (err: { stderr: string }) => err.stderr)
   t.match(failure, /^GW_ERR_CONFIG_INVALID: .*ORO_WEBSOCKET_FRONTEND_DSN = has no path.*\/\/\*:443\/ws/, 'a FRONTEND DSN without a path is refused with the fix')

@@ -9,9 +9,7 @@
 // (the TCP source is spread over 127.x.0.1 so 10,000 reconnects do not run out of ports).
 // Driven by bench/storm.mjs over IPC ({ id, cmd, ... } → { id, ... }).
 import WebSocket from 'ws'
-import { spawnSync } from 'node:child_process'
-import { ticket } from './ticket.mjs'
-import { buildGo } from './go-build.mjs'
+import { makeTickets as makeTicketsOffThread } from './ticket-threads.mjs'
 
 // The FRONTEND DSN's path, as a browser connects (the gateway's resume cookie has Path=/ws).
 const PATH = '/ws'
@@ -28,20 +26,12 @@ let reusedTickets = 0
 
 const nowMs = () => Number(process.hrtime.bigint() / 1000n) / 1000 // CLOCK_MONOTONIC, as the runner
 
-function makeTicket (s) {
-  return s.user === null ? ticket(secret) : ticket(secret, { username: s.user.username, password: s.user.password })
-}
-
-/** A fresh ticket for every session: made by the Go ticket maker when there is one (about 6x faster). */
+/**
+ * A fresh ticket for every entry, made off this process's event loop (ticket-threads.mjs): the
+ * sessions it holds keep answering the gateway's pings while thousands of tickets are made.
+ */
 function makeTickets (list) {
-  const maker = buildGo('sha512-floor')
-  if (maker.path !== undefined) {
-    const input = list.map((s) => s.user === null ? '\t' : `${s.user.username}\t${s.user.password}`).join('\n') + '\n'
-    const r = spawnSync(maker.path, ['tickets', secret], { input, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
-    const lines = r.stdout.trim().split('\n')
-    if (r.status === 0 && lines.length === list.length) return lines
-  }
-  return list.map(makeTicket)
+  return makeTicketsOffThread(secret, list, { threads: 1 })
 }
 
 function cookieHeader (s) {
@@ -156,14 +146,15 @@ async function retry (s) {
 }
 
 const handlers = {
-  prepare ({ plan, oroSecret, serverPort, reconnectRule, retryDelay }) {
+  async prepare ({ plan, oroSecret, serverPort, reconnectRule, retryDelay, firstTickets = true }) {
     secret = oroSecret
     port = serverPort
     rule = reconnectRule ?? 'master'
     retryDelayMs = retryDelay ?? 60000
     const t0 = Date.now()
     sessions = plan.map((p) => ({ ...p, jar: new Map(), spares: [], ws: null, ticket: null, nextTicket: null, storming: false, stopped: false, droppedAt: null, backAt: null, attempts: 0, retriesAfterTimeout: 0, httpRejections: 0, closedClean: 0, needFresh: false, sentCookie: false, lastStatus: 0 }))
-    makeTickets(sessions).forEach((t, i) => { sessions[i].ticket = t })
+    // An arriving crowd has no first connection: its tickets are prepareNext's.
+    if (firstTickets) (await makeTickets(sessions)).forEach((t, i) => { sessions[i].ticket = t })
     return { ms: Date.now() - t0 }
   },
   async connect ({ concurrency }) {
@@ -179,9 +170,9 @@ const handlers = {
     await Promise.all(Array.from({ length: concurrency }, lane))
     return { connected: sessions.length - failed, failed, ms: Date.now() - t0 }
   },
-  prepareNext ({ spares }) {
+  async prepareNext ({ spares }) {
     const t0 = Date.now()
-    const made = makeTickets(sessions.flatMap((s) => Array(1 + spares).fill(s)))
+    const made = await makeTickets(sessions.flatMap((s) => Array(1 + spares).fill(s)))
     sessions.forEach((s, i) => { s.nextTicket = made[i * (1 + spares)]; s.spares = made.slice(i * (1 + spares) + 1, (i + 1) * (1 + spares)) })
     return { ms: Date.now() - t0 }
   },
@@ -190,6 +181,16 @@ const handlers = {
       s.storming = true; s.sentCookie = false; s.httpRejections = 0
       // A cold storm (migration day, cookies expired): the pages come back without a cookie.
       if (cookies === false) s.jar.clear()
+    }
+    return {}
+  },
+  // A crowd arriving at a fresh node (migration day): every page lost its old server at this
+  // instant and tries now, the way it retries after a drop (no session before, no cookie).
+  arrive () {
+    const at = nowMs()
+    for (const s of sessions) {
+      s.storming = true; s.droppedAt = at; s.backAt = null; s.attempts = 0; s.retriesAfterTimeout = 0; s.needFresh = false
+      retry(s)
     }
     return {}
   },

@@ -135,7 +135,14 @@ export function locationBlocks (gateway: GatewayConfig, nodes: number, options: 
     '    reset_timedout_connection on;'
   ]
   if (nodes > 1) {
-    lines.push('', '    # A node that is draining (503) or down: the next one takes the upgrade.', '    proxy_next_upstream error timeout http_502 http_503;')
+    // error: a draining node closes its listening socket first, so its pages' reconnects are
+    // refused there (least_conn would pick the node that just emptied) and go to the next node.
+    // http_503: the upgrades a node held when its drain began, or a node that cannot catch up;
+    // safe, a GET before its 101 changed nothing. Not http_429: a client over its failure budget
+    // on one node must not get a fresh budget on the next.
+    lines.push('', '    # A node that is draining or down refuses the connection (error), or answers 503 to the',
+      '    # upgrades it held: the next one takes the upgrade (nothing was upgraded yet). Not on 429.',
+      '    proxy_next_upstream error timeout http_502 http_503;')
   }
   lines.push('}')
   return lines.join('\n')

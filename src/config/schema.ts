@@ -353,7 +353,7 @@ export const configSchema = {
       default: 1,
       minimum: 0,
       maximum: 3600,
-      description: 'Seconds between SIGTERM (readiness turns 503) and closing the listener, so load balancers notice.',
+      description: 'Seconds between SIGTERM and closing the publish and metrics listeners (readiness turns 503 at once; requests on open connections are still served, so load balancers notice). The WebSocket listener stops taking new connections at once.',
       example: '5'
     }
   },

@@ -278,6 +278,9 @@ function onClose (this: WebSocket, code: number): void {
   upgrade.closed(session, code)
 }
 
+// Only an upgrade on a connection accepted before the drain closed the listener (server.ts), or
+// one whose ticket was being verified when it began, meets this: the client retries, reaching
+// another node or this one restarted.
 function refuseDraining (stats: GatewayStats): Verdict {
   stats.upgradeRefused('shutting_down')
   return refused(new GW_ERR_SHUTTING_DOWN(), '2')
