@@ -6,6 +6,7 @@
 // keeps a bitmap of the sequence numbers it saw, so loss and duplication are exact whatever the
 // order of arrival. Latency goes into a histogram of 10 µs buckets up to 2 s.
 import { openClient } from './clients.mjs'
+import { anonymousTicket } from './ticket.mjs'
 
 const BUCKET_US = 10
 const BUCKETS = 200000
@@ -58,7 +59,8 @@ function onEvent (client, buf, at) {
 }
 
 async function connect ({ kind, port, ticket, plan, concurrency }) {
-  // plan: [{ topics, localAddress }], opened with at most `concurrency` handshakes in flight.
+  // plan: [{ topics, localAddress, ticket? }] (a client's own ticket, else the shared one), opened
+  // with at most `concurrency` handshakes in flight.
   const started = Date.now()
   let next = 0
   let failed = 0
@@ -99,6 +101,9 @@ function report () {
 
 const handlers = {
   connect,
+  // Anonymous tickets for the runner, made here while this worker holds no session (5,000 SHA-512
+  // rounds each, 2-20 ms of JS: on the runner's own loop they would take twice as long).
+  tickets: ({ secret, count }) => ({ tickets: Array.from({ length: count }, () => anonymousTicket(secret)) }),
   arm,
   report,
   count: () => ({ received, duplicates }),
