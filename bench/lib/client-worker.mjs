@@ -64,16 +64,18 @@ async function connect ({ kind, port, ticket, plan, concurrency }) {
   const started = Date.now()
   let next = 0
   let failed = 0
+  let opened = 0
   async function lane () {
     while (next < plan.length) {
       const spec = plan[next++]
       const client = await openClient(kind, { port, ticket, ...spec }, onFrame)
       if (client === null) failed++
-      else clients.push(client)
+      else { clients.push(client); opened++ }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, lane))
-  return { connected: clients.length, failed, ms: Date.now() - started }
+  // Opened by this call (callers add them up), and held in all.
+  return { connected: opened, held: clients.length, failed, ms: Date.now() - started }
 }
 
 function arm ({ events }) {
