@@ -35,7 +35,8 @@ const port = await new Promise((resolvePort) => {
   const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolvePort(port)) })
 })
 const gateway = spawn(process.execPath, [cli, 'serve', '--env=prod'], {
-  env: { ...process.env, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}`, ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: KEY },
+  // PHP publishes from 127.0.0.1, the only backend; the subscriber is a browser from 127.0.0.2.
+  env: { ...process.env, ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}`, ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32' },
   stdio: ['ignore', 'ignore', 'inherit']
 })
 process.on('exit', () => gateway.kill('SIGKILL'))
@@ -49,7 +50,7 @@ for (let i = 0; ; i++) {
 // The subscriber: counts events per tag prefix.
 const seen = new Map()
 const waiters = []
-const subscriber = new WebSocket(`ws://127.0.0.1:${port}/?ticket=${encodeURIComponent(anonymousTicket(SECRET))}`, ['wamp'], { headers: { Origin: 'http://localhost' } })
+const subscriber = new WebSocket(`ws://127.0.0.1:${port}/?ticket=${encodeURIComponent(anonymousTicket(SECRET))}`, ['wamp'], { headers: { Origin: 'http://localhost' }, localAddress: '127.0.0.2' })
 await new Promise((resolveOpen, reject) => { subscriber.once('message', resolveOpen); subscriber.once('error', reject) })
 subscriber.on('message', (data) => {
   const frame = JSON.parse(data.toString())

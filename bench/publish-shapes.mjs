@@ -9,7 +9,8 @@
 // Reports per build and shape: wall ms per request (mean and p50: the publisher's view; moves
 // with the machine's load), the gateway's CPU µs per request (/proc: user + system, 10 ms ticks,
 // so use n ≥ 2,000) and the load average at the start, so results from a shared machine can be
-// read for what they are.
+// read for what they are. The publishers are backends by their key; the subscribers browsers
+// (from 127.0.0.2, outside ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32, a ticket each).
 import { existsSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -39,7 +40,8 @@ async function startGateway (build) {
     HOME: process.env.HOME,
     ORO_SECRET: SECRET,
     ORO_WEBSOCKET_PUBLISH_KEYS: KEY,
-    ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml')
+    ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml'),
+    ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32'
   }
   const child = spawn(process.execPath, [cliOf(join(root, build)), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] })
   await waitListening(port, child)
@@ -76,11 +78,10 @@ async function publishLoop (port, topic, publishers) {
 
 async function measure (build) {
   const { port, child } = await startGateway(build)
-  const ticket = anonymousTicket(SECRET)
   let received = 0
   const clients = []
   for (let i = 0; i < subscriberCount; i++) {
-    const client = await openClient('wamp', { port, ticket, topics: ['bench/heard'], localAddress: '127.0.0.2' }, () => { received++ })
+    const client = await openClient('wamp', { port, ticket: anonymousTicket(SECRET), topics: ['bench/heard'], localAddress: '127.0.0.2' }, () => { received++ })
     if (client === null) throw new Error('a subscriber could not connect')
     clients.push(client)
   }

@@ -4,6 +4,19 @@
 // The fan-out benchmark: the same load generator (worker processes holding `ws` clients) against
 // each server in turn, every server started fresh as a child process for every scenario, all on
 // loopback. Prints a table, writes bench/results/latest.json and bench/results/latest.svg.
+//
+// The gateway's subscribers are browsers, its publishers backends. The gateway runs with
+// ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32 (and 127.0.0.1 its only trusted proxy); the
+// publisher (WAMP backend session, or POST /publish with a key) connects from 127.0.0.1, every
+// subscriber from another loopback address (Linux routes all of 127/8 to lo) with its own
+// anonymous ticket, so subscribers meet admission, the per-ticket session cap and the browser
+// message limit as pages do. Subscribers are spread over 16 /24s (127.R.0-15.x, R new for each
+// scenario so TIME_WAIT from one never limits the next): admission queues per /24 and never
+// refuses a clean network, so one /24 would work too; 16 is closer to pages from many offices.
+// Tickets: one pool (as many as the largest scenario's subscribers) made by the worker processes
+// before the first gateway scenario, while they hold no session; the gateway runs with
+// ORO_WEBSOCKET_TICKET_LIFETIME=3600 so the pool lasts the run (remade when it gets old). Each
+// gateway process is started fresh, so it sees every ticket once, as from a page.
 import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs'
@@ -36,6 +49,7 @@ const GATEWAY_CLI = typeof args.gateway === 'string' ? join(process.cwd(), args.
 const SECRET = 'bench-oro-secret'
 const KEY = 'bench-publish-key-0123456789abcdef'
 const PAYLOAD_TAG = 'Oro_Bundle_UserBundle_Entity_User_1'
+const TICKET_LIFETIME_S = 3600
 
 // --- settings ------------------------------------------------------------------------------------
 
@@ -96,7 +110,15 @@ async function startServer (kind, extraEnv = {}) {
   let command = process.execPath
   if (kind === 'gateway') {
     argv = [...node, GATEWAY_CLI, 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)]
-    Object.assign(env, { ORO_SECRET: SECRET, ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml') }, extraEnv)
+    Object.assign(env, {
+      ORO_SECRET: SECRET,
+      ORO_WEBSOCKET_PUBLISH_KEYS: KEY,
+      ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml'),
+      // Only the publisher (127.0.0.1) is a backend; subscribers come from 127.R.x.y as browsers.
+      ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32',
+      ORO_WEBSOCKET_TRUSTED_PROXIES: '127.0.0.1/32',
+      ORO_WEBSOCKET_TICKET_LIFETIME: String(TICKET_LIFETIME_S)
+    }, extraEnv)
   } else if (kind === 'centrifuge') {
     const build = buildGo('centrifuge-server')
     if (build.skip !== undefined) throw new Skip(build.skip)
@@ -152,17 +174,39 @@ function startWorkers () {
   workers = Array.from({ length: settings.workers }, () => fork(join(here, 'lib', 'client-worker.mjs'), [], { stdio: 'inherit' }))
 }
 
+// One anonymous ticket per gateway subscriber, made by the workers (in parallel, off the runner's
+// loop) while they hold no session: before the first gateway scenario, again when the pool is old.
+let ticketPool = { tickets: [], made: 0 }
+async function poolOfTickets () {
+  // As many as the largest scenario run has subscribers, and one for the observer.
+  const subscribers = { rate: settings.rate.subscribers, single: settings.single.subscribers, burst: settings.burst.subscribers, multinode: settings.multinode.subscribers,
+    wide: settings.wide.subscribers, topics: settings.topics.topics * settings.topics.perTopic, idle: Math.max(...settings.memory.stages) }
+  const size = Math.max(...Object.keys(subscribers).filter((name) => onlyScenarios === null || onlyScenarios.includes(name)).map((name) => subscribers[name])) + 1
+  if (ticketPool.tickets.length >= size && Date.now() - ticketPool.made < (TICKET_LIFETIME_S - 900) * 1000) return ticketPool.tickets
+  const made = Date.now()
+  const each = Math.ceil(size / workers.length)
+  const replies = await Promise.all(workers.map((w) => call(w, { cmd: 'tickets', secret: SECRET, count: each })))
+  ticketPool = { tickets: replies.flatMap((r) => r.tickets), made }
+  console.error(`  ${ticketPool.tickets.length} tickets made in ${((Date.now() - made) / 1000).toFixed(1)} s`)
+  return ticketPool.tickets
+}
+
 let addressRound = 0
-/** Spreads clients over the workers; each scenario uses fresh source addresses (127.0.0.2, ...). */
-async function connectClients (server, clientKind, topicsOf, count, ticket) {
+/**
+ * Spreads clients over the workers and over 16 /24s of fresh loopback addresses (127.R.0-15.x, a
+ * new R per call). With `tickets`, client i gets tickets[first + i], its own (a browser's).
+ */
+async function connectClients (server, clientKind, topicsOf, count, { tickets, first = 0 } = {}) {
   const round = addressRound++
   const plans = workers.map(() => [])
   for (let i = 0; i < count; i++) {
-    const localAddress = `127.0.0.${2 + ((round * 2 + Math.floor(i / 20000)) % 250)}`
-    plans[i % workers.length].push({ topics: topicsOf(i), localAddress })
+    const localAddress = `127.${1 + (round % 250)}.${i % 16}.${2 + (Math.floor(i / 16) % 250)}`
+    const spec = { topics: topicsOf(i), localAddress }
+    if (tickets !== undefined) spec.ticket = tickets[first + i]
+    plans[i % workers.length].push(spec)
   }
   const replies = await Promise.all(workers.map((w, i) => call(w, {
-    cmd: 'connect', kind: clientKind, port: server.port, ticket, plan: plans[i], concurrency: settings.connectConcurrency
+    cmd: 'connect', kind: clientKind, port: server.port, plan: plans[i], concurrency: settings.connectConcurrency
   })))
   const connected = replies.reduce((a, r) => a + r.connected, 0)
   const failed = replies.reduce((a, r) => a + r.failed, 0)
@@ -242,7 +286,8 @@ function maxSeq (buf) {
  */
 async function openObserver (def, port, topic, ticket) {
   const observer = { seen: -1, waiters: [], client: null }
-  observer.client = await openClient(def.clients, { port, ticket, topics: [topic], localAddress: '127.0.0.1' }, (_client, buf) => {
+  // A browser too (not 127.0.0.1, the backend's address), with a ticket no subscriber has.
+  observer.client = await openClient(def.clients, { port, ticket, topics: [topic], localAddress: '127.0.0.2' }, (_client, buf) => {
     const seq = maxSeq(buf)
     if (seq > observer.seen) observer.seen = seq
     const waiters = observer.waiters
@@ -341,16 +386,21 @@ function shapeOf (name) {
 
 /** Connect, wait for the subscriptions, warm up (a tenth of the events, not counted), measure. */
 async function runFanout (servers, def, shape, spreadOver = servers) {
-  const ticket = anonymousTicket(SECRET)
   const count = shape.topics.length * shape.subsPerTopic
+  // Gateway subscribers: a ticket each (tickets[count] is the observer's); the publisher is a
+  // backend (from 127.0.0.1, not counted against any ticket).
+  const tickets = def.clients === 'wamp' ? await poolOfTickets() : undefined
+  const ticket = anonymousTicket(SECRET)
   let connectMs = 0
+  let first = 0
   for (let k = 0; k < spreadOver.length; k++) {
     const share = Math.floor(count / spreadOver.length) + (k < count % spreadOver.length ? 1 : 0)
-    const conn = await connectClients(spreadOver[k], def.clients, (i) => [shape.topics[i % shape.topics.length]], share, ticket)
+    const conn = await connectClients(spreadOver[k], def.clients, (i) => [shape.topics[(first + i) % shape.topics.length]], share, { tickets, first })
     connectMs += conn.ms
+    first += share
   }
   const publisher = await openPublisher(def.publisher, { port: servers[0].port, ticket, key: KEY })
-  const observer = shape.inFlight !== undefined && publisher.failures === undefined ? await openObserver(def, servers[0].port, shape.topics[0], ticket) : undefined
+  const observer = shape.inFlight !== undefined && publisher.failures === undefined ? await openObserver(def, servers[0].port, shape.topics[0], tickets?.[count] ?? ticket) : undefined
   try {
     await awaitSubscriptions(publisher, shape.topics, count)
     await measure(servers, publisher, { ...shape, observer, events: Math.max(10, Math.floor(shape.events / 10)), perSecond: shape.perSecond === undefined ? undefined : shape.perSecond * 4 })
@@ -419,13 +469,14 @@ async function idleScenario (serverName) {
   const def = SERVERS[serverName]
   const server = await startServer(def.start)
   try {
-    const ticket = anonymousTicket(SECRET)
+    // Made before the first reading: the workers make no tickets while they hold sessions.
+    const tickets = def.clients === 'wamp' ? await poolOfTickets() : undefined
     await sleep(1000)
     const stages = [{ connections: 0, rss: await gcAndRss(server) }]
     let connected = 0
     let connectMs = 0
     for (const target of settings.memory.stages) {
-      const conn = await connectClients(server, def.clients, () => ['bench/idle'], target - connected, ticket)
+      const conn = await connectClients(server, def.clients, () => ['bench/idle'], target - connected, { tickets, first: connected })
       connected += conn.connected
       connectMs += conn.ms
       await sleep(target === 1 ? 200 : 1000)
@@ -595,7 +646,7 @@ async function main () {
   }
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, Linux ${machine.kernel}, Node ${machine.node}`)
   console.log(`settings: ${JSON.stringify(settings)}`)
-  console.log('gateway: production mode (--env=prod), WAMP v1 clients with an anonymous Oro ticket, Origin http://localhost')
+  console.log('gateway: production mode (--env=prod), WAMP v1 subscribers as browsers (from 127.R.0-15.x, outside ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32, an anonymous Oro ticket each, Origin http://localhost); publishers from 127.0.0.1 (backend) or POST /publish')
   startWorkers()
   const results = {}
   const raw = {}

@@ -6,10 +6,16 @@
 //   npm run build && node bench/sessions.mjs [--sessions=50000] [--first=1000] [--workers=4]
 //     [--watch=20] (seconds of idle watching) [--interval=5] (ping and keep-alive seconds)
 //
-// Sessions come from 127.0.0.2, 127.0.0.3, ... (a new address per 20,000), which are browsers:
-// the gateway runs with ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32, so they get pings and
-// keep-alive events like a page. The gateway needs a file descriptor per session: the run stops
-// with the reason when `ulimit -n` (hard limit) is too low for --sessions.
+// Sessions come from 127.0.0.2, 127.0.0.3, ... (a new address per 20,000, one /24: admission
+// queues per /24 and never refuses a clean one), which are browsers: the gateway runs with
+// ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32, so they get pings and keep-alive events like a
+// page, and each has its own anonymous ticket under the default ORO_WEBSOCKET_SESSIONS_PER_TICKET
+// (its per-ticket record is part of a session's memory). The tickets are made first, by the client
+// workers while they hold no session (a ticket is 2-20 ms of JS: 50,000 take minutes; on a loop
+// that holds sessions they would miss pings), so the gateway runs with
+// ORO_WEBSOCKET_TICKET_LIFETIME=7200 for them to last the run. The broadcast publishes with
+// POST /publish and a key. The gateway needs a file descriptor per session: the run stops with
+// the reason when `ulimit -n` (hard limit) is too low for --sessions.
 import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
@@ -17,7 +23,6 @@ import http from 'node:http'
 import { loadavg } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { anonymousTicket } from './lib/ticket.mjs'
 import { cpuSplitMs, memory } from './lib/proc.mjs'
 import { freePort, waitListening } from './lib/net.mjs'
 
@@ -44,8 +49,8 @@ const env = {
   ORO_WEBSOCKET_PUBLISH_KEYS: KEY,
   ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml'),
   ORO_WEBSOCKET_BACKEND_NETWORKS: '127.0.0.1/32',
-  // One anonymous ticket serves every session here (the bench makes one ticket, not 50,000).
-  ORO_WEBSOCKET_SESSIONS_PER_TICKET: '0',
+  ORO_WEBSOCKET_TRUSTED_PROXIES: '127.0.0.1/32',
+  ORO_WEBSOCKET_TICKET_LIFETIME: '7200',
   ORO_WEBSOCKET_PING_INTERVAL: String(INTERVAL),
   ORO_WEBSOCKET_KEEPALIVE_INTERVAL: String(INTERVAL),
   BENCH_LAG_FILE: lagFile,
@@ -77,15 +82,19 @@ async function gcRss () {
   return { rss: memory(gateway.pid).rss, heapUsed: usage.heapUsed }
 }
 
+// A ticket per session, made before the first session connects.
+const ticketsStarted = Date.now()
+const tickets = (await all({ cmd: 'tickets', secret: SECRET, count: Math.ceil(target / WORKERS) })).flatMap((r) => r.tickets)
+console.log(`${tickets.length} tickets made in ${((Date.now() - ticketsStarted) / 1000).toFixed(0)} s`)
+
 let connected = 0
-const ticket = anonymousTicket(SECRET)
 async function connectTo (n) {
   const started = Date.now()
   const plans = workers.map(() => [])
   for (let i = connected; i < n; i++) {
-    plans[i % WORKERS].push({ topics: [TOPIC], localAddress: `127.0.0.${2 + Math.floor(i / 20000)}` })
+    plans[i % WORKERS].push({ topics: [TOPIC], localAddress: `127.0.0.${2 + Math.floor(i / 20000)}`, ticket: tickets[i] })
   }
-  const replies = await Promise.all(workers.map((w, k) => call(w, { cmd: 'connect', kind: 'wamp', port, ticket, plan: plans[k], concurrency: 64 })))
+  const replies = await Promise.all(workers.map((w, k) => call(w, { cmd: 'connect', kind: 'wamp', port, plan: plans[k], concurrency: 64 })))
   const failed = replies.reduce((a, r) => a + r.failed, 0)
   connected = n - failed
   return { ms: Date.now() - started, failed }

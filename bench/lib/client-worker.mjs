@@ -6,6 +6,7 @@
 // keeps a bitmap of the sequence numbers it saw, so loss and duplication are exact whatever the
 // order of arrival. Latency goes into a histogram of 10 µs buckets up to 2 s.
 import { openClient } from './clients.mjs'
+import { anonymousTicket } from './ticket.mjs'
 
 const BUCKET_US = 10
 const BUCKETS = 200000
@@ -58,20 +59,23 @@ function onEvent (client, buf, at) {
 }
 
 async function connect ({ kind, port, ticket, plan, concurrency }) {
-  // plan: [{ topics, localAddress }], opened with at most `concurrency` handshakes in flight.
+  // plan: [{ topics, localAddress, ticket? }] (a client's own ticket, else the shared one), opened
+  // with at most `concurrency` handshakes in flight.
   const started = Date.now()
   let next = 0
   let failed = 0
+  let opened = 0
   async function lane () {
     while (next < plan.length) {
       const spec = plan[next++]
       const client = await openClient(kind, { port, ticket, ...spec }, onFrame)
       if (client === null) failed++
-      else clients.push(client)
+      else { clients.push(client); opened++ }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, lane))
-  return { connected: clients.length, failed, ms: Date.now() - started }
+  // Opened by this call (callers add them up), and held in all.
+  return { connected: opened, held: clients.length, failed, ms: Date.now() - started }
 }
 
 function arm ({ events }) {
@@ -99,6 +103,9 @@ function report () {
 
 const handlers = {
   connect,
+  // Anonymous tickets for the runner, made here while this worker holds no session (5,000 SHA-512
+  // rounds each, 2-20 ms of JS: on the runner's own loop they would take twice as long).
+  tickets: ({ secret, count }) => ({ tickets: Array.from({ length: count }, () => anonymousTicket(secret)) }),
   arm,
   report,
   count: () => ({ received, duplicates }),

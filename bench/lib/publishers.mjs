@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 
 function wsPublisher (url, options, frame, ready) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { perMessageDeflate: false, headers: options.headers })
+    const ws = new WebSocket(url, options.protocols ?? [], { perMessageDeflate: false, headers: options.headers, localAddress: options.localAddress })
     ws.on('error', reject)
     const publisher = {
       publish (topic, json) { ws.send(frame(topic, json)) },
@@ -60,7 +60,8 @@ export async function openPublisher (kind, { port, ticket, key }) {
     }
     case 'wamp':
       return wsPublisher(`ws://127.0.0.1:${port}/?ticket=${encodeURIComponent(ticket)}`,
-        { protocols: ['wamp'], headers: { Origin: 'http://localhost' } },
+        // The backend: from 127.0.0.1, the bench's ORO_WEBSOCKET_BACKEND_NETWORKS.
+        { protocols: ['wamp'], headers: { Origin: 'http://localhost' }, localAddress: '127.0.0.1' },
         (topic, json) => `[7,${JSON.stringify(topic)},${json}]`,
         (text) => text.startsWith('[0,'))
     case 'ws':

@@ -1,8 +1,9 @@
 // Oro tickets, made the way Oro's backend makes them (oro-compat §4): the digest is 5000 rounds of
 // SHA-512 over nonce|created|password{ORO_SECRET}, where password is ORO_SECRET for an anonymous
-// ticket and the user's stored password hash for a user's. Oro keeps no nonce store, so one
-// anonymous ticket serves every fan-out client for its 300 s lifetime; the storm makes one per
-// session and attempt.
+// ticket and the user's stored password hash for a user's. The gateway lets one browser ticket
+// open ORO_WEBSOCKET_SESSIONS_PER_TICKET (2) sessions, so benches that play browsers make one per
+// session (the fan-out's subscribers, the storm's sessions and attempts); a backend's ticket (from
+// ORO_WEBSOCKET_BACKEND_NETWORKS) is not counted.
 import { createHash, randomBytes } from 'node:crypto'
 
 export function ticket (secret, { username = '', password = secret, now = new Date() } = {}) {
