@@ -6,7 +6,8 @@
 // requests run, after a warm-up of `warmup` requests. Slow: valgrind runs the server ~50x slower.
 //
 //   npm run build && node bench/publish-instructions.mjs [--builds=dist,bench/.build/base/dist]
-//     [--amount=12000] [--warmup=2000] [--connections=10] [--rounds=1]
+//     [--amount=12000] [--warmup=2000] [--connections=10] [--rounds=1] [--keep]
+// --keep: the callgrind files stay in /tmp (named in the table) for callgrind_annotate.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -51,11 +52,11 @@ async function measure (build) {
   child.kill('SIGINT')
   await once(child, 'exit')
   const text = readFileSync(out, 'utf8')
-  rmSync(out, { force: true })
+  if (args.keep !== true) rmSync(out, { force: true })
   // callgrind may leave `summary: 0` with instrumentation switched on late; `totals:` has the count.
   const instructions = Math.max(...[...text.matchAll(/^(?:summary|totals):\s+(\d+)/gm)].map((m) => Number(m[1])))
   const requests = result.requests.total
-  return { server: build, requests, non2xx: result.non2xx, 'instructions/request': Math.round(instructions / requests), load: +load.toFixed(1) }
+  return { server: build, requests, non2xx: result.non2xx, 'instructions/request': Math.round(instructions / requests), load: +load.toFixed(1), ...(args.keep === true ? { file: out } : {}) }
 }
 
 const rows = []

@@ -3,13 +3,13 @@
 // stays out of the hot paths: those increment plain numbers (src/metrics.ts).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Registry } from 'prom-client'
 import { counters, httpPublishOutcomes, upgradeAuthDuration } from '../src/metrics.js'
-import { countSessions, createAppRegistry } from '../src/metrics/registry.js'
+import { countSessions, createAppRegistry, type AppMetrics } from '../src/metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metricsRegistry: Registry
+    /** The app's metrics for GET /metrics (prom-client's registry made at the first scrape). */
+    metricsRegistry: AppMetrics
   }
 }
 

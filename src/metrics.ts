@@ -1,8 +1,8 @@
 // What the gateway counts, as plain numbers: incrementing one on a hot path is a property write.
 // prom-client reads them when /metrics is scraped (src/metrics/registry.ts). The two histograms
 // are observed where the event happens, once per publication or upgrade (never per delivery).
-import { Histogram, Registry } from 'prom-client'
-import { FastHistogram, exposeHistogram } from './metrics/fast-histogram.js'
+// Nothing here loads prom-client: it is loaded at the first scrape (src/metrics/prom-registry.ts).
+import { FastHistogram, LabelledFastHistogram } from './metrics/fast-histogram.js'
 
 export const counters = {
   connectionsOpened: 0,
@@ -62,26 +62,16 @@ export function reasonLabel (reason: string | undefined): string {
 }
 
 /**
- * Process-wide metrics observed where things happen. The registry is the process's (several apps
- * in one process, as in tests, share it, as they share `counters`).
- */
-export const processRegistry = new Registry()
-
-/**
  * Buckets from 100 µs to 10 s: a delivery is sub-millisecond unless a fan-out yields or Redis is
  * slow. Observed once per publication that reached a local subscriber (cheap: see FastHistogram).
+ * Exposed as oro_ws_publish_to_write_seconds (src/metrics/prom-registry.ts).
  */
 export const PUBLISH_TO_WRITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 export const publishToWrite = new FastHistogram(PUBLISH_TO_WRITE_BUCKETS)
-exposeHistogram(publishToWrite, 'oro_ws_publish_to_write_seconds',
-  'Time from a publication reaching this node\'s hub (from a local publisher, or from Redis) to its frame being written to the last local subscriber',
-  [processRegistry])
 
-/** Buckets from 1 ms (origin refused, anonymous) to 10 s (a queue of ticket verifications). */
-export const upgradeAuthDuration = new Histogram({
-  name: 'oro_ws_upgrade_auth_seconds',
-  help: 'Time taken to decide a WebSocket upgrade: origin, admission and ticket verification (outcome: accepted or refused)',
-  labelNames: ['outcome'] as const,
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  registers: [processRegistry]
-})
+/**
+ * Buckets from 1 ms (origin refused, anonymous) to 10 s (a queue of ticket verifications).
+ * Exposed as oro_ws_upgrade_auth_seconds, by outcome (src/metrics/prom-registry.ts).
+ */
+export const UPGRADE_AUTH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+export const upgradeAuthDuration = new LabelledFastHistogram('outcome', UPGRADE_AUTH_BUCKETS)

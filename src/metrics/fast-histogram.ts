@@ -1,7 +1,6 @@
 // A histogram for hot paths: observe() is a short loop over the bounds and three additions (no
-// label hashing, no allocation). prom-client reads it when scraped, as a Histogram whose get()
-// answers from these numbers.
-import { Histogram, type Registry } from 'prom-client'
+// label hashing, no allocation). prom-client is not needed to observe: it reads these numbers when
+// /metrics is scraped (src/metrics/prom-registry.ts), so it is loaded only then.
 
 export class FastHistogram {
   readonly bounds: readonly number[]
@@ -25,23 +24,47 @@ export class FastHistogram {
   }
 }
 
-interface ExportedValue { labels: Record<string, string | number>, value: number, metricName: string }
+/**
+ * A FastHistogram per value of one label (a few values, such as an outcome), each made at its first
+ * observation: as with prom-client's labelled Histogram, a value never observed has no samples.
+ */
+export class LabelledFastHistogram {
+  readonly label: string
+  readonly bounds: readonly number[]
+  /** By label value, in the order first observed. */
+  readonly byValue = new Map<string, FastHistogram>()
 
-/** Registers `histogram` in `registers` under `name`, in Prometheus' histogram format. */
-export function exposeHistogram (histogram: FastHistogram, name: string, help: string, registers: Registry[]): void {
-  // A prom-client Histogram gives the registry its name, help and type; the values are ours.
-  const exposed = new Histogram({ name, help, buckets: [...histogram.bounds], registers })
-  const read = async (): Promise<{ name: string, help: string, type: 'histogram', values: ExportedValue[], aggregator: 'sum' }> => {
-    const values: ExportedValue[] = []
-    let cumulative = 0
-    histogram.bounds.forEach((le, i) => {
-      cumulative += histogram.counts[i] as number
-      values.push({ labels: { le }, value: cumulative, metricName: `${name}_bucket` })
-    })
-    values.push({ labels: { le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` })
-    values.push({ labels: {}, value: histogram.sum, metricName: `${name}_sum` })
-    values.push({ labels: {}, value: histogram.count, metricName: `${name}_count` })
-    return { name, help, type: 'histogram', values, aggregator: 'sum' }
+  constructor (label: string, bounds: readonly number[]) {
+    this.label = label
+    this.bounds = bounds
   }
-  Object.assign(exposed, { get: read, getForPromString: read })
+
+  observe (labels: Readonly<Record<string, string>>, value: number): void {
+    const labelValue = labels[this.label] ?? ''
+    let histogram = this.byValue.get(labelValue)
+    if (histogram === undefined) this.byValue.set(labelValue, (histogram = new FastHistogram(this.bounds)))
+    histogram.observe(value)
+  }
+}
+
+/** One sample as prom-client's registry formats it (`sharedLabels` come after `le`). */
+export interface HistogramSample {
+  labels: Record<string, string | number>
+  sharedLabels?: Record<string, string>
+  value: number
+  metricName: string
+}
+
+/** The samples of `histogram` in Prometheus' histogram format: cumulative buckets, +Inf, sum, count. */
+export function histogramSamples (histogram: FastHistogram, name: string, shared?: Record<string, string>, into: HistogramSample[] = []): HistogramSample[] {
+  const extra = shared === undefined ? {} : { sharedLabels: shared }
+  let cumulative = 0
+  histogram.bounds.forEach((le, i) => {
+    cumulative += histogram.counts[i] as number
+    into.push({ labels: { le }, ...extra, value: cumulative, metricName: `${name}_bucket` })
+  })
+  into.push({ labels: { le: '+Inf' }, ...extra, value: histogram.count, metricName: `${name}_bucket` })
+  into.push({ labels: {}, ...extra, value: histogram.sum, metricName: `${name}_sum` })
+  into.push({ labels: {}, ...extra, value: histogram.count, metricName: `${name}_count` })
+  return into
 }
