@@ -5,7 +5,7 @@
 // Without any key configured (prod without ORO_WEBSOCKET_PUBLISH_KEYS) the route says it is off.
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import type { Broker, Publication } from '../src/broker/broker.js'
+import type { Broker, Publication, PublishReceipt } from '../src/broker/broker.js'
 import { bearerToken, type PublishKeys } from '../src/publish/keys.js'
 import { createRateLimiter } from '../src/publish/rate-limit.js'
 import { bodyFingerprint, type IdempotencyStore, type StoredAnswer } from '../src/publish/idempotency.js'
@@ -183,14 +183,14 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
 
   /** Checks every publication, then hands the batch to the broker; rejects (never throws) on a refusal. */
   function deliver (publications: PublicationBody[], texts: Array<string | undefined> | null, id: string | null): Promise<StoredAnswer> {
-    let batch: Publication[]
+    let published: Promise<PublishReceipt>
     try {
-      batch = checked(publications, texts, id)
+      // Rejects with GW_ERR_BROKER_UNAVAILABLE (503) or GW_ERR_PUBLISH_OUTCOME_UNKNOWN (504).
+      published = broker.publishBatch(checked(publications, texts, id))
     } catch (err) {
       return Promise.reject(err)
     }
-    // Rejects with GW_ERR_BROKER_UNAVAILABLE (503) or GW_ERR_PUBLISH_OUTCOME_UNKNOWN (504).
-    return broker.publishBatch(batch).then((receipt) => {
+    return published.then((receipt) => {
       counters.publishesReceived += publications.length
       return { status: 202, body: receipt.recipients !== undefined ? { published: publications.length, recipients: receipt.recipients } : { published: publications.length } }
     })
