@@ -25,7 +25,7 @@ if (client === null) throw new Error('the first connection failed')
 await new Promise((r) => setTimeout(r, 500))
 const b = await probe()
 const mb = (x) => (x / 2 ** 20).toFixed(1)
-for (const [label, p] of [['start', a], ['1st conn', b]]) console.log(kind, build, label, 'rss', mb(p.mem.rss), 'heapTotal', mb(p.mem.heapTotal), 'heapUsed', mb(p.mem.heapUsed), 'external', mb(p.mem.external), 'spaces KB', JSON.stringify(p.spaces.filter((s) => s[1] > 0)))
+for (const [label, p] of [['start', a], ['1st conn', b]]) console.log(kind, build, label, 'rss', mb(p.mem.rss), 'anon', mb(p.anonKB * 1024), 'file', mb(p.fileKB * 1024), 'heapTotal', mb(p.mem.heapTotal), 'heapUsed', mb(p.mem.heapUsed), 'external', mb(p.mem.external), 'spaces KB', JSON.stringify(p.spaces.filter((s) => s[1] > 0)))
 client?.ws.terminate(); child.kill('SIGKILL')
 
 /** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */

@@ -4,12 +4,12 @@
 // plain numbers in the app's stats (src/stats.ts).
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { Registry } from 'prom-client'
-import { countSessions, createAppRegistry } from '../src/metrics/registry.js'
+import { countSessions, createAppRegistry, type AppMetrics } from '../src/metrics/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metricsRegistry: Registry
+    /** The app's metrics for GET /metrics (prom-client's registry made at the first scrape). */
+    metricsRegistry: AppMetrics
   }
 }
 

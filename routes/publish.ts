@@ -5,7 +5,7 @@
 // Without any key configured (prod without ORO_WEBSOCKET_PUBLISH_KEYS) the route says it is off.
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import type { Broker, Publication } from '../src/broker/broker.js'
+import type { Broker, Publication, PublishReceipt } from '../src/broker/broker.js'
 import { bearerToken, type PublishKeys } from '../src/publish/keys.js'
 import { createRateLimiter } from '../src/publish/rate-limit.js'
 import { bodyFingerprint, type IdempotencyStore, type StoredAnswer } from '../src/publish/idempotency.js'
@@ -182,35 +182,44 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
       stats.httpPublished(publishOutcome(reply.statusCode))
       done()
     }
-  }, async function (request: FastifyRequest, reply: FastifyReply) {
+  }, function (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const publications = request.body as PublicationBody[]
     const key = request.headers['idempotency-key']
-    const holder = String(request.publishKeyId)
-    const withKey = typeof key === 'string' && key !== ''
     const texts = request.publishDataTexts
-    const handle = (): Promise<StoredAnswer> => deliver(publications, texts, withKey ? deliveryId(holder, key) : null)
-    let outcome: { answer: StoredAnswer, replay: boolean }
-    try {
-      outcome = withKey
-        ? await idempotency.run(holder, key, request.publishFingerprint, handle)
-        : { answer: await handle(), replay: false }
-    } catch (err) {
-      // A full idempotency store says when its oldest key expires.
-      const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds
-      if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter))
-      throw err
-    }
-    const { answer, replay } = outcome
-    if (replay) reply.header('Idempotent-Replayed', 'true')
-    return reply.code(answer.status).send(answer.body)
+    // Without a key (the common case): the broker's promise, then the answer. The callbacks
+    // return nothing: a promise resolved with the reply (a thenable) costs Fastify another turn.
+    if (typeof key !== 'string' || key === '') return deliver(publications, texts, null).then((answer) => { answerWith(reply, answer, false) })
+    const holder = String(request.publishKeyId)
+    return idempotency.run(holder, key, request.publishFingerprint, () => deliver(publications, texts, deliveryId(holder, key)))
+      .then(({ answer, replay }) => { answerWith(reply, answer, replay) }, (err: unknown) => {
+        // A full idempotency store says when its oldest key expires.
+        const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds
+        if (typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter))
+        throw err
+      })
   })
 
-  async function deliver (publications: PublicationBody[], texts: Array<string | undefined> | null, id: string | null): Promise<StoredAnswer> {
-    // Everything is checked before anything is delivered: a batch is all or nothing.
+  /** Checks every publication, then hands the batch to the broker; rejects (never throws) on a refusal. */
+  function deliver (publications: PublicationBody[], texts: Array<string | undefined> | null, id: string | null): Promise<StoredAnswer> {
+    let published: Promise<PublishReceipt>
+    try {
+      // Rejects with GW_ERR_BROKER_UNAVAILABLE (503) or GW_ERR_PUBLISH_OUTCOME_UNKNOWN (504).
+      published = broker.publishBatch(checked(publications, texts, id))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return published.then((receipt) => {
+      stats.publishesReceived += publications.length
+      return { status: 202, body: receipt.recipients !== undefined ? { published: publications.length, recipients: receipt.recipients } : { published: publications.length } }
+    })
+  }
+
+  /** The broker's publications, once everything was checked: a batch is all or nothing. */
+  function checked (publications: PublicationBody[], texts: Array<string | undefined> | null, id: string | null): Publication[] {
     const policy = options.policy
-    const payloads: string[] = []
+    const batch: Publication[] = []
     for (let i = 0; i < publications.length; i++) {
-      const { topic, data } = publications[i] as PublicationBody
+      const { topic, data, exclude, eligible } = publications[i] as PublicationBody
       const where = publications.length > 1 ? `publication ${i}: ` : ''
       const refusal = policy.route(topic)
       if (refusal !== null) {
@@ -226,18 +235,29 @@ export default async function publishRoutes (fastify: FastifyInstance, options: 
       }
       // The publisher's JSON text as it came (validated by the parser): integers above 2^53, 1.0
       // and escapes reach subscribers unchanged, as a WAMP PUBLISH's payload does.
-      payloads.push(texts?.[i] ?? JSON.stringify(data))
+      const publication: Publication = { topic, payload: texts?.[i] ?? JSON.stringify(data), exclude: exclude ?? null, eligible: eligible ?? null }
+      if (id !== null) publication.id = `${id}:${i}`
+      batch.push(publication)
     }
     const readiness = broker.readiness()
     if (readiness !== 'ok') throw new GW_ERR_BROKER_UNAVAILABLE(readiness)
-    // Rejects with GW_ERR_BROKER_UNAVAILABLE (503) or GW_ERR_PUBLISH_OUTCOME_UNKNOWN (504).
-    const receipt = await broker.publishBatch(publications.map(({ topic, exclude, eligible }, i): Publication => {
-      const publication: Publication = { topic, payload: payloads[i] as string, exclude: exclude ?? null, eligible: eligible ?? null }
-      if (id !== null) publication.id = `${id}:${i}`
-      return publication
-    }))
-    stats.publishesReceived += publications.length
-    return { status: 202, body: receipt.recipients !== undefined ? { published: publications.length, recipients: receipt.recipients } : { published: publications.length } }
+    return batch
+  }
+}
+
+/** The JSON content type Fastify's serializer sets. */
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+function answerWith (reply: FastifyReply, answer: StoredAnswer, replay: boolean): void {
+  if (replay) reply.header('Idempotent-Replayed', 'true')
+  reply.code(answer.status)
+  // The 202's body written here (it is two integers): what the response schema's serializer
+  // would write, without looking the serializer up for the status on every request.
+  const body = answer.body as { published?: unknown, recipients?: unknown }
+  if (answer.status === 202 && typeof body.published === 'number' && (body.recipients === undefined || typeof body.recipients === 'number')) {
+    reply.type(JSON_TYPE).send(body.recipients === undefined ? `{"published":${body.published}}` : `{"published":${body.published},"recipients":${body.recipients}}`)
+  } else {
+    reply.send(answer.body)
   }
 }
 

@@ -17,6 +17,10 @@ export interface ConnectionTracker {
   close (graceMs: number): Promise<void>
 }
 
+const kActive = Symbol('activeResponses')
+/** A response and the set of its connection's responses in progress. */
+type TrackedResponse = ServerResponse & { [kActive]?: Set<ServerResponse> | undefined }
+
 export function trackConnections (server: Server): ConnectionTracker {
   /** Every open connection and the responses it has in progress. */
   const sockets = new Map<Socket, Set<ServerResponse>>()
@@ -35,16 +39,20 @@ export function trackConnections (server: Server): ConnectionTracker {
     sockets.set(socket, new Set())
     socket.once('close', () => { sockets.delete(socket) })
   })
+  // One listener for every response ('close' comes once): no closure and no once() wrapper per
+  // request (~0.5 µs of each POST /publish: docs/benchmark.md, issue 20).
+  const responseClosed = function (this: TrackedResponse): void {
+    this[kActive]?.delete(this)
+    if (--inFlight === 0) onQuiet?.()
+  }
   // First among the request listeners, so the header is set before any answer is written.
-  server.prependListener('request', (request, response) => {
+  server.prependListener('request', (request, response: TrackedResponse) => {
     const active = sockets.get(request.socket)
     active?.add(response)
+    response[kActive] = active
     inFlight++
     if (closing) response.setHeader('Connection', 'close')
-    response.once('close', () => {
-      active?.delete(response)
-      if (--inFlight === 0) onQuiet?.()
-    })
+    response.on('close', responseClosed)
   })
 
   return {

@@ -1,6 +1,9 @@
 // Publish API keys: several at once (rotation without downtime), compared in constant time.
-// Keys are kept only as SHA-256 digests, so equal-length comparison is constant whatever the key.
-import * as crypto from 'node:crypto'
+// Every key is held padded with zeros to the longest key's length; the presented key is written
+// into a buffer of that length too, so each comparison is one timingSafeEqual over the same number
+// of bytes whatever the keys or the presented value, and no key's length shows in the time either.
+// (Hashing each presented key to compare digests cost ~6,000 instructions per POST /publish:
+// docs/benchmark.md, issue 20.)
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 
 export interface PublishKeys {
@@ -9,27 +12,32 @@ export interface PublishKeys {
   readonly count: number
 }
 
-// Every POST /publish hashes its key: the one-shot crypto.hash (Node >= 20.12) costs half of a
-// Hash object's createHash/update/digest (docs/benchmark.md, issue 20).
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash
-function digest (key: string): Buffer {
-  return oneShot !== undefined ? oneShot('sha256', key, 'buffer') : crypto.createHash('sha256').update(key).digest()
-}
-
 export function parseKeyList (list: string | undefined): string[] {
   return (list ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')
 }
 
 export function createPublishKeys (keys: readonly string[]): PublishKeys {
-  const digests = keys.map(digest)
+  const encoded = keys.map((key) => Buffer.from(key, 'utf8'))
+  const lengths = encoded.map((key) => key.length)
+  const width = Math.max(1, ...lengths)
+  const padded = encoded.map((key) => {
+    const buffer = Buffer.alloc(width)
+    key.copy(buffer)
+    return buffer
+  })
+  // Reused by every call (match is synchronous): no allocation per request.
+  const presentedBuffer = Buffer.alloc(width)
   return {
-    count: digests.length,
+    count: keys.length,
     match (presented: string): number {
-      const candidate = digest(presented)
+      // A longer value is cut at `width` bytes; its length alone then tells it matches no key.
+      const length = Buffer.byteLength(presented, 'utf8')
+      const written = presentedBuffer.write(presented, 0, 'utf8')
+      presentedBuffer.fill(0, written)
       let found = -1
       // Every key is compared, so the time does not tell which one (or whether one) matched.
-      for (let i = 0; i < digests.length; i++) {
-        if (timingSafeEqual(candidate, digests[i] as Buffer) && found === -1) found = i
+      for (let i = 0; i < padded.length; i++) {
+        if (timingSafeEqual(presentedBuffer, padded[i] as Buffer) && length === lengths[i] && found === -1) found = i
       }
       return found
     }
