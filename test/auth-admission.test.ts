@@ -307,6 +307,25 @@ test('rechecks of resumed sessions go first', async (t) => {
   t.same(served, ['r', 'b', 'c'])
 })
 
+test('pages back with a resume cookie go before rechecks and fresh tickets; from a suspect network they wait as fresh ones', async (t) => {
+  const gate = new Admission({ maxWaiting: 100, maxWaitSeconds: 60, maxPendingPerSuspect: 16, failuresPerMinute: 30, concurrency: 1, now: () => 0 })
+  for (let i = 0; i < 30; i++) await fail(gate, { network: 'bad', username: 'x' })
+  const first = admitted(await gate.enter({ network: 'a' }))
+  const served: string[] = []
+  const held: AdmittedResult[] = []
+  const all = [
+    ...enterAll(gate, [{ network: 'b' }, { network: 'r', recheck: true }], served, held),
+    ...enterAll(gate, [{ network: 'bad', username: 'y', resume: true }, { network: 'c', resume: true }, { network: 'd', resume: true }], served, held)
+  ]
+  first.release('ok')
+  await flush()
+  t.same(served, ['c'], 'a resume first')
+  while (held.length > 0) { (held.shift() as AdmittedResult).release('neutral'); await flush() }
+  await Promise.all(all)
+  t.same(served.slice(0, 3), ['c', 'd', 'r'], 'the resumes, then the recheck')
+  t.same(served.slice(3).sort(), ['b', 'bad|y'], 'then fresh tickets; the suspect network\'s resume is not ahead')
+})
+
 test('failure records are bounded: the one that failed longest ago is forgotten first', async (t) => {
   const gate = new Admission({ maxWaiting: 10, maxWaitSeconds: 60, maxPendingPerSuspect: 10, failuresPerMinute: 5, maxClients: 9, concurrency: 10, now: () => 0 })
   for (const network of ['a', 'b', 'c', 'd']) await fail(gate, { network, username: 'u' })

@@ -15,8 +15,9 @@
 //   pair past its failure budget is refused (429) before any work. Pairs that succeeded (the
 //   office's real users) stay in the clean lane, so a flood of forged tickets from their own
 //   address slows them at most.
-// - Rechecks of sessions resumed by cookie (resume-recheck.ts) are served first: a session waits
-//   unverified until its recheck is done.
+// - Pages back with a resume cookie from a clean network are served first (a user lookup and an
+//   HMAC, no digest: a restart's crowd is back in seconds), then the rechecks of the sessions
+//   they resumed (resume-recheck.ts: a session waits unverified until its recheck is done).
 // Memory is bounded: failure records and proven pairs past maxClients evict the oldest; waiting
 // upgrades are bounded by maxWaiting.
 import { FairQueue, type Entry } from './fair-queue.js'
@@ -56,8 +57,14 @@ export interface AdmissionRequest {
   username?: string | undefined
   /** Direct from a backend network: always the clean lane (the failure budget still applies). */
   trusted?: boolean
-  /** A recheck of a resumed session: served before anything else. */
+  /** A recheck of a resumed session: served before any fresh ticket. */
   recheck?: boolean
+  /**
+   * A page presenting a resume cookie: a user lookup and an HMAC, no digest. Served first (from
+   * a clean network), before the rechecks that take the digests' time; it releases its turn at
+   * once, and one whose cookie fails enters again as a fresh ticket.
+   */
+  resume?: boolean
   /** False once the client is gone: its turn is skipped. */
   alive?: () => boolean
   /**
@@ -138,6 +145,7 @@ export class Admission {
   readonly #failures = new Map<string, TokenBucket>()
   // 'p:network|user' and 'n:network' that succeeded, with when.
   readonly #proven = new Map<string, number>()
+  readonly #resumes = new FairQueue<Waiter>()
   readonly #rechecks = new FairQueue<Waiter>()
   readonly #clean = new FairQueue<Waiter>()
   readonly #suspect = new FairQueue<Waiter>()
@@ -180,7 +188,7 @@ export class Admission {
     }
   }
 
-  get #waiting (): number { return this.#rechecks.size + this.#clean.size + this.#suspect.size }
+  get #waiting (): number { return this.#resumes.size + this.#rechecks.size + this.#clean.size + this.#suspect.size }
 
   /**
    * Admits one verification now, later (the promise resolves when its turn comes), or refuses it
@@ -194,7 +202,7 @@ export class Admission {
   /** The node drains: every waiting upgrade and every later one is refused ('closed'). */
   close (): void {
     this.#closed = true
-    for (const queue of [this.#rechecks, this.#clean, this.#suspect]) {
+    for (const queue of [this.#resumes, this.#rechecks, this.#clean, this.#suspect]) {
       for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
         stopWatching(entry.value)
         entry.value.resolve(this.#refuse('closed', 2))
@@ -219,7 +227,8 @@ export class Admission {
       return
     }
     const lane: Lane = request.recheck === true || request.trusted === true ? 'clean' : this.#classify(request, pair, pairTokens)
-    const queue = request.recheck === true ? this.#rechecks : lane === 'clean' ? this.#clean : this.#suspect
+    const resume = request.resume === true && lane === 'clean'
+    const queue = request.recheck === true ? this.#rechecks : resume ? this.#resumes : lane === 'clean' ? this.#clean : this.#suspect
     const flow = lane === 'clean' ? request.network : pair
     if (lane === 'suspect') {
       // Over its network's budget, a pair may wait one at a time.
@@ -231,7 +240,8 @@ export class Admission {
       resolve(this.#admit(request, lane))
       return
     }
-    const wait = this.#expectedWaitMs(queue, flow, lane, request.recheck === true)
+    // A resume costs no digest: the bound on the expected wait is for the digests' queue.
+    const wait = resume ? 0 : this.#expectedWaitMs(queue, flow, lane, request.recheck === true)
     if (wait > this.#maxWaitMs) {
       resolve(this.#refuse('wait', Math.max(2, Math.ceil(wait / 1000 / 2))))
       return
@@ -302,7 +312,8 @@ export class Admission {
         released = true
         this.#running--
         if (lane === 'suspect') this.#suspectRunning--
-        this.#measure()
+        // The verification rate is the digests': a resume's quick turn would inflate it.
+        if (request.resume !== true) this.#measure()
         if (outcome === 'ok') this.#succeed(request)
         else if (outcome === 'failed') this.#fail(request)
         this.#dispatch()
@@ -310,7 +321,7 @@ export class Admission {
     }
   }
 
-  // Hands free slots to waiting upgrades: rechecks first, then the lanes, the suspect one every
+  // Hands free slots to waiting upgrades: resumes first, then rechecks, then the lanes, the suspect one every
   // SUSPECT_TURN-th turn while clean upgrades wait, and never more than its share of the slots
   // (so a flood cannot keep every core busy even when nobody else waits).
   #dispatch (): void {
@@ -333,6 +344,8 @@ export class Admission {
   }
 
   #next (): Entry<Waiter> | undefined {
+    const resume = this.#resumes.shift()
+    if (resume !== undefined) return resume
     const recheck = this.#rechecks.shift()
     if (recheck !== undefined) return recheck
     const suspectMay = this.#suspect.size > 0 && this.#suspectRunning < this.#maxSuspectRunning

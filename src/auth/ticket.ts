@@ -79,6 +79,8 @@ export interface TicketVerifier {
    * yes (the digest is not computed: the caller checks it later with verify).
    */
   verifyOrResume: (ticket: string | undefined, lane: Lane, resume?: ResumeCheck) => Promise<Verification>
+  /** Every check but the digest, then the cookie's: the Verification when it resumes the ticket, else null. */
+  resume: (ticket: string | undefined, resume: ResumeCheck) => Promise<Verification | null>
   readonly stats: TicketVerifierStats
   /** Forgets the cache and stops the digest pool it created (not one passed in). */
   close: () => Promise<void>
@@ -178,6 +180,12 @@ export function createTicketVerifier (options: TicketVerifierOptions): TicketVer
       // The cookie is per client: checked apart, before joining the shared verification.
       const verification = (resume === undefined ? null : await resumeParsed(key, parsed, resume)) ?? await flights.run(key, async () => await verifyParsed(key, parsed, lane))
       counts.verified++
+      return verification
+    },
+    async resume (ticket, resume) {
+      const { key, parsed } = keyOf(ticket)
+      const verification = await resumeParsed(key, parsed, resume)
+      if (verification !== null) counts.verified++
       return verification
     },
     get stats () {

@@ -6,7 +6,7 @@
 // proxy, with a valid ticket). The pieces (verifier, admission, cookies) are built by the auth
 // plugin; this is the order they are asked in.
 import { createHash } from 'node:crypto'
-import type { Admission, RefusalReason } from '../auth/admission.js'
+import type { Admission, Admitted, RefusalReason } from '../auth/admission.js'
 import type { TicketVerifier } from '../auth/ticket.js'
 import { parseTicket } from '../auth/ticket-format.js'
 import { TtlCache } from '../auth/ttl-cache.js'
@@ -157,10 +157,9 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
     // A client that hangs up while it waits gives its place up at once (see admission.ts). A
     // browser hangs up with a FIN: after an upgrade Node keeps the socket half-open, so 'end' (not
     // 'close', nor `destroyed`) is what says it left; no WebSocket client half-closes on purpose.
-    const entry = await admission.enter({
-      ...who,
+    const waiting = {
       alive: () => !socket.destroyed && !socket.readableEnded,
-      watchGone: (listener) => {
+      watchGone: (listener: () => void) => {
         socket.once('end', listener)
         socket.once('close', listener)
         return () => {
@@ -168,42 +167,13 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
           socket.off('close', listener)
         }
       }
-    })
-    if (!entry.admitted) return refuse(entry.reason, entry.retryAfterSeconds, address, network)
-    let identity: Identity
-    let recheck: Promise<RecheckResult> | undefined
-    let setCookie: string | undefined
-    try {
-      if (resumeCookies === undefined) {
-        identity = await verifier.verify(given, entry.lane)
-      } else {
-        const cookies = resumeCookies
-        const cookieHeader = headers.cookie
-        let chain: string | undefined
-        const verification = await verifier.verifyOrResume(given, entry.lane, cookies.present(cookieHeader)
-          ? (username, password) => {
-              chain = cookies.check(cookieHeader, network, username, password)
-              return chain !== undefined && rechecks?.mayResume(chain) === true
-            }
-          : undefined)
-        identity = verification.identity
-        if (verification.resumed && chain !== undefined && rechecks !== undefined) {
-          recheck = rechecks.check({ ticket: given, cookieHeader, chain, who: { network, aggregate: who.aggregate, username: who.username, alive: () => !socket.destroyed } })
-        } else {
-          // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).
-          const secure = (socket as { encrypted?: boolean }).encrypted === true ||
-            (headers['x-forwarded-proto'] === 'https' && peer !== undefined && access.trustedProxies.has(normalizeAddress(peer)))
-          setCookie = cookies.issue(network, verification.username, verification.password, secure)
-        }
-      }
-      // Resumed is not verified yet: neither a success nor a failure until its recheck says so.
-      entry.release(recheck === undefined ? 'ok' : 'neutral')
-      mismatch.accepted()
-    } catch (caught) {
+    }
+    // What a failed verification answers; only the client's own mistakes count against it.
+    const failed = (caught: unknown, entry: Admitted): Verdict => {
       stats.upgradeRefused((caught as { code?: string }).code)
       // Without ORO_DB_URL a user's ticket cannot be checked: the gateway's fault, not the user's.
       const error: RefusalError = !options.usersConfigured && (caught as { code?: string }).code === 'GW_ERR_USER_UNKNOWN' ? new GW_ERR_USERS_NOT_CONFIGURED() : caught as RefusalError
-      // Only the client's own mistakes count against it; a database outage is ours.
+      // A database outage is ours.
       entry.release(error.statusCode === 401 ? 'failed' : 'neutral')
       if (error.code === 'GW_ERR_TICKET_INVALID') mismatch.failed(network, isAnonymous(ticket))
       // A database failure's detail (login refused, host, table) is for the log, not the answer.
@@ -211,6 +181,52 @@ export function createAuthenticator (options: AuthenticatorOptions): Authenticat
       refusalLog.write('info', `${error.code ?? 'error'} ${network}`, { address, code: error.code }, `Authentication failed: ${error.message}${detail !== undefined ? ` (${detail})` : ''}`)
       return refused(error, error.statusCode === 503 ? (error.code === 'GW_ERR_SHUTTING_DOWN' ? '2' : '5') : undefined)
     }
+    let identity: Identity | undefined
+    let recheck: Promise<RecheckResult> | undefined
+    let setCookie: string | undefined
+    // A page back with its cookie (a restart) costs a user lookup and an HMAC, no digest: it goes
+    // ahead of the digests (admission's resume turn), so a crowd of them is back in seconds while
+    // their rechecks follow. A cookie that does not resume the ticket leaves that turn at once and
+    // the ticket is verified in full in its network's turn, as without a cookie.
+    const cookieHeader = headers.cookie
+    if (resumeCookies !== undefined && rechecks !== undefined && resumeCookies.present(cookieHeader)) {
+      const cookies = resumeCookies
+      const entry = await admission.enter({ ...who, resume: true, ...waiting })
+      if (!entry.admitted) return refuse(entry.reason, entry.retryAfterSeconds, address, network)
+      let chain: string | undefined
+      try {
+        const verification = await verifier.resume(given, (username, password) => {
+          chain = cookies.check(cookieHeader, network, username, password)
+          return chain !== undefined && rechecks.mayResume(chain)
+        })
+        if (verification !== null && chain !== undefined) {
+          identity = verification.identity
+          recheck = rechecks.check({ ticket: given, cookieHeader, chain, who: { network, aggregate: who.aggregate, username: who.username, alive: () => !socket.destroyed } })
+        }
+      } catch (caught) {
+        return failed(caught, entry)
+      }
+      // Resumed is not verified yet: neither a success nor a failure until its recheck says so.
+      entry.release('neutral')
+    }
+    if (identity === undefined) {
+      const entry = await admission.enter({ ...who, ...waiting })
+      if (!entry.admitted) return refuse(entry.reason, entry.retryAfterSeconds, address, network)
+      try {
+        const verification = await verifier.verifyOrResume(given, entry.lane)
+        identity = verification.identity
+        if (resumeCookies !== undefined) {
+          // Secure when the browser's connection is TLS: ours, or a trusted proxy's (X-Forwarded-Proto).
+          const secure = (socket as { encrypted?: boolean }).encrypted === true ||
+            (headers['x-forwarded-proto'] === 'https' && peer !== undefined && access.trustedProxies.has(normalizeAddress(peer)))
+          setCookie = resumeCookies.issue(network, verification.username, verification.password, secure)
+        }
+      } catch (caught) {
+        return failed(caught, entry)
+      }
+      entry.release('ok')
+    }
+    mismatch.accepted()
     // One ticket, one page: Oro fetches a new ticket for every connection attempt.
     if (perTicket > 0 && !canPublish && given !== undefined) {
       const reused = countTicketUse(given, address, network)
