@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DROP_REASONS, type CounterName, type GatewayStats, type Tally } from '../stats.js'
 import type { FastHistogram } from './fast-histogram.js'
-import type { GaugeSource } from './registry.js'
+import type { GaugeSource } from './gauge-source.js'
 
 // The counters kept under the names they had before prom-client (dashboards use them).
 const PLAIN: Array<[CounterName, string]> = [
