@@ -4,12 +4,13 @@
 // after 15 s idle instead of 0.5 s (V8's memory reducer gives the young generation back by then).
 // The connection is a browser's: from 127.0.0.2, outside ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32.
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const { anonymousTicket } = await import(root + '/bench/lib/ticket.mjs')
 const { openClient } = await import(root + '/bench/lib/clients.mjs')
 const { freePort, waitListening } = await import(root + '/bench/lib/net.mjs')
+const { cliOf } = await import(root + '/bench/lib/publish-server.mjs')
 const [kind, build = 'dist', ...extraNode] = process.argv.slice(2)
 const port = await freePort()
 const file = `/tmp/bench-memory-start.${process.pid}.json`
@@ -28,5 +29,3 @@ const mb = (x) => (x / 2 ** 20).toFixed(1)
 for (const [label, p] of [['start', a], ['1st conn', b]]) console.log(kind, build, label, 'rss', mb(p.mem.rss), 'anon', mb(p.anonKB * 1024), 'file', mb(p.fileKB * 1024), 'heapTotal', mb(p.mem.heapTotal), 'heapUsed', mb(p.mem.heapUsed), 'external', mb(p.mem.external), 'spaces KB', JSON.stringify(p.spaces.filter((s) => s[1] > 0)))
 client?.ws.terminate(); child.kill('SIGKILL')
 
-/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
-function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }

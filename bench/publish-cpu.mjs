@@ -6,7 +6,6 @@
 //
 //   npm run build && node bench/publish-cpu.mjs [--builds=dist,bench/.build/base/dist] [--amount=40000]
 //     [--connections=10] [--rounds=2] [--prof]   (--prof: a .cpuprofile per gateway run in bench/results/profiles)
-import { existsSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { loadavg } from 'node:os'
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { cpuSplitMs } from './lib/proc.mjs'
 import { freePort, waitListening } from './lib/net.mjs'
+import { PUBLISH_KEY, publishServer } from './lib/publish-server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -22,20 +22,13 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => { const [k, v] 
 const builds = String(args.builds ?? 'dist').split(',')
 const amount = Number(args.amount ?? 40000)
 const connections = Number(args.connections ?? 10)
-const KEY = 'bench-publish-key-0123456789abcdef'
+const KEY = PUBLISH_KEY
 const body = JSON.stringify({ topic: 'bench/nobody', data: { s: 1, t: 1234567890, tagname: 'Oro_Bundle_UserBundle_Entity_User_1' } })
 
 async function start (build) {
   const port = await freePort()
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port) }
-  let argv
-  if (build === 'bare') {
-    argv = [join(here, 'servers/bare-fastify.mjs')]
-  } else {
-    Object.assign(env, { ORO_SECRET: 'bench-oro-secret', ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml') })
-    argv = [...(args.prof === true ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []),
-      cliOf(join(root, build)), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)]
-  }
+  const nodeArgs = args.prof === true ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : []
+  const { argv, env } = publishServer(root, build, port, { nodeArgs })
   const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'inherit'] })
   await waitListening(port, child)
   return { port, child }
@@ -72,5 +65,3 @@ for (let round = 0; round < Number(args.rounds ?? 2); round++) {
 }
 console.table(rows)
 
-/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
-function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }

@@ -8,7 +8,7 @@
 //   npm run build && node bench/publish-instructions.mjs [--builds=dist,bench/.build/base/dist]
 //     [--amount=12000] [--warmup=5000] [--connections=10] [--rounds=1] [--keep]
 // --keep: the callgrind files stay in /tmp (named in the table) for callgrind_annotate.
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { loadavg } from 'node:os'
@@ -16,6 +16,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { freePort, waitListening } from './lib/net.mjs'
+import { PUBLISH_KEY, publishServer } from './lib/publish-server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -25,20 +26,13 @@ const amount = Number(args.amount ?? 12000)
 // 5,000: the start-up's first mark-compact (~1 s after start) falls in the warm-up, not the count.
 const warmup = Number(args.warmup ?? 5000)
 const connections = Number(args.connections ?? 10)
-const KEY = 'bench-publish-key-0123456789abcdef'
+const KEY = PUBLISH_KEY
 const body = JSON.stringify({ topic: 'bench/nobody', data: { s: 1, t: 1234567890, tagname: 'Oro_Bundle_UserBundle_Entity_User_1' } })
 
 async function measure (build) {
   const port = await freePort()
   const out = `/tmp/bench-callgrind.${process.pid}.${port}.out`
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port) }
-  let argv
-  if (build === 'bare') {
-    argv = [join(here, 'servers/bare-fastify.mjs')]
-  } else {
-    Object.assign(env, { ORO_SECRET: 'bench-oro-secret', ORO_WEBSOCKET_PUBLISH_KEYS: KEY, ORO_WEBSOCKET_TOPICS: join(here, 'topics.yml') })
-    argv = [cliOf(join(root, build)), 'serve', '--env=prod', '-a', '127.0.0.1', '-p', String(port)]
-  }
+  const { argv, env } = publishServer(root, build, port)
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, ...argv], { env, stdio: ['ignore', 'ignore', 'ignore'] })
   await waitListening(port, child, 120_000)
   const run = (n) => autocannon({
@@ -69,5 +63,3 @@ const bareMean = bare.reduce((a, b) => a + b, 0) / bare.length
 for (const row of rows) row['bare/this'] = +(bareMean / row['instructions/request']).toFixed(3)
 console.table(rows)
 
-/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
-function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }

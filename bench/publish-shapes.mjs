@@ -11,7 +11,6 @@
 // so use n ≥ 2,000) and the load average at the start, so results from a shared machine can be
 // read for what they are. The publishers are backends by their key; the subscribers browsers
 // (from 127.0.0.2, outside ORO_WEBSOCKET_BACKEND_NETWORKS=127.0.0.1/32, a ticket each).
-import { existsSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { loadavg } from 'node:os'
@@ -22,6 +21,7 @@ import { anonymousTicket } from './lib/ticket.mjs'
 import { openClient } from './lib/clients.mjs'
 import { cpuMs } from './lib/proc.mjs'
 import { freePort, waitListening } from './lib/net.mjs'
+import { PUBLISH_KEY, cliOf } from './lib/publish-server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -31,7 +31,7 @@ const n = Number(args.n ?? 2000)
 const publisherCounts = String(args.publishers ?? '1,4').split(',').map(Number)
 const subscriberCount = Number(args.subscribers ?? 1)
 const SECRET = 'bench-oro-secret'
-const KEY = 'bench-publish-key-0123456789abcdef'
+const KEY = PUBLISH_KEY
 
 async function startGateway (build) {
   const port = await freePort()
@@ -127,5 +127,3 @@ for (let round = 0; round < Number(args.rounds ?? 2); round++) {
 }
 console.table(rows)
 
-/** The CLI of a build: dist/cli.js, or dist/src/cli.js in builds from before the composition root left src/. */
-function cliOf (dir) { return existsSync(join(dir, 'cli.js')) ? join(dir, 'cli.js') : join(dir, 'src/cli.js') }
