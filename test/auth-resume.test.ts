@@ -90,6 +90,17 @@ test('the cookie\'s Path is the FRONTEND path, or / when it could end the attrib
   t.equal(cookies.present(undefined), false)
   t.equal(cookies.present('PHPSESSID=1'), false)
   t.equal(cookies.present(asCookieHeader(cookies.issue(NET, '', SECRET, false))), true)
+  // Only a cookie worth a resume check gets admission's resume turn: junk, expired and revoked
+  // ones are not (nothing is looked up for them ahead of the queue).
+  t.equal(cookies.present('oro_ws_resume=junk'), false, 'malformed')
+  let clock = 1_000_000
+  const dated = createResumeCookies({ secret: SECRET, ttlSeconds: 60, path: '/ws', now: () => clock })
+  const header = asCookieHeader(dated.issue(NET, '', SECRET, false))
+  clock += 61_000
+  t.equal(dated.present(header), false, 'expired')
+  clock -= 61_000
+  dated.revoke(header)
+  t.equal(dated.present(header), false, 'revoked')
 })
 
 test('cookieValue reads one cookie out of a Cookie header', async (t) => {

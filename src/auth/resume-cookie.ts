@@ -34,7 +34,10 @@ export interface ResumeCookieOptions {
 export interface ResumeCookies {
   /** The Set-Cookie header value binding this identity to the client's network: a new chain. */
   issue: (network: string, username: string, password: string, secure: boolean) => string
-  /** Whether the Cookie header holds a cookie of ours at all (no HMAC): else no resume check. */
+  /**
+   * Whether the Cookie header holds a cookie of ours that is well-formed, in date and not revoked
+   * (no HMAC, nothing looked up): only such a page is worth a resume check and admission's resume turn.
+   */
   present: (cookieHeader: string | undefined) => boolean
   /**
    * The chain of the request's cookie when it is a valid, unexpired, unrevoked cookie of ours for
@@ -78,6 +81,15 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
     return match === null ? undefined : { expiry: Number(match[1]), chain: match[2] as string, mac: match[3] as string }
   }
 
+  /** The cookie when it is in date and its chain not revoked (no HMAC yet). */
+  function live (cookie: ReturnType<typeof parse>): ReturnType<typeof parse> {
+    if (cookie === undefined) return undefined
+    // Expired, or dated beyond what this gateway would issue (a cookie from a longer TTL).
+    const nowSeconds = now() / 1000
+    if (cookie.expiry <= nowSeconds || cookie.expiry > nowSeconds + ttl + 60) return undefined
+    return revoked.get(cookie.chain, now()) === true ? undefined : cookie
+  }
+
   function mac (expiry: number, chain: string, network: string, username: string, password: string): Buffer {
     return createHmac('sha256', key).update(`2|${expiry}|${chain}|${network}|${username}|${password}`).digest()
   }
@@ -90,15 +102,11 @@ export function createResumeCookies (options: ResumeCookieOptions): ResumeCookie
       return `${RESUME_COOKIE}=${value}; Path=${path}; Max-Age=${ttl}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
     },
     present (cookieHeader) {
-      return cookieHeader !== undefined && cookieHeader.includes(`${RESUME_COOKIE}=`)
+      return cookieHeader !== undefined && cookieHeader.includes(`${RESUME_COOKIE}=`) && live(parse(cookieHeader)) !== undefined
     },
     check (cookieHeader, network, username, password) {
-      const cookie = parse(cookieHeader)
+      const cookie = live(parse(cookieHeader))
       if (cookie === undefined) return undefined
-      // Expired, or dated beyond what this gateway would issue (a cookie from a longer TTL).
-      const nowSeconds = now() / 1000
-      if (cookie.expiry <= nowSeconds || cookie.expiry > nowSeconds + ttl + 60) return undefined
-      if (revoked.get(cookie.chain, now()) === true) return undefined
       const given = Buffer.from(cookie.mac, 'base64url')
       if (given.length !== MAC_LENGTH) return undefined
       return timingSafeEqual(given, mac(cookie.expiry, cookie.chain, network, username, password)) ? cookie.chain : undefined
