@@ -66,9 +66,21 @@ test('the decoder never throws anything but a protocol error, whatever it is sen
 test('CURIEs', async (t) => {
   const prefixes = new Map([['ev', 'http://example.com/event'], ['h', 'http://example.com/x#']])
   t.equal(expandCurie('ev:created', prefixes), 'http://example.com/event#created')
-  t.equal(expandCurie('h:y', prefixes), 'http://example.com/x#y')
   t.equal(expandCurie('http://example.com/event#created', prefixes), 'http://example.com/event#created')
   t.equal(expandCurie('oro/data/update', prefixes), 'oro/data/update')
   t.equal(expandCurie('other:x', prefixes), 'other:x')
   t.equal(expandCurie('ev:x', null), 'ev:x')
+})
+
+// Ratchet 0.4's WampConnection::getUri, case by case (oro-compat §2).
+test('CURIEs as Ratchet expands them', async (t) => {
+  const prefixes = new Map([['ev', 'http://example.com/event'], ['h', 'http://example.com/x#'], ['', 'urn:empty']])
+  t.equal(expandCurie('h:y', prefixes), 'http://example.com/x##y', 'a base ending in # gets another # (Ratchet always adds one)')
+  t.equal(expandCurie('ev:see-http://example.com/', prefixes), 'ev:see-http://example.com/', 'http:// anywhere: left as it is')
+  t.equal(expandCurie('ev:https://x', prefixes), 'ev:https://x', 'https:// anywhere: left as it is')
+  t.equal(expandCurie('ev:httpss://x', prefixes), 'ev:httpss://x', 'Ratchet\'s pattern is http(s*)://')
+  t.equal(expandCurie('ev:HTTP://x', prefixes), 'http://example.com/event#HTTP://x', 'the pattern is case-sensitive')
+  t.equal(expandCurie('ev:a:b', prefixes), 'http://example.com/event#a:b', 'ours on purpose: the rest after the first colon is kept (Ratchet drops ":b")')
+  t.equal(expandCurie(':x', prefixes), 'urn:empty#x', 'an empty prefix, when declared')
+  t.equal(expandCurie('ev:', prefixes), 'http://example.com/event#', 'an empty rest')
 })

@@ -127,16 +127,24 @@ export function encodeCallError (callId: string, errorUri: string, description: 
   return JSON.stringify([CALLERROR, callId, errorUri, description])
 }
 
+/** Ratchet's test for a full URI: `http://` or `https://` anywhere in it (preg `/http(s*)\:\/\//`, case-sensitive). */
+const FULL_URI = /https*:\/\//
+
 /**
- * CURIE expansion (oro-compat §2): `prefix:rest` becomes `prefixes[prefix] + '#' + rest` when
- * `prefix` was declared with PREFIX (a base that already ends in '#' gets no second one, as the
- * WAMP v1 spec writes its prefixes); full http(s) URIs and undeclared prefixes stay as they are.
+ * CURIE expansion as Ratchet 0.4's WampConnection::getUri (oro-compat §2): a URI with no
+ * `http://` or `https://` anywhere in it, with a `:` whose prefix (the text before the first `:`)
+ * was declared with PREFIX, becomes `prefixes[prefix] + '#' + rest`; `#` is always added, so a
+ * base that ends in `#` gets a second one, as in Ratchet. Anything else stays as it is.
+ * One difference, on purpose: Ratchet takes `rest` from explode(':'), which keeps only the text up
+ * to the second `:` (`p:a:b` -> `base#a`, the `:b` silently dropped, so `p:a:b` and `p:a:c` would
+ * be one topic); here `rest` is everything after the first `:` (`base#a:b`). Oro never meets it:
+ * its topics have no `:` and neither its browser code nor its PHP client sends PREFIX.
  */
 export function expandCurie (uri: string, prefixes: Map<string, string> | null): string {
   if (prefixes === null) return uri
   const colon = uri.indexOf(':')
-  if (colon === -1 || uri.startsWith('http://') || uri.startsWith('https://')) return uri
+  if (colon === -1 || FULL_URI.test(uri)) return uri
   const base = prefixes.get(uri.slice(0, colon))
   if (base === undefined) return uri
-  return (base.endsWith('#') ? base : base + '#') + uri.slice(colon + 1)
+  return `${base}#${uri.slice(colon + 1)}`
 }

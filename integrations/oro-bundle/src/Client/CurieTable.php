@@ -5,9 +5,14 @@ declare(strict_types=1);
 namespace OroWebsocketGateway\OroBundle\Client;
 
 /**
- * WAMP v1 PREFIX state, as Oro's server kept it per connection: after prefix('p', 'http://x/y'),
- * a topic 'p:rest' means 'http://x/y#rest'. Topics starting with http:// or https://, without a
- * colon, or with an undeclared prefix stay as they are.
+ * WAMP v1 PREFIX state, as Oro's server (Ratchet 0.4, WampConnection::getUri) kept it per
+ * connection, and as the gateway expands it (src/wamp/codec.ts): after prefix('p', 'http://x/y'),
+ * a topic 'p:rest' means 'http://x/y#rest'. '#' is always added (a base ending in '#' gets a
+ * second one, as in Ratchet). A topic with http:// or https:// anywhere in it, without a colon,
+ * or with an undeclared prefix stays as it is.
+ * One difference from Ratchet, on purpose: 'rest' is everything after the first colon
+ * ('p:a:b' -> 'http://x/y#a:b'), where Ratchet's explode() kept only up to the second one
+ * ('http://x/y#a', silently dropping ':b'). Oro's topics have no colon.
  */
 final class CurieTable
 {
@@ -22,7 +27,8 @@ final class CurieTable
     public function expand(string $uri): string
     {
         $colon = strpos($uri, ':');
-        if ($colon === false || str_starts_with($uri, 'http://') || str_starts_with($uri, 'https://')) {
+        // Ratchet's test for a full URI: /http(s*)\:\/\// anywhere, case-sensitive.
+        if ($colon === false || preg_match('~https*://~', $uri) === 1) {
             return $uri;
         }
         $base = $this->prefixes[substr($uri, 0, $colon)] ?? null;
@@ -30,7 +36,7 @@ final class CurieTable
             return $uri;
         }
 
-        return (str_ends_with($base, '#') ? $base : $base . '#') . substr($uri, $colon + 1);
+        return $base . '#' . substr($uri, $colon + 1);
     }
 
     /** A new connection starts with no prefixes. */
