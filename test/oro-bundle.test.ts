@@ -180,7 +180,7 @@ test('the Oro bundle publishes through real gateways: PHPUnit with a WAMP subscr
 
   t.test('what the subscribers received', async (t) => {
     for (const [name, client] of [['first', first], ['second', second]] as const) {
-      for (const what of ['plain', 'event', 'retried', 'container', ...Array.from({ length: 21 }, (_v, i) => `keepalive_${i}`)]) {
+      for (const what of ['plain', 'event', 'retried', 'container', 'runtime_switch', ...Array.from({ length: 21 }, (_v, i) => `keepalive_${i}`)]) {
         t.equal(count(client, tag(what)), 1, `${name} subscriber: ${what} once`)
       }
       const big = received(client).filter((tags) => tags[0] === tag('big_00000'))

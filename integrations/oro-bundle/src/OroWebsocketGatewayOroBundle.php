@@ -11,8 +11,9 @@ use Symfony\Component\HttpKernel\Bundle\Bundle;
 
 /**
  * Oro's backend publishes to oro-websocket-gateway over HTTP: with ORO_WEBSOCKET_PUBLISH_DSN and
- * ORO_WEBSOCKET_PUBLISH_KEY set, oro_sync.websocket_client is the HTTP client (behind Oro's own
- * decorators); without them this bundle changes nothing.
+ * ORO_WEBSOCKET_PUBLISH_KEY set (when the client is made, not when the container is built),
+ * oro_sync.websocket_client is the HTTP client (behind Oro's own decorators); without them it is
+ * Oro's own client, as without this bundle.
  */
 final class OroWebsocketGatewayOroBundle extends Bundle
 {
