@@ -14,6 +14,7 @@ import { pingBroker } from './broker.js'
 import { DatabaseProbeError, probeDatabase } from './database.js'
 import type { StepResult } from './report.js'
 import { anonymousTicket } from './ticket.js'
+import { BUNDLE_DSN, BUNDLE_KEY, bundleConnectionFix, bundleRequest, keyProblem, parseBundleDsn, readBundleSettings, readCa } from './bundle.js'
 
 /** Handshakes the backend step tries before a split answer fails it. */
 const BACKEND_ATTEMPTS = 3
@@ -27,6 +28,8 @@ export interface CheckOptions {
   /** --key: a publish key for POST /publish. */
   key?: string
   timeoutMs?: number
+  /** The environment the check runs in: the Oro bundle's settings there win over the .env-app files'. */
+  env?: Record<string, string | undefined>
 }
 
 /** Oro's own topic whose payload is any string; probes are sent `eligible` to the probe session only. */
@@ -286,9 +289,13 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
     const probe = frontendSession ?? directSession
     const probeVia = frontendSession !== undefined ? 'through the frontend' : 'on the gateway\'s address'
     const brokerDown = results.some((r) => r.step === 'broker' && r.status === 'fail')
+    const bundle = readBundleSettings(loaded.envDir, options.env ?? {})
+    const bundleUsed = bundle.dsn !== undefined || bundle.key !== undefined
     if (probe === undefined || brokerDown) {
       // Without the broker every publish is refused or dropped: nothing to learn from trying.
-      results.push({ step: 'publish', status: 'skip', detail: brokerDown ? 'not run: the broker is down (see broker)' : 'not run: no session to subscribe with (see the steps above)' })
+      const why = brokerDown ? 'not run: the broker is down (see broker)' : 'not run: no session to subscribe with (see the steps above)'
+      results.push({ step: 'publish', status: 'skip', detail: why })
+      if (bundleUsed) results.push({ step: 'bundle', status: 'skip', detail: why })
     } else {
       probe.subscribe(PROBE_TOPIC)
       const synced = await probe.sync(timeoutMs)
@@ -332,9 +339,66 @@ export async function runCheck (options: CheckOptions): Promise<StepResult[]> {
           results.push({ step: 'http', status: 'fail', detail: `POST ${publishUrl}: ${cause}`, fix: connectionFix(cause, publishUrl, 'ORO_WEBSOCKET_PUBLISH_LISTEN / ORO_WEBSOCKET_SERVER_DSN') })
         }
       }
+
+      // The Oro bundle's own settings: its URL, its key, its CA, as the bundle uses them.
+      if (bundleUsed) results.push(await bundleStep(bundle, loaded, probe, probeVia, timeoutMs))
+    }
+    if (!bundleUsed && loaded.appRoot !== undefined) {
+      results.push({ step: 'bundle', status: 'skip', detail: `the Oro bundle is off: neither ${BUNDLE_DSN} nor ${BUNDLE_KEY} is set in ${loaded.envDir}'s .env-app files (or the environment); Oro publishes over ORO_WEBSOCKET_BACKEND_DSN` })
     }
   } finally {
     for (const close of open) close()
   }
   return results
+}
+
+/**
+ * The `bundle` step: a probe POSTed to ORO_WEBSOCKET_PUBLISH_DSN with ORO_WEBSOCKET_PUBLISH_KEY,
+ * with the DSN's ca_file / verify, as the Oro bundle (integrations/oro-bundle) sends its publishes,
+ * delivered to the probe session only.
+ */
+async function bundleStep (bundle: ReturnType<typeof readBundleSettings>, loaded: LoadedConfig, probe: BrowserSession, probeVia: string, timeoutMs: number): Promise<StepResult> {
+  const { dsn, key } = bundle
+  if (dsn === undefined || key === undefined) {
+    const set = (dsn ?? key) as { source: string }
+    const missing = dsn === undefined ? BUNDLE_DSN : BUNDLE_KEY
+    return { step: 'bundle', status: 'fail', detail: `${set.source} is set but ${missing} is not: the bundle keeps Oro's WAMP client`, fix: `set ${missing} in the application's .env-app.local (${missing === BUNDLE_KEY ? 'one of the gateway\'s ORO_WEBSOCKET_PUBLISH_KEYS' : `the gateway's POST /publish, e.g. ${effectiveUrls(loaded).publish}`}), or remove both to keep the bundle off` }
+  }
+  const target = parseBundleDsn(dsn.value, loaded.envDir)
+  if ('problem' in target) return { step: 'bundle', status: 'fail', detail: `${dsn.source}: ${target.problem}`, fix: `set ${BUNDLE_DSN} to the gateway's POST /publish, e.g. ${effectiveUrls(loaded).publish}` }
+  const badKey = keyProblem(key.value)
+  if (badKey !== undefined) return { step: 'bundle', status: 'fail', detail: `${key.source} ${badKey}: the bundle sends nothing with it`, fix: `set ${BUNDLE_KEY} to one of the gateway's ORO_WEBSOCKET_PUBLISH_KEYS` }
+  let ca: Buffer | undefined
+  if (target.caFile !== undefined) {
+    const read = readCa(target.caFile)
+    if ('problem' in read) return { step: 'bundle', status: 'fail', detail: `${dsn.source}: ${read.problem}`, fix: `give the PEM file of the CA that signed the gateway's certificate, readable by PHP, in ?ca_file= (an absolute path: PHP's working directory varies)` }
+    ca = read
+  }
+  const tls = target.url.startsWith('https:') ? (target.caFile !== undefined ? ` with ca_file=${target.caFile.given}` : target.verify ? ' with the system\'s CAs' : ' without certificate verification (verify=false)') : ''
+  const shown = `POST ${target.url}${tls} (${dsn.source}, ${key.source})`
+  const payload = `oro-websocket-gateway check bundle ${randomBytes(6).toString('hex')}`
+  let res
+  try {
+    res = await bundleRequest(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.value}`, 'idempotency-key': randomBytes(16).toString('hex') },
+      body: JSON.stringify({ topic: PROBE_TOPIC, data: payload, eligible: [probe.sessionId] })
+    }, timeoutMs, { ...(ca !== undefined ? { ca } : {}), verify: target.verify })
+  } catch (err) {
+    const cause = probeError(err)
+    return { step: 'bundle', status: 'fail', detail: `${shown}: ${cause}`, fix: bundleConnectionFix(cause, target, BUNDLE_DSN, effectiveUrls(loaded).publish) }
+  }
+  if (res.status !== 202) {
+    const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(res.body)?.[1]
+    const fix = code === 'GW_ERR_UNAUTHORIZED'
+      ? `${key.source} is not one of the gateway's ORO_WEBSOCKET_PUBLISH_KEYS: set the same key on both sides`
+      : code === undefined
+        ? `HTTP ${res.status} is not the gateway's answer: point ${BUNDLE_DSN} at the gateway's POST /publish (this gateway's: ${effectiveUrls(loaded).publish})`
+        : 'see the README\'s error table for the code'
+    return { step: 'bundle', status: 'fail', detail: `${shown}: HTTP ${res.status} ${code ?? ''}`.trimEnd(), fix }
+  }
+  const arrived = await probe.waitForEvent(PROBE_TOPIC, payload, timeoutMs)
+  return arrived
+    ? { step: 'bundle', status: 'ok', detail: `${shown}: 202, and the event reached the subscriber` }
+    : { step: 'bundle', status: 'fail', detail: `${shown}: 202, but the event did not reach the subscriber ${probeVia}`, fix: `${BUNDLE_DSN} points at another gateway than this one, or the nodes do not share ORO_WEBSOCKET_BROKER_DSN` }
 }

@@ -24,7 +24,7 @@ export async function checkCommand (args: string[], env: Record<string, string |
     throw new ConfigError('--url', `= "${values.url}" is not a ws://, wss://, http:// or https:// URL`, '--url wss://shop.example.com/ws')
   }
   const loaded = loadConfig(commandLoadOptions(values, env, cwd))
-  const options: CheckOptions = { loaded, timeoutMs: Number(timeout) * 1000 }
+  const options: CheckOptions = { loaded, timeoutMs: Number(timeout) * 1000, env }
   if (values.url !== undefined) options.url = values.url
   if (values.origin !== undefined) options.origin = values.origin
   if (values.key !== undefined) options.key = values.key
