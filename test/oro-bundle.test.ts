@@ -23,14 +23,21 @@ const TOPIC = 'oro/data/update'
 const KEY = `bundle-key-${randomBytes(6).toString('hex')}`
 const BIG_COUNT = 2500
 
-interface ProxyRequest { method: string, path: string, idempotencyKey: string, tags: string[], connection: number, status?: number, replayed?: boolean }
+interface ProxyRequest { method: string, path: string, mode: string, idempotencyKey: string, tags: string[], connection: number, answered: number | 'dropped', status?: number, replayed?: boolean }
 
-/** Forwards to the gateway; the first POST is passed on, and its 202 replaced by a 504. */
+/**
+ * Forwards to the gateway. Under /publish (and /readyz) the first POST is passed on, and its 202
+ * replaced by a 504. Under /unavailable/ the first POST is answered 503 without passing it on (a
+ * gateway that could not take it). Under /drop/ a POST that comes on a keep-alive connection
+ * already used is passed on and the connection then closed without an answer (the gateway
+ * restarted, or closed the idle connection, between two publishes of a long-running process).
+ */
 async function startProxy (target: string): Promise<{ url: string, seen: ProxyRequest[], close: () => Promise<void> }> {
   const seen: ProxyRequest[] = []
   const agent = new Agent({ keepAlive: true })
   let connections = 0
   let posts = 0
+  let unavailablePosts = 0
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -41,16 +48,32 @@ async function startProxy (target: string): Promise<{ url: string, seen: ProxyRe
         const parsed = JSON.parse(body.toString()) as { data?: Array<{ tagname?: string }> }
         tags = (parsed.data ?? []).map((d) => String(d.tagname))
       } catch { /* GET */ }
-      const connection = (req.socket as unknown as { gwId: number }).gwId
-      const record: ProxyRequest = { method: req.method ?? '', path: req.url ?? '', idempotencyKey: String(req.headers['idempotency-key'] ?? ''), tags, connection }
+      const socket = req.socket as unknown as { gwId: number, gwRequests: number }
+      const connection = socket.gwId
+      socket.gwRequests = (socket.gwRequests ?? 0) + 1
+      const mode = /^\/(unavailable|drop)\//.exec(req.url ?? '')?.[1] ?? 'plain'
+      const path = mode === 'plain' ? (req.url ?? '/') : (req.url ?? '/').slice(mode.length + 1)
+      const record: ProxyRequest = { method: req.method ?? '', path, mode, idempotencyKey: String(req.headers['idempotency-key'] ?? ''), tags, connection, answered: socket.gwRequests }
       seen.push(record)
-      const first = req.method === 'POST' && ++posts === 1
-      const upstream = httpRequest(`${target}${req.url ?? '/'}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host }, agent }, (answer: IncomingMessage) => {
+      if (mode === 'unavailable' && req.method === 'POST' && ++unavailablePosts === 1) {
+        record.status = 503
+        res.writeHead(503, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ code: 'GW_ERR_BROKER_UNAVAILABLE', message: 'test proxy: not taken, try again' }))
+        return
+      }
+      const dropped = mode === 'drop' && req.method === 'POST' && socket.gwRequests > 1
+      const first = mode === 'plain' && req.method === 'POST' && ++posts === 1
+      const upstream = httpRequest(`${target}${path}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host }, agent }, (answer: IncomingMessage) => {
         const parts: Buffer[] = []
         answer.on('data', (c: Buffer) => parts.push(c))
         answer.on('end', () => {
           record.status = answer.statusCode
           record.replayed = answer.headers['idempotent-replayed'] === 'true'
+          if (dropped) {
+            record.answered = 'dropped'
+            req.socket.destroy()
+            return
+          }
           if (first && answer.statusCode === 202) {
             res.writeHead(504, { 'content-type': 'application/json' })
             res.end(JSON.stringify({ code: 'GW_ERR_PUBLISH_OUTCOME_UNKNOWN', message: 'test proxy: the gateway took it, the answer is lost' }))
@@ -69,7 +92,7 @@ async function startProxy (target: string): Promise<{ url: string, seen: ProxyRe
   server.on('connection', (socket) => { (socket as unknown as { gwId: number }).gwId = ++connections })
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
   return {
-    url: `http://127.0.0.1:${port}/publish`,
+    url: `http://127.0.0.1:${port}`,
     seen,
     close: () => new Promise((resolve) => { agent.destroy(); server.closeAllConnections(); server.close(() => resolve()) })
   }
@@ -153,7 +176,9 @@ test('the Oro bundle publishes through real gateways: PHPUnit with a WAMP subscr
     GATEWAY_RUN: run,
     GATEWAY_KEY: KEY,
     GATEWAY_PUBLISH_URL: `${plain.url}/publish`,
-    GATEWAY_RETRY_URL: proxy.url,
+    GATEWAY_RETRY_URL: `${proxy.url}/publish`,
+    GATEWAY_UNAVAILABLE_URL: `${proxy.url}/unavailable/publish`,
+    GATEWAY_DROP_URL: `${proxy.url}/drop/publish`,
     GATEWAY_DOWN_URL: `http://127.0.0.1:${await freePort()}/publish`,
     GATEWAY_TLS_URL: `${tls.url}/publish`,
     GATEWAY_TLS_CA: c.ca,
@@ -180,13 +205,13 @@ test('the Oro bundle publishes through real gateways: PHPUnit with a WAMP subscr
 
   t.test('what the subscribers received', async (t) => {
     for (const [name, client] of [['first', first], ['second', second]] as const) {
-      for (const what of ['plain', 'event', 'retried', 'container', 'runtime_switch', ...Array.from({ length: 21 }, (_v, i) => `keepalive_${i}`)]) {
+      for (const what of ['plain', 'event', 'retried', 'retried_503', 'dropped_0', 'dropped_1', 'dropped_2', 'container', 'runtime_switch', ...Array.from({ length: 21 }, (_v, i) => `keepalive_${i}`)]) {
         t.equal(count(client, tag(what)), 1, `${name} subscriber: ${what} once`)
       }
       const big = received(client).filter((tags) => tags[0] === tag('big_00000'))
       t.equal(big.length, 1, `${name} subscriber: the 100 KB event once`)
       t.same(big[0], Array.from({ length: BIG_COUNT }, (_v, i) => tag(`big_${String(i).padStart(5, '0')}`)), `${name} subscriber: the 100 KB event whole, in order`)
-      for (const what of ['down', 'silent', 'wrong_key', 'tls_unknown_ca']) t.equal(count(client, tag(what)), 0, `${name} subscriber: nothing of ${what}`)
+      for (const what of ['down', 'silent', 'silent_default', 'connect_timeout', 'wrong_key', 'tls_unknown_ca']) t.equal(count(client, tag(what)), 0, `${name} subscriber: nothing of ${what}`)
     }
     t.equal(count(first, tag('eligible')), 0, 'eligible: not the first session')
     t.equal(count(second, tag('eligible')), 1, 'eligible: the second session')
@@ -204,12 +229,24 @@ test('the Oro bundle publishes through real gateways: PHPUnit with a WAMP subscr
   })
 
   t.test('what the proxy saw', async (t) => {
+    const unavailable = proxy.seen.filter((r) => r.method === 'POST' && r.tags[0] === tag('retried_503'))
+    t.equal(unavailable.length, 2, 'the 503 was retried once')
+    t.equal(unavailable[1]?.idempotencyKey, unavailable[0]?.idempotencyKey, '503: the same Idempotency-Key')
+    t.match(unavailable, [{ status: 503 }, { status: 202, replayed: false }], '503: not taken, then taken once')
+    for (const what of ['dropped_1', 'dropped_2']) {
+      const lost = proxy.seen.filter((r) => r.method === 'POST' && r.tags[0] === tag(what))
+      t.ok(lost.length >= 2, `${what}: the connection closed under it, and sent again (${lost.length} times)`)
+      t.equal(new Set(lost.map((r) => r.idempotencyKey)).size, 1, `${what}: always with the same Idempotency-Key`)
+      t.match(lost[0], { answered: 'dropped', status: 202, replayed: false }, `${what}: the gateway took the first, whose answer was lost with the connection`)
+      t.match(lost.at(-1), { status: 202, replayed: true }, `${what}: the gateway answered the last from its record, not delivering it again`)
+      t.not(lost.at(-1)?.connection, lost[0]?.connection, `${what}: on a new connection`)
+    }
     const retried = proxy.seen.filter((r) => r.method === 'POST' && r.tags[0] === tag('retried'))
     t.equal(retried.length, 2, 'the 504 was retried once')
     t.match(retried[0]?.idempotencyKey, /^[0-9a-f]{32}$/, 'with an Idempotency-Key')
     t.equal(retried[1]?.idempotencyKey, retried[0]?.idempotencyKey, 'the same Idempotency-Key')
     t.match(retried, [{ status: 202, replayed: false }, { status: 202, replayed: true }], 'the gateway delivered the first and replayed its answer to the retry')
-    t.equal(proxy.seen.filter((r) => r.method === 'GET' && r.path === '/readyz').length, 1, 'GET /readyz once for three readiness questions')
+    t.equal(proxy.seen.filter((r) => r.method === 'GET' && r.path === '/readyz' && r.mode === 'plain').length, 1, 'GET /readyz once for three readiness questions')
     const keepalive = proxy.seen.filter((r) => r.tags[0]?.startsWith(tag('keepalive_')) === true)
     t.equal(keepalive.length, 21, '21 publishes')
     t.equal(new Set(keepalive.map((r) => r.connection)).size, 1, 'on one TCP connection')

@@ -60,7 +60,7 @@ final class CurlTransport
         $errno = curl_errno($handle);
         self::$opened += (int) curl_getinfo($handle, \CURLINFO_NUM_CONNECTS);
         if ($errno !== 0 || !\is_string($responseBody)) {
-            return new HttpAnswer(0, '', curl_error($handle), $errno);
+            return new HttpAnswer(0, '', curl_error($handle), $errno, (int) curl_getinfo($handle, \CURLINFO_REQUEST_SIZE) > 0);
         }
 
         return new HttpAnswer((int) curl_getinfo($handle, \CURLINFO_RESPONSE_CODE), $responseBody, '', 0);

@@ -4,7 +4,11 @@ declare(strict_types=1);
 
 namespace OroWebsocketGateway\OroBundle\Client;
 
-/** What one HTTP request got: a status, or status 0 and curl's error when no answer came. */
+/**
+ * What one HTTP request got: a status, or status 0 and curl's error when no answer came; $sent
+ * says whether the request went out at all (false: the connection was never made, so the gateway
+ * cannot have taken it).
+ */
 final class HttpAnswer
 {
     public function __construct(
@@ -12,6 +16,7 @@ final class HttpAnswer
         public readonly string $body,
         public readonly string $error,
         public readonly int $errno,
+        public readonly bool $sent = true,
     ) {
     }
 

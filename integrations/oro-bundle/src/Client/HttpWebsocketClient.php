@@ -199,14 +199,18 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
             $answer = new HttpAnswer(0, '', $e->getMessage(), -1);
         }
         $ready = $answer->status === 200;
-        // One line when readiness changes, not one per page that asks.
+        // One line when readiness changes, not one per question. The answer lives in this object:
+        // a message-queue consumer keeps it for its whole life, but under PHP-FPM every request
+        // makes a new client, so a gateway that is down logs one warning per request that asks
+        // (each page Oro's ConnectionChecker renders).
         if ($ready !== $this->ready && !($ready && $this->ready === null)) {
             $ready
                 ? $this->log('info', 'The WebSocket gateway is ready again ({url})', ['url' => $this->readyzUrl])
                 : $this->log('warning', 'The WebSocket gateway is not ready ({url}: {reason})', ['url' => $this->readyzUrl, 'reason' => $answer->describe()]);
         }
         $this->ready = $ready;
-        $this->readyUntil = $now + (int) ($this->readinessTtl * 1e9);
+        // Counted from the answer, not the question: a slow answer is still remembered for the TTL.
+        $this->readyUntil = hrtime(true) + (int) ($this->readinessTtl * 1e9);
 
         return $ready;
     }
@@ -288,6 +292,8 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
         $start = hrtime(true);
         $deadline = $start + (int) ($this->timeout * 1e9);
         $attempts = 0;
+        // Whether an attempt may have reached the gateway without its answer reaching us.
+        $unconfirmed = false;
         while (true) {
             ++$attempts;
             $left = ($deadline - hrtime(true)) / 1e9;
@@ -299,6 +305,7 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
             if ($answer->status === 202) {
                 return true;
             }
+            $unconfirmed = $unconfirmed || $answer->status === 504 || ($answer->status === 0 && $answer->sent && \in_array($answer->errno, [28, 52, 56], true));
             $retried = \in_array($answer->status, [503, 504], true) || ($answer->status === 0 && \in_array($answer->errno, self::RETRIED_CURL_ERRORS, true));
             $pause = $this->retryDelay * (2 ** ($attempts - 1));
             $left = ($deadline - hrtime(true)) / 1e9;
@@ -313,7 +320,7 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
             'attempts' => $attempts,
             'elapsed_ms' => (int) round((hrtime(true) - $start) / 1e6),
             'reason' => $answer->describe(),
-            'outcome' => self::outcome($answer),
+            'outcome' => self::outcome($answer, $unconfirmed),
             'url' => $this->publishUrl,
             'idempotency_key' => $idempotencyKey,
         ]);
@@ -321,9 +328,9 @@ final class HttpWebsocketClient implements WebsocketClientInterface, LoggerAware
         return false;
     }
 
-    private static function outcome(HttpAnswer $answer): string
+    private static function outcome(HttpAnswer $answer, bool $unconfirmed): string
     {
-        if ($answer->status === 504 || ($answer->status === 0 && \in_array($answer->errno, [28, 52, 56], true))) {
+        if ($unconfirmed) {
             return ' (the gateway may have delivered it: not confirmed)';
         }
         if ($answer->status === 0 && \in_array($answer->errno, [35, 51, 58, 60, 77, 83], true)) {
