@@ -220,8 +220,10 @@ final class HttpWebsocketClientTest extends GatewayTestCase
         // publish is sent again on a new connection with the same Idempotency-Key: true, no log
         // line, delivered once (the tap test checks the proxy and the subscribers).
         CurlTransport::close(); // no connection from earlier tests: this one opens its own
+        $opened = CurlTransport::connectionsOpened();
         $client = $this->client(self::env('GATEWAY_DROP_URL'));
         self::assertTrue($client->publish('oro/data/update', self::tags(self::tag('dropped_0'))));
+        self::assertSame($opened + 1, CurlTransport::connectionsOpened(), 'close() closed the earlier connection');
         self::assertTrue($client->publish('oro/data/update', self::tags(self::tag('dropped_1'))));
         self::assertTrue($client->publish('oro/data/update', self::tags(self::tag('dropped_2'))));
         self::assertSame([], $this->logger->records);

@@ -69,9 +69,8 @@ final class CurlTransport
     /** Closes the connection; the next request opens a new one. */
     public static function close(): void
     {
-        if (self::$handle !== null) {
-            curl_close(self::$handle);
-        }
+        // Dropping the last reference frees the handle and closes its connection. No
+        // curl_close(): a no-op since PHP 8.0 (handles are objects), deprecated in PHP 8.5.
         self::$handle = null;
     }
 
