@@ -8,6 +8,11 @@
 # secrets as environment variables (or Docker/Kubernetes secrets exposed as such), never bake them
 # into the image. The other settings (ORO_WEBSOCKET_*_DSN, ORO_DB_DSN or ORO_DB_URL, ...) are
 # environment variables too; see README.md.
+# Topic routes: the image holds no Oro code, so without --app-root (a read-only mount of the Oro
+# application's root) the gateway knows Oro's own routes only: a custom bundle's topics are
+# unknown, browsers cannot subscribe to them and Oro's backend publishes to them are refused and
+# lost (the first per backend address logged at error). Mount a rules file declaring them and set
+# ORO_WEBSOCKET_TOPICS to its path (docs/topics.md), or mount the application and add --app-root.
 # test/dockerfile.heavy.test.ts performs these steps without Docker; keep to FROM, ARG, ENV,
 # WORKDIR, COPY, RUN, USER, EXPOSE, HEALTHCHECK, STOPSIGNAL and CMD, which it understands.
 
