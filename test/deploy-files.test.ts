@@ -1,6 +1,7 @@
 // The deploy files say what the code does (issue 16, "Also"): the Dockerfile's HEALTHCHECK works
 // with TLS on the SERVER DSN; no comment claims --env=prod needs ORO_WEBSOCKET_PUBLISH_KEYS while
-// it starts without them; the systemd unit's SIGHUP comment matches what SIGHUP does (without TLS too);
+// it starts without them; the systemd unit's and supervisord.conf's SIGHUP comments match what SIGHUP does (without TLS too;
+// it re-reads the certificates and the topic routing files);
 // the test files named in the deploy files and docs exist; exit 3 is not restarted by systemd.
 import { test } from 'tap'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -76,6 +77,23 @@ test('the systemd unit\'s SIGHUP comment is what SIGHUP does without TLS: logged
   t.match(gw.logLines().find((l) => l.signal === 'SIGHUP'), { level: 'notice', msg: /^SIGHUP: .*the gateway keeps running$/ })
   t.equal((await fetch(`${gw.url}/healthz`)).status, 200, 'still serving after SIGHUP')
   t.equal(gw.child.exitCode, null)
+})
+
+// What SIGHUP re-reads (server.ts, reloadOnSighup): the TLS certificates and every topic routing
+// file; test/server-state.test.ts shows the routing files re-read by a running gateway.
+const ROUTING_FILES = /websocket_routing\.yml[\s\S]*services\*\.yml[\s\S]*config\/oro\/websocket_routing\/[\s\S]*ORO_WEBSOCKET_TOPICS/
+
+test('the systemd unit and supervisord.conf say SIGHUP re-reads the TLS certificates and the topic routing files', async (t) => {
+  const unit = read('deploy/systemd/oro-websocket-gateway.service')
+  const reload = /^# `systemctl reload`[\s\S]*?^ExecReload=/m.exec(unit)?.[0] ?? ''
+  t.match(reload, /certificates/, 'the unit: certificates')
+  t.match(reload, ROUTING_FILES, 'the unit: the bundles\' websocket_routing.yml and services*.yml, config/oro/websocket_routing/, ORO_WEBSOCKET_TOPICS')
+  const supervisord = read('deploy/supervisord.conf')
+  const program = /^\[program:([\w-]+)\]/m.exec(supervisord)?.[1]
+  t.equal(program, 'oro_web_socket')
+  t.match(supervisord, new RegExp(`supervisorctl signal HUP '?${program ?? 'none'}:\\*'?`), 'supervisord.conf: how to send it, to every node of the program')
+  t.match(supervisord, /certificates/, 'supervisord.conf: certificates')
+  t.match(supervisord, ROUTING_FILES, 'supervisord.conf: the routing files')
 })
 
 test('the test files the deploy files, README and docs name exist', async (t) => {
