@@ -43,6 +43,12 @@ EXPOSE 8080
 # configuration says it listens (ORO_WEBSOCKET_SERVER_DSN; 0.0.0.0, :: or * mean 127.0.0.1): over
 # https:// when the SERVER DSN has TLS of its own (context_options[local_cert]), counting the
 # answer only with that certificate. Exit 0 once it answers 200, 1 after --timeout.
+# A SERVER DSN that checks client certificates (context_options[verify_peer]=true) refuses this
+# check (it has no client certificate): the container would stay "unhealthy". There, serve
+# /healthz on a plain address of its own, ORO_WEBSOCKET_METRICS_LISTEN=127.0.0.1:9464, and ask
+# that instead (docker run --health-cmd, or HEALTHCHECK in an image FROM this one):
+#   node -e "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+# or run without a health check (docker run --no-healthcheck).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "dist/cli.js", "wait-ready", "--timeout=4"]
 # The gateway drains on SIGTERM (readiness 503, sessions closed) and exits 0; give it

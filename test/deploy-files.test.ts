@@ -13,7 +13,7 @@ import { EXIT_SERVER_DISABLED } from '../server.js'
 import { fingerprint, makeCertificates, opensslBinary } from './helpers/certificates.js'
 import { httpsReady } from './helpers/tls-clients.js'
 import { serviceOptions } from './helpers/services.js'
-import { cliPath, freePort, startGateway } from './helpers/spawn-gateway.js'
+import { cliPath, freePort, startGateway, waitForHealthz } from './helpers/spawn-gateway.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const read = (path: string): string => readFileSync(join(repo, path), 'utf8')
@@ -53,6 +53,26 @@ test('the Dockerfile\'s HEALTHCHECK works with TLS on the SERVER DSN, and fails 
   await gw.stop()
   const down = await runHealthcheck(env)
   t.not(down.code, 0, 'unhealthy once it stopped')
+})
+
+test('a SERVER DSN with verify_peer=true: the HEALTHCHECK cannot pass, the Dockerfile\'s alternative (/healthz on ORO_WEBSOCKET_METRICS_LISTEN) does', serviceOptions(opensslBinary !== undefined, 'openssl', 'apt-get install openssl'), async (t) => {
+  const alternative = /^#\s+(node -e ".*")$/m.exec(read('Dockerfile'))?.[1]
+  t.ok(alternative !== undefined, 'the Dockerfile gives the command')
+  const c = makeCertificates()
+  const [port, metricsPort] = [await freePort(), await freePort()]
+  const env = {
+    ORO_SECRET: 'deploy-files-secret',
+    ORO_WEBSOCKET_SERVER_DSN: `//127.0.0.1:${port}?context_options[local_cert]=${c.server.cert}&context_options[local_pk]=${c.server.key}&context_options[verify_peer]=true&context_options[cafile]=${c.ca}`,
+    ORO_WEBSOCKET_METRICS_LISTEN: `127.0.0.1:${metricsPort}`
+  }
+  await startGateway({ args: ['--env=prod'], env, scheme: 'https', ready: async (_url, ms, gaveUp) => { await waitForHealthz(`http://127.0.0.1:${metricsPort}/healthz`, ms, gaveUp) }, timeoutMs: 30_000 }, t)
+  const refused = await runHealthcheck(env)
+  t.not(refused.code, 0, `the image's HEALTHCHECK fails there: ${refused.output.trim()}`)
+  const script = /^node -e "(.*)"$/.exec(alternative ?? '')?.[1] ?? ''
+  const code = await new Promise<number>((resolve) => {
+    execFile(process.execPath, ['-e', script.replace('9464', String(metricsPort))], { timeout: 20_000 }, (error) => { resolve(error === null ? 0 : Number((error as { code?: number }).code ?? 1)) })
+  })
+  t.equal(code, 0, 'the alternative passes')
 })
 
 test('comments about ORO_WEBSOCKET_PUBLISH_KEYS match --env=prod, which starts without them', async (t) => {
