@@ -103,6 +103,23 @@ test('the systemd unit\'s SIGHUP comment is what SIGHUP does without TLS: logged
 // file; test/server-state.test.ts shows the routing files re-read by a running gateway.
 const ROUTING_FILES = /websocket_routing\.yml[\s\S]*services\*\.yml[\s\S]*config\/oro\/websocket_routing\/[\s\S]*ORO_WEBSOCKET_TOPICS/
 
+test('the Kubernetes Secret example applied unchanged: --env=prod refuses its placeholder publish key (GW_ERR_CONFIG_INVALID), dev takes it', async (t) => {
+  const secret = read('deploy/kubernetes/secret.example.yaml')
+  const placeholder = /^\s*ORO_WEBSOCKET_PUBLISH_KEYS:\s*"([^"]+)"/m.exec(secret)?.[1]
+  t.equal(placeholder, 'change-me-to-a-long-random-key')
+  t.match(secret, /--env=prod refuses to start with this placeholder/, 'the example says so')
+  const env = { ORO_SECRET: 'deploy-files-secret', ORO_WEBSOCKET_PUBLISH_KEYS: `other-key-of-forty-characters-or-so-xyz, ${placeholder ?? ''}` }
+  const refused = await new Promise<{ code: number, stderr: string }>((resolve) => {
+    execFile(process.execPath, [cliPath, 'serve', '--env=prod'], { cwd: repo, env: { ...process.env, ...env }, timeout: 30_000 }, (error, _stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number((error as { code?: number }).code ?? 1), stderr })
+    })
+  })
+  t.equal(refused.code, 1, 'exit 1: a configuration problem')
+  t.match(refused.stderr, /^GW_ERR_CONFIG_INVALID: invalid configuration: ORO_WEBSOCKET_PUBLISH_KEYS holds the placeholder of deploy\/kubernetes\/secret\.example\.yaml .*openssl rand/m)
+  t.doesNotThrow(() => loadConfig({ env, cwd: repo, mode: 'dev' }), 'dev mode takes it (a trial)')
+  t.doesNotThrow(() => loadConfig({ env: { ...env, ORO_WEBSOCKET_PUBLISH_KEYS: 'a-real-key-Zk3q9' }, cwd: repo, mode: 'prod' }), 'prod takes another key')
+})
+
 test('the systemd unit and supervisord.conf say SIGHUP re-reads the TLS certificates and the topic routing files', async (t) => {
   const unit = read('deploy/systemd/oro-websocket-gateway.service')
   const reload = /^# `systemctl reload`[\s\S]*?^ExecReload=/m.exec(unit)?.[0] ?? ''
