@@ -8,6 +8,11 @@
 # secrets as environment variables (or Docker/Kubernetes secrets exposed as such), never bake them
 # into the image. The other settings (ORO_WEBSOCKET_*_DSN, ORO_DB_DSN or ORO_DB_URL, ...) are
 # environment variables too; see README.md.
+# Topic routes: the image holds no Oro code, so without --app-root (a read-only mount of the Oro
+# application's root) the gateway knows Oro's own routes only: a custom bundle's topics are
+# unknown, browsers cannot subscribe to them and Oro's backend publishes to them are refused and
+# lost (the first per backend address logged at error). Mount a rules file declaring them and set
+# ORO_WEBSOCKET_TOPICS to its path (docs/topics.md), or mount the application and add --app-root.
 # test/dockerfile.heavy.test.ts performs these steps without Docker; keep to FROM, ARG, ENV,
 # WORKDIR, COPY, RUN, USER, EXPOSE, HEALTHCHECK, STOPSIGNAL and CMD, which it understands.
 
@@ -38,6 +43,12 @@ EXPOSE 8080
 # configuration says it listens (ORO_WEBSOCKET_SERVER_DSN; 0.0.0.0, :: or * mean 127.0.0.1): over
 # https:// when the SERVER DSN has TLS of its own (context_options[local_cert]), counting the
 # answer only with that certificate. Exit 0 once it answers 200, 1 after --timeout.
+# A SERVER DSN that checks client certificates (context_options[verify_peer]=true) refuses this
+# check (it has no client certificate): the container would stay "unhealthy". There, serve
+# /healthz on a plain address of its own, ORO_WEBSOCKET_METRICS_LISTEN=127.0.0.1:9464, and ask
+# that instead (docker run --health-cmd, or HEALTHCHECK in an image FROM this one):
+#   node -e "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+# or run without a health check (docker run --no-healthcheck).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "dist/cli.js", "wait-ready", "--timeout=4"]
 # The gateway drains on SIGTERM (readiness 503, sessions closed) and exits 0; give it

@@ -1,5 +1,5 @@
-// Applies a save of Oro's System Configuration without a restart: with ORO_DB_URL set, the
-// gateway watches oro_sync_websocket_server_state (src/access/server-state-watch.ts) and, when
+// Applies a save of Oro's System Configuration without a restart: with Oro's database set
+// (ORO_DB_DSN, else ORO_DB_URL), the gateway watches oro_sync_websocket_server_state (src/access/server-state-watch.ts) and, when
 // the system_config row changes, re-reads the allowed origins (Oro's application URL) and the
 // topic routing files at once. Oro's own server stops itself on that change; no session is
 // dropped here.
@@ -10,7 +10,7 @@ import type { GatewayLogger } from '../src/logger.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Null without ORO_DB_URL. */
+    /** Null without Oro's database (neither ORO_DB_DSN nor ORO_DB_URL set). */
     serverStateWatch: ServerStateWatch | null
   }
 }
@@ -38,6 +38,7 @@ async function serverStatePlugin (fastify: FastifyInstance): Promise<void> {
     connect: async () => await openDatabaseConnection(url, { connectTimeoutMs: 2000, queryTimeoutMs: 2000, applicationName: 'oro-websocket-gateway (state)' }),
     table,
     log,
+    setting: fastify.gateway.databaseSetting,
     onChange: async () => {
       try {
         await Promise.all([

@@ -139,7 +139,7 @@ export const GW_ERR_TOPIC_FORBIDDEN = createError(
 
 export const GW_ERR_TOPIC_NOT_ROUTED = createError(
   'GW_ERR_TOPIC_NOT_ROUTED',
-  'No routing rule matches topic %s; add a rule (ORO_WEBSOCKET_TOPICS) or fix the topic',
+  'No routing rule matches topic %s: a custom bundle\'s topic is known only with --app-root (the Oro application\'s root, whose bundles\' websocket_routing.yml are read) or a rule in ORO_WEBSOCKET_TOPICS; else fix the topic',
   404
 )
 

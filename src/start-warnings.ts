@@ -4,6 +4,7 @@
 import { isIP } from 'node:net'
 import type { LoadedConfig } from './config/load.js'
 import { normalizeAddress } from './access/networks.js'
+import { SUPPORTED_NODE_MAJORS } from './version.js'
 
 export interface StartWarning {
   fields: Record<string, unknown>
@@ -44,16 +45,29 @@ export function backendNetworkWarning (loaded: LoadedConfig): StartWarning | und
   }
 }
 
-/** A Node.js older than package.json's engines (">=22"): a warning, never a refusal to start. */
-export function nodeVersionWarning (nodeVersion: string, engine: string): StartWarning | undefined {
+/**
+ * A Node.js the gateway is not supported on: a warning, never a refusal to start. Older than
+ * package.json's engines (">=22"): no more fixes. An odd major (23, 25): never an LTS, its fixes
+ * end six months after its release, and CI does not test it. A newer even major than those
+ * supported (SUPPORTED_NODE_MAJORS): not tested yet.
+ */
+export function nodeVersionWarning (nodeVersion: string, engine: string, supported: readonly number[] = SUPPORTED_NODE_MAJORS): StartWarning | undefined {
   const wanted = /^>=\s*(\d+)/.exec(engine.trim())?.[1]
   const major = Number(/^v?(\d+)/.exec(nodeVersion)?.[1])
-  if (wanted === undefined || !Number.isFinite(major) || major >= Number(wanted)) return undefined
-  return {
-    fields: { node: nodeVersion, engines: engine },
-    msg: `Node.js ${nodeVersion} is not supported (package.json engines: node ${engine}; Node.js ${major} gets no more fixes): ` +
-      'install Node.js 22 or 24 (README.md, Quick start, says how on Debian, Ubuntu and RHEL)'
+  if (!Number.isFinite(major) || supported.includes(major)) return undefined
+  const install = `install Node.js ${supported.join(' or ')} (README.md, Quick start, says how on Debian, Ubuntu and RHEL)`
+  const fields = { node: nodeVersion, engines: engine, supported: supported.join(', ') }
+  if (wanted !== undefined && major < Number(wanted)) {
+    return { fields, msg: `Node.js ${nodeVersion} is not supported (package.json engines: node ${engine}; Node.js ${major} gets no more fixes): ${install}` }
   }
+  if (major % 2 === 1) {
+    return { fields, msg: `Node.js ${nodeVersion} is not supported: an odd-numbered release, never LTS, whose fixes end six months after its release, and not tested by CI: ${install}` }
+  }
+  const newest = Math.max(...supported)
+  if (major > newest) {
+    return { fields, msg: `Node.js ${nodeVersion} is newer than the versions tested (${supported.join(', ')}): it will likely work, but is not supported yet; for support, ${install}` }
+  }
+  return undefined
 }
 
 export function startWarnings (loaded: LoadedConfig, nodeVersion: string, engine: string): StartWarning[] {

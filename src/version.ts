@@ -18,4 +18,9 @@ const pkg = JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: st
 export const version = pkg.version
 /** package.json's engines.node (e.g. ">=22"): the Node.js versions the gateway supports. */
 export const nodeEngine = pkg.engines?.node ?? '>=22'
+/**
+ * The Node.js major versions supported: the LTS lines CI tests (.ci/run installs these). Odd
+ * majors (23, 25) are never LTS and get fixes for six months only; a newer even one is untested.
+ */
+export const SUPPORTED_NODE_MAJORS: readonly number[] = [22, 24]
 export const SERVER_IDENT = `oro-websocket-gateway/${version}`

@@ -47,6 +47,11 @@ test('a browser session over the browser limit is still closed with 1009, logged
   t.equal(line?.setting, 'ORO_WEBSOCKET_MAX_FRAME_BYTES')
   t.equal(line?.limit, 2048)
   t.equal(line?.backend, false)
+  // The frame's own header told its length: the message's size, exactly.
+  const sent = Buffer.byteLength(JSON.stringify([5, 'x'.repeat(3000)]))
+  t.equal(line?.size, sent, 'the message\'s actual size')
+  t.equal(line?.sizeExact, true)
+  t.match(line?.msg, new RegExp(`a message of ${sent} bytes, over the limit of 2048 bytes \\(ORO_WEBSOCKET_MAX_FRAME_BYTES\\)`))
 
   const ok = await connectWamp(`${wsUrl}/ws`, BROWSER)
   t.teardown(() => ok.close())
@@ -70,4 +75,20 @@ test('a backend over its own limit is closed with 1009 and the log names ORO_WEB
   t.equal(line?.limit, 65536)
   t.equal(line?.backend, true)
   t.equal(line?.sessionId, backend.sessionId)
+})
+
+test('a fragmented message over the limit: the log gives the bytes it had reached (at least), not a size it cannot know', async (t) => {
+  const { wsUrl, logs } = await startApp(t, { ORO_WEBSOCKET_MAX_FRAME_BYTES: '2048' }, 'dev', 'info')
+  const browser = await connectWamp(`${wsUrl}/ws`, BROWSER)
+  // Three frames of 1,000 bytes without FIN: ws stops at the third header (3,000 > 2,048).
+  const part = 'x'.repeat(1000)
+  browser.ws.send(`[5,"${part.slice(4)}`, { fin: false })
+  browser.ws.send(part, { fin: false })
+  browser.ws.send(part, { fin: false })
+  const closed = await browser.closed
+  t.equal(closed.code, 1009)
+  const line = logs.find((l) => typeof l.msg === 'string' && l.msg.includes('1009'))
+  t.equal(line?.size, 3000, 'the bytes announced so far')
+  t.equal(line?.sizeExact, false)
+  t.match(line?.msg, /a message of at least 3000 bytes \(a fragmented message, stopped before its last frame\), over the limit of 2048 bytes/)
 })

@@ -9,6 +9,17 @@ import type { Log } from '../logger.js'
 
 export const STATE_TABLE = 'oro_sync_websocket_server_state'
 export const SYSTEM_CONFIG_STATE = 'system_config'
+/** Between polls while the table is there: every second, as Oro's own server polls it. */
+export const STATE_POLL_INTERVAL_MS = 1000
+
+/** Runs `run` after `delayMs`; returns what cancels it. The default is an unref'd setTimeout. */
+export type Schedule = (run: () => void, delayMs: number) => () => void
+
+const timerSchedule: Schedule = (run, delayMs) => {
+  const timer = setTimeout(run, delayMs)
+  timer.unref()
+  return () => { clearTimeout(timer) }
+}
 
 export interface ServerStateWatchOptions {
   /** Opens a connection to Oro's database (kept while it works). */
@@ -18,10 +29,14 @@ export interface ServerStateWatchOptions {
   /** Applies a change; awaited before the next poll. */
   onChange: (updatedAt: string) => Promise<void>
   log: Pick<Log, 'info' | 'notice' | 'warn'>
-  /** Between polls while the table is there; Oro's server: 1 s. */
+  /** The variable Oro's database comes from (ORO_DB_DSN or ORO_DB_URL), named in messages. */
+  setting?: string
+  /** Between polls while the table is there; Oro's server: 1 s (STATE_POLL_INTERVAL_MS). */
   intervalMs?: number
   /** Between looks for the table while it is absent or unreadable, and after a failure. */
   retryMs?: number
+  /** Schedules the next poll (tests count polls with their own). */
+  schedule?: Schedule
 }
 
 type Phase = 'starting' | 'watching' | 'absent' | 'failing' | 'stopped'
@@ -40,7 +55,9 @@ export class ServerStateWatch {
   #stopped = false
   /** The row's value when last read; undefined before the first read. */
   #seen: string | undefined
-  #timer: NodeJS.Timeout | undefined
+  #cancel: (() => void) | undefined
+  #polls = 0
+  #appliedAtPoll: number | undefined
   #running: Promise<void> | undefined
   #changes = 0
   #waiters: Array<() => void> = []
@@ -49,7 +66,7 @@ export class ServerStateWatch {
   readonly #firstRead = new Promise<void>((resolve) => { this.#firstDone = resolve })
 
   constructor (options: ServerStateWatchOptions) {
-    this.#options = { intervalMs: 1000, retryMs: 60_000, ...options }
+    this.#options = { intervalMs: STATE_POLL_INTERVAL_MS, retryMs: 60_000, setting: 'ORO_DB_URL', schedule: timerSchedule, ...options }
     this.#sql = `SELECT updated_at FROM ${options.table} WHERE id = '${SYSTEM_CONFIG_STATE}'`
   }
 
@@ -57,6 +74,12 @@ export class ServerStateWatch {
   get phase (): Phase { return this.#stopped ? 'stopped' : this.#phase }
   /** Changes applied so far. */
   get changes (): number { return this.#changes }
+  /** Polls begun so far (the first read is poll 1). */
+  get polls (): number { return this.#polls }
+  /** The poll that applied the last change (its number, as `polls` counts), undefined before one. */
+  get appliedAtPoll (): number | undefined { return this.#appliedAtPoll }
+  /** Between polls while the table is watched. */
+  get intervalMs (): number { return this.#options.intervalMs }
 
   /** Resolves when the next change has been applied (tests, the status page). */
   async nextChange (): Promise<void> {
@@ -76,8 +99,8 @@ export class ServerStateWatch {
 
   async stop (): Promise<void> {
     this.#stopped = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#cancel?.()
+    this.#cancel = undefined
     await this.#running
     await this.#connection?.close()
     this.#connection = undefined
@@ -88,12 +111,12 @@ export class ServerStateWatch {
     await this.#running
     if (this.#stopped) return
     const delay = this.#phase === 'watching' ? this.#options.intervalMs : this.#phase === 'failing' ? Math.min(5000, this.#options.retryMs) : this.#options.retryMs
-    this.#timer = setTimeout(() => { void this.#tick() }, delay)
-    this.#timer.unref()
+    this.#cancel = this.#options.schedule(() => { void this.#tick() }, delay)
   }
 
   async #poll (): Promise<void> {
-    const { log } = this.#options
+    const { log, setting } = this.#options
+    const poll = ++this.#polls
     let value: string
     try {
       this.#connection ??= await this.#options.connect()
@@ -108,13 +131,13 @@ export class ServerStateWatch {
         if (this.#phase !== 'absent') {
           log.info({ table: STATE_TABLE, code }, ABSENT.has(code)
             ? `${STATE_TABLE} is not in Oro's database (Oro before 6.0.10 / 6.1.7): allowed origins are re-read every ORO_WEBSOCKET_ORIGINS_REFRESH seconds; looking for the table again every ${this.#options.retryMs / 1000} s`
-            : `${STATE_TABLE} cannot be read (grant SELECT on it to the ORO_DB_URL user): allowed origins are re-read every ORO_WEBSOCKET_ORIGINS_REFRESH seconds`)
+            : `${STATE_TABLE} cannot be read (grant SELECT on it to the user of ${setting}): allowed origins are re-read every ORO_WEBSOCKET_ORIGINS_REFRESH seconds`)
         }
         this.#phase = 'absent'
         return
       }
       if (this.#phase !== 'failing') {
-        log.warn({ table: STATE_TABLE, err: (err as Error).message }, `${STATE_TABLE} could not be read from ORO_DB_URL; a change of Oro's system configuration is applied once it can be read again`)
+        log.warn({ table: STATE_TABLE, err: (err as Error).message }, `${STATE_TABLE} could not be read from ${setting}; a change of Oro's system configuration is applied once it can be read again`)
       }
       this.#phase = 'failing'
       return
@@ -131,6 +154,7 @@ export class ServerStateWatch {
     log.notice({ table: STATE_TABLE, state: SYSTEM_CONFIG_STATE, updatedAt: value, was: previous, afterOutage: !wasWatching },
       "Oro's system configuration was saved: re-reading the allowed origins and topic routes (no session is dropped)")
     await this.#options.onChange(value)
+    this.#appliedAtPoll = poll
     this.#changes++
     for (const resolve of this.#waiters.splice(0)) resolve()
   }

@@ -18,7 +18,7 @@ export function createMysqlQueries (url: MysqlDatabaseUrl, options: UserQueriesO
     })
   } catch (error) {
     // mysql2 checks the charset name when the pool is made.
-    throw new ConfigError('ORO_DB_URL', `has options MySQL does not accept (${(error as Error).message})`, 'mysql://oro:secret@127.0.0.1:3306/oro_db?charset=utf8mb4')
+    throw new ConfigError(options.setting ?? 'ORO_DB_URL', `has options MySQL does not accept (${(error as Error).message})`, 'mysql://oro:secret@127.0.0.1:3306/oro_db?charset=utf8mb4')
   }
 
   // mysql2 leaves a query's timeout timer running when its connection dies under it: harmless,

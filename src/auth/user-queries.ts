@@ -24,6 +24,8 @@ export interface UserQueriesOptions {
   poolSize: number
   connectTimeoutMs: number
   queryTimeoutMs: number
+  /** The variable the URL came from (ORO_DB_DSN or ORO_DB_URL), named in errors; ORO_DB_URL when not given. */
+  setting?: string
 }
 
 export interface UserRow {

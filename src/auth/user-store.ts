@@ -78,7 +78,8 @@ export function createUserStore (url: string, options: UserStoreOptions = {}): D
     table: options.table ?? 'oro_user',
     poolSize: options.poolSize ?? 4,
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,
-    queryTimeoutMs: options.queryTimeoutMs ?? 5000
+    queryTimeoutMs: options.queryTimeoutMs ?? 5000,
+    setting: options.setting ?? 'ORO_DB_URL'
   }
   const queries = parsed.driver === 'pg' ? createPgQueries(parsed, settings) : createMysqlQueries(parsed, settings)
   return new CachedUserStore(queries, parsed.display, [parsed.password], options)

@@ -1,17 +1,27 @@
 // What `serve` needs beyond valid settings, checked before anything listens and by `config` (the
-// same pre-flight): ORO_SECRET in prod, a usable ORO_DB_URL, readable topic files, a drain delay
-// shorter than the shutdown timeout. Every problem is returned, not just the first.
+// same pre-flight): ORO_SECRET in prod, no publish key that is an example's placeholder in prod,
+// a usable ORO_DB_URL, readable topic files, a drain delay shorter than the shutdown timeout.
+// Every problem is returned, not just the first.
 import { ConfigError, collect } from './errors.js'
 import { parseDatabaseUrl } from '../auth/database-url.js'
 import { loadTopicRules } from '../topics/load.js'
 import { describeOrigin, type LoadedConfig } from './load.js'
 import type { Mode } from '../logger.js'
+import { PLACEHOLDER_PUBLISH_KEYS } from '../publish/keys.js'
 
 export function checkServeRequirements (loaded: LoadedConfig, mode: Mode): ConfigError[] {
   const problems: ConfigError[] = []
   const { gateway } = loaded
   if (mode === 'prod' && gateway.secret === undefined) {
     problems.push(secretMissing(loaded, '--env=prod needs it to verify the tickets of WebSocket clients'))
+  }
+  if (mode === 'prod') {
+    for (const key of gateway.publish.keys) {
+      const example = PLACEHOLDER_PUBLISH_KEYS.get(key)
+      if (example === undefined) continue
+      problems.push(new ConfigError('ORO_WEBSOCKET_PUBLISH_KEYS', `holds the placeholder of ${example} (${key}): anyone who read that file could publish to every page; ` +
+        'set a long random key, or leave ORO_WEBSOCKET_PUBLISH_KEYS out (Oro\'s backend publishes over WebSocket; POST /publish is then off)', 'ORO_WEBSOCKET_PUBLISH_KEYS="$(openssl rand -base64 32)"'))
+    }
   }
   if (gateway.databaseUrl !== undefined) {
     const setting = gateway.databaseSetting

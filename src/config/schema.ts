@@ -268,7 +268,7 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_PUBLISH_KEYS: {
       type: 'string',
-      description: 'Comma-separated keys for POST /publish (Authorization: Bearer KEY); several allow rotation. Not set: POST /publish is disabled (dev makes one at start).',
+      description: 'Comma-separated keys for POST /publish (Authorization: Bearer KEY); several allow rotation. Not set: POST /publish is disabled (dev makes one at start). prod refuses to start with the placeholder of deploy/kubernetes/secret.example.yaml.',
       example: 'k3y-0ne,k3y-tw0',
       secret: true
     },

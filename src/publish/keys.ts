@@ -12,6 +12,14 @@ export interface PublishKeys {
   readonly count: number
 }
 
+/**
+ * Placeholders shipped in this repository's examples (deploy/kubernetes/secret.example.yaml): a
+ * key anyone can read there. --env=prod refuses to start with one (src/config/requirements.ts).
+ */
+export const PLACEHOLDER_PUBLISH_KEYS: ReadonlyMap<string, string> = new Map([
+  ['change-me-to-a-long-random-key', 'deploy/kubernetes/secret.example.yaml']
+])
+
 export function parseKeyList (list: string | undefined): string[] {
   return (list ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')
 }

@@ -17,7 +17,7 @@ import type { Socket } from 'node:net'
 import type { RawData, WebSocket } from 'ws'
 import { Connection, MAX_PENDING_PONGS, holdHandshake } from '../wamp/connection.js'
 import type { WriteScheduler } from '../wamp/socket-writer.js'
-import { setMessageLimit } from '../wamp/message-limit.js'
+import { oversizeOf, setMessageLimit } from '../wamp/message-limit.js'
 import { WampSession, type SessionContext, type SessionLog } from '../wamp/session.js'
 import type { UserQuota } from '../wamp/user-quota.js'
 import { KeepAlive } from '../wamp/keepalive.js'
@@ -255,15 +255,18 @@ function onError (this: WebSocket, err: Error & { code?: string }): void {
     if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       upgrade.stats.oversizeFrames++
       // An error: a backend's publishes after this one are lost too (it never reads, so it
-      // does not see the close), and a browser never sends this much. ws does not tell the
-      // message's size, only that it is over the limit.
+      // does not see the close), and a browser never sends this much. The size is what the
+      // frames' headers announced (ws stops before reading the payload over the limit): the
+      // message's size when that frame was its last (sizeExact), else how far it had got.
       const backend = session.canPublish
       const setting = backend ? 'ORO_WEBSOCKET_BACKEND_MAX_FRAME_BYTES' : 'ORO_WEBSOCKET_MAX_FRAME_BYTES'
       const limit = backend ? limits.backendMaxFrameBytes : limits.maxFrameBytes
+      const { bytes, exact } = oversizeOf(this)
       const suppressed = throttle.take(`oversize:${setting}`)
       if (suppressed >= 0) {
-        log.error({ sessionId: session.id, user: session.user, address: session.address, backend, size: `over ${limit} bytes`, limit, setting, suppressed },
-          `closing session with 1009: a message over ${limit} bytes (${setting})`)
+        const size = bytes === 0 ? `over ${limit} bytes` : exact ? `${bytes} bytes` : `at least ${bytes} bytes (a fragmented message, stopped before its last frame)`
+        log.error({ sessionId: session.id, user: session.user, address: session.address, backend, size: bytes === 0 ? null : bytes, sizeExact: exact, limit, setting, suppressed },
+          `closing session with 1009: a message of ${size}, over the limit of ${limit} bytes (${setting})`)
       }
     } else if (throttle.take(`ws-error:${String(err.code)}`) >= 0) {
       log.info({ sessionId: session.id, user: session.user, err: err.message, code: err.code }, 'session error')

@@ -50,3 +50,35 @@ Object.defineProperty(LimitedWebSocket.prototype, 'setSocket', {
   writable: true,
   configurable: true
 })
+
+/** How big the message that went over the limit is, as far as ws knows when it stops. */
+export interface Oversize {
+  /** Bytes: the message's size when `exact`, else how many it had reached (at least). */
+  bytes: number
+  /**
+   * True when the frame that went over is the message's last (FIN): its header announced the
+   * length before any of its payload was read, so the sum is the whole message's size. False for
+   * a fragmented message stopped before its last frame (more may have followed) or when ws's
+   * internals are not what this reads (then bytes is 0).
+   */
+  exact: boolean
+}
+
+interface ReceiverState {
+  _fin?: unknown
+  _compressed?: unknown
+  _totalPayloadLength?: unknown
+  _messageLength?: unknown
+}
+
+/**
+ * Read in the 'error' handler of WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: ws's receiver has added the
+ * announced length of the frame over the limit to the message's total (Receiver#haveLength) and
+ * stops there, before reading its payload; the total is reset only once a message completes.
+ */
+export function oversizeOf (ws: WebSocket): Oversize {
+  const receiver = (ws as unknown as { _receiver?: ReceiverState | null })._receiver
+  const total = receiver?._compressed === true ? receiver._messageLength : receiver?._totalPayloadLength
+  if (typeof total !== 'number' || total <= 0) return { bytes: 0, exact: false }
+  return { bytes: total, exact: receiver?._fin === true && receiver._compressed !== true }
+}

@@ -59,7 +59,7 @@ export interface SessionContext {
   throttle: LogThrottle
   /** The app's figures (drops, refusals, publishes). */
   stats: GatewayStats
-  /** Addresses that had a publish refused (not a backend): the first from each is logged at error. */
+  /** (reason, address) pairs that had a publish refused: the first of each is logged at error. */
   refusedPublishers?: FirstSeen
   /** Sessions and subscriptions per user, all sessions together (none: not counted). */
   quota?: UserQuota
@@ -73,6 +73,11 @@ export const INTERNAL_ERROR_REASON = 'internal error; reconnect'
 /** Logged (warning, with the client's address) when a session that is not a backend publishes. */
 export const NOT_BACKEND_MESSAGE = 'only backend sessions may publish: to let this client publish, add its address to ' +
   'ORO_WEBSOCKET_BACKEND_NETWORKS (it must connect directly, or through a proxy in ORO_WEBSOCKET_TRUSTED_PROXIES that forwards only such addresses, with a valid ticket)'
+
+/** Why a topic may have no route here, and the fix: what a backend's refused publish says. */
+export const NO_ROUTE_HINT = 'the gateway knows Oro\'s own routes, the rules of ORO_WEBSOCKET_TOPICS and, with --app-root, those of every bundle ' +
+  '(Resources/config/oro/websocket_routing.yml) and of config/oro/websocket_routing/; a custom bundle\'s topic needs --app-root (the Oro application\'s root) ' +
+  'or a rule in ORO_WEBSOCKET_TOPICS (docs/topics.md); until then every publish to it is lost'
 
 type PublishMessage = Extract<ClientMessage, { type: typeof PUBLISH }>
 
@@ -236,8 +241,10 @@ export class WampSession implements HubClient {
     // Past the throttle (a client can bring ever new addresses: one line stands for them all).
     if (suppressed < 0) return
     // Browsers never publish: the first refused publish of an address is a backend left outside
-    // ORO_WEBSOCKET_BACKEND_NETWORKS, whose every publish is lost. Said at error, once per address.
-    if (refusal.reason === 'not-backend' && this.#ctx.refusedPublishers?.first(this.address) === true) {
+    // ORO_WEBSOCKET_BACKEND_NETWORKS, whose every publish is lost. A backend's publish refused
+    // otherwise (no route: a custom bundle's topic without --app-root; a topic too long) is lost
+    // too. Each said at error, the first per address and reason; later ones at warning.
+    if (kind === 'publish' && level === 'warn' && this.#ctx.refusedPublishers?.first(`${refusal.reason} ${this.address}`) === true) {
       this.#ctx.log.error({ sessionId: this.id, user: this.user, address: this.address, topic: clip(topic, 200), reason: refusal.reason, first: true },
         `publish refused: ${refusal.message}; the first from ${this.address}, its later ones at warning, once a minute`)
       return
@@ -308,12 +315,16 @@ export class WampSession implements HubClient {
       this.#refused('publish', topic, { reason: 'not-backend', message: NOT_BACKEND_MESSAGE }, 'warn')
       return
     }
-    const refusal: Refusal | null = topic.length > limits.maxTopicLength
+    let refusal: Refusal | null = topic.length > limits.maxTopicLength
       ? { reason: 'topic-too-long', message: `topic URI of ${topic.length} characters is over the limit of ${limits.maxTopicLength} (ORO_WEBSOCKET_MAX_TOPIC_LENGTH)` }
       : policy.publish(topic, this)
     if (refusal !== null) {
       this.#ctx.stats.publishesRefused++
-      this.#refused('publish', topic, refusal, 'notice')
+      // Oro's backend never reads: a refused publish of a backend is lost without a trace but this
+      // log line, so it is a warning (the first per address and reason an error). Only a publish
+      // to the gateway's own keep-alive topic (server-only) is ignored as by design.
+      if (refusal.reason === 'no-route') refusal = { reason: refusal.reason, message: `${refusal.message}: ${NO_ROUTE_HINT}` }
+      this.#refused('publish', topic, refusal, refusal.reason === 'server-only' ? 'notice' : 'warn')
       return
     }
     this.#ctx.stats.publishesReceived++
