@@ -91,7 +91,15 @@ export function openWampJsPage (options: WampJsPageOptions): WampJsPage {
   const connect = async (): Promise<void> => {
     if (stopped) return
     ticketsFetched++
-    const ticket = await options.fetchTicket(page)
+    let ticket: string
+    try {
+      ticket = await options.fetchTicket(page)
+    } catch {
+      // No ticket (the application did not answer): wamp.js never connects, and tries again.
+      attempts.push({ outcome: 'unreachable' })
+      schedule(rule.failed(now()))
+      return
+    }
     if (stopped) return
     const socket = new WebSocket(`${options.url}?ticket=${encodeURIComponent(ticket)}`, ['wamp'], {
       headers: { Origin: 'http://localhost', ...options.headers },
