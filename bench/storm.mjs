@@ -14,11 +14,13 @@
 //                             has been listening (migration day: the old server is gone), timed
 //                             from the first attempt; nothing drains, nothing restarts
 //   [--target=S]              seconds within which all must be back (default: restart 15; arrive
-//                             10 up to 2,000 pages, else 30, the issue's targets)
+//                             10 up to 2,000 pages, else 30, the issue's targets; + retryDelay
+//                             under --rule=released, whose first retry waits that long)
 //   [--profile=spread|office] spread: --per-network pages per /24 (default 50) over many networks;
 //                             office: every page behind one address (an office NAT or proxy)
-//   [--rule=master|released]  wamp.js reconnect rule: master retries every 2 s for 15 s, released
-//                             waits 60 s x attempts after every drop or refusal (oro-compat §6)
+//   [--rule=master|released]  wamp.js reconnect rule (lib/wamp-js-rule.mjs, oro-compat §6): master
+//                             retries silently every 2 s for 15 s; released shows "connection lost"
+//                             and waits --retry-delay x attempts after every drop or refusal
 //   [--retry-delay=60000] (ms) [--cookies=1|0] (0: a cold storm, pages come back without cookies)
 //   [--spares=1] (extra tickets per session) [--out=NAME]   (also: npm run bench -- storm ...).
 //   ORO_WEBSOCKET_* variables set in the environment are passed to the gateway (A/B of a setting).
@@ -67,7 +69,8 @@ const COOKIES = args.cookies !== '0'
 const START = args.start ?? 'restart'
 if (!['restart', 'arrive'].includes(START)) throw new Error(`--start is restart or arrive, not ${START}`)
 const ARRIVE = START === 'arrive'
-const TARGET_S = Number(args.target ?? (ARRIVE ? (N <= 2000 ? 10 : 30) : 15))
+// Released Oro's first retry comes retryDelay after the drop, however soon the node is back.
+const TARGET_S = Number(args.target ?? ((ARRIVE ? (N <= 2000 ? 10 : 30) : 15) + (RULE === 'released' ? RETRY_DELAY / 1000 : 0)))
 if (!['spread', 'office'].includes(PROFILE)) throw new Error(`--profile is spread or office, not ${PROFILE}`)
 if (!['master', 'released'].includes(RULE)) throw new Error(`--rule is master or released, not ${RULE}`)
 const OFFICE_ADDRESS = '198.18.0.10'
@@ -305,6 +308,8 @@ async function main () {
       outageP50S: quantile(outage, 0.5) / 1000,
       outageP99S: quantile(outage, 0.99) / 1000,
       over15s: rows.filter((r) => r[0] !== null && (r[1] === null || r[1] - r[0] > 15000)).length, // of the sessions that dropped
+      shownLost: rows.filter((r) => r[6] > 0).length, // showed "connection lost" (wamp.js's rule)
+      shownLostTimes: rows.reduce((a, r) => a + r[6], 0),
       attempts: rows.reduce((a, r) => a + r[2], 0),
       httpRejections: rows.reduce((a, r) => a + r[3], 0),
       refusals: reports.reduce((a, r) => { for (const [k, v] of Object.entries(r.refusals)) a[k] = (a[k] ?? 0) + v; return a }, {}),
@@ -335,7 +340,8 @@ async function main () {
     ARRIVE ? '| SIGTERM → listening again | - (no restart: the node was listening) |' : `| SIGTERM → listening again | ${f(s.downMs / 1000)} s (exit ${f(s.exitMs / 1000)} s) |`,
     `| ${ARRIVE ? 'connected after the first attempt' : 'back after the node listened'}: 99 % / 100 % | ${f(s.t99SinceUpS)} s / ${s.allBack ? f(s.t100SinceUpS) + ' s' : `not all within ${DEADLINE_S} s (${s.back} of ${N})`} |`,
     `| outage per session (drop → back): p50 / p99 / slowest | ${f(s.outageP50S)} / ${f(s.outageP99S)} / ${f(s.slowestOutageS)} s |`,
-    `| sessions whose outage passed 15 s ("connection lost") | ${s.over15s} |`,
+    `| sessions whose outage passed 15 s | ${s.over15s} |`,
+    `| sessions that showed "connection lost" (rule ${RULE}) / times shown | ${s.shownLost} / ${s.shownLostTimes} |`,
     `| attempts / refused by HTTP / sent a cookie back / ticket sent again (spares used up) | ${s.attempts} / ${s.httpRejections} / ${s.sentCookie} / ${s.ticketsSentAgain} |`,
     `| refusals by status during the storm | ${Object.entries(s.refusals).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'} |`,
     `| gateway event-loop delay during the storm: p50 / p99 / max | ${f(s.lag?.p50Ms)} / ${f(s.lag?.p99Ms)} / ${f(s.lag?.maxMs)} ms |`,

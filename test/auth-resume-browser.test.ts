@@ -17,21 +17,27 @@ import { nginxBinary, startNginx } from './helpers/nginx.js'
 import { createPgUsers, needsPostgres, USERS } from './helpers/databases.js'
 import { freePort, serviceOptions } from './helpers/services.js'
 import { Writable } from 'node:stream'
+import { readFileSync } from 'node:fs'
 
 const postgres = await needsPostgres()
 const SECRET = 'resume-browser-secret'
 const alice = USERS.find((u) => u.username === 'alice') as (typeof USERS)[number]
 const bob = USERS.find((u) => u.username === 'bob') as (typeof USERS)[number]
 
-const PAGE = (wsUrl: string): string => `<!doctype html><meta charset="utf-8"><title>oro</title><script>
+// Reconnects by Oro master's wamp.js rule (bench/lib/wamp-js-rule.mjs, 2 s x 0.1): silently, soon.
+const RULE_MODULE = readFileSync(new URL('../bench/lib/wamp-js-rule.mjs', import.meta.url))
+const PAGE = (wsUrl: string): string => `<!doctype html><meta charset="utf-8"><title>oro</title><script type="module">
+import { createReconnectRule } from '/wamp-js-rule.mjs'
+const reconnect = createReconnectRule({ rule: 'master', scale: 0.1 })
 window.results = { welcomes: 0, closes: [] }
 async function connect () {
   const { ticket } = await (await fetch('/sync/ticket', { method: 'POST' })).json()
   const socket = new WebSocket(${JSON.stringify(wsUrl)} + '?ticket=' + encodeURIComponent(ticket), ['wamp'])
-  socket.onmessage = (e) => { if (JSON.parse(e.data)[0] === 0) results.welcomes++ }
+  let welcomed = false
+  socket.onmessage = (e) => { if (JSON.parse(e.data)[0] === 0) { welcomed = true; reconnect.connected(); results.welcomes++ } }
   socket.onclose = (e) => {
     results.closes.push({ code: e.code, wasClean: e.wasClean })
-    if (!e.wasClean) setTimeout(connect, 200)
+    if (!e.wasClean) setTimeout(connect, (welcomed ? reconnect.lost(performance.now()) : reconnect.failed(performance.now())).delay)
   }
 }
 connect()
@@ -64,6 +70,11 @@ test('a browser behind nginx resumes with its cookie after a restart; other cook
   // The application: which ticket POST /sync/ticket hands out next.
   let nextTicket = (): string => makeTicket({ secret: SECRET, username: 'alice', password: alice.password })
   const server: Server = createServer((req, res) => {
+    if (req.url === '/wamp-js-rule.mjs') {
+      res.setHeader('content-type', 'text/javascript')
+      res.end(RULE_MODULE)
+      return
+    }
     if (req.method === 'POST' && req.url === '/sync/ticket') {
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify({ ticket: nextTicket() }))

@@ -1,8 +1,9 @@
 // A load-generator process for the reconnect storm: holds WAMP v1 sessions to one gateway and, when
 // a session drops uncleanly or its connect is refused, reconnects it the way Oro's wamp.js does
-// (oro-compat §6), by one of two rules:
+// (oro-compat §6), by one of two rules (./wamp-js-rule.mjs, shared with the tests):
 //   master   (BB-27637, unreleased): a retry every 2 s for the first 15 s, then retryDelay x attempt;
-//   released (Oro 5.1 to 7.0.x): retryDelay x attempt from the start (60 s, 120 s, ...).
+//   released (Oro 5.1 to 7.0.x): "connection lost" at once, retryDelay x attempt from the start
+//            (60 s, 120 s, ...).
 // Each retry goes with a fresh ticket and the cookies the server set (a small cookie jar, as a
 // browser keeps); once connected, it subscribes again. Every page plays a browser: it connects
 // through the trusted loopback proxy with X-Forwarded-For (its browser address), never as a backend
@@ -10,11 +11,10 @@
 // Driven by bench/storm.mjs over IPC ({ id, cmd, ... } → { id, ... }).
 import WebSocket from 'ws'
 import { makeTickets as makeTicketsOffThread } from './ticket-threads.mjs'
+import { createReconnectRule } from './wamp-js-rule.mjs'
 
 // The FRONTEND DSN's path, as a browser connects (the gateway's resume cookie has Path=/ws).
 const PATH = '/ws'
-const KEEP_RETRY_MS = 2000
-const KEEP_TIMEOUT_MS = 15000
 let retryDelayMs = 60000
 let rule = 'master'
 const refusals = {}
@@ -118,10 +118,14 @@ function onDrop (s) {
   s.droppedAt = nowMs()
   s.backAt = null
   s.attempts = 0
-  s.retriesAfterTimeout = 0
   s.needFresh = false
-  s.retriesAfterTimeout = 0
-  setTimeout(() => retry(s), rule === 'master' ? KEEP_RETRY_MS : retryDelayMs * ++s.retriesAfterTimeout)
+  s.rule = createReconnectRule({ rule, retryDelay: retryDelayMs })
+  schedule(s, s.rule.lost(s.droppedAt))
+}
+
+function schedule (s, next) {
+  if (next.showLost) s.shownLost++
+  setTimeout(() => retry(s), next.delay)
 }
 
 async function retry (s) {
@@ -137,12 +141,10 @@ async function retry (s) {
     else reusedTickets++
   }
   const how = await attempt(s, t)
-  if (how === 'ok') { s.backAt = nowMs(); return }
+  if (how === 'ok') { s.backAt = nowMs(); s.rule.connected(); return }
   s.needFresh = how === 'http'
   if (how === 'http') s.httpRejections++
-  const since = nowMs() - s.droppedAt
-  const delay = rule === 'master' && since < KEEP_TIMEOUT_MS ? KEEP_RETRY_MS : retryDelayMs * ++s.retriesAfterTimeout
-  setTimeout(() => retry(s), delay)
+  schedule(s, s.rule.failed(nowMs()))
 }
 
 const handlers = {
@@ -152,7 +154,7 @@ const handlers = {
     rule = reconnectRule ?? 'master'
     retryDelayMs = retryDelay ?? 60000
     const t0 = Date.now()
-    sessions = plan.map((p) => ({ ...p, jar: new Map(), spares: [], ws: null, ticket: null, nextTicket: null, storming: false, stopped: false, droppedAt: null, backAt: null, attempts: 0, retriesAfterTimeout: 0, httpRejections: 0, closedClean: 0, needFresh: false, sentCookie: false, lastStatus: 0 }))
+    sessions = plan.map((p) => ({ ...p, jar: new Map(), spares: [], ws: null, ticket: null, nextTicket: null, storming: false, stopped: false, droppedAt: null, backAt: null, attempts: 0, rule: null, shownLost: 0, httpRejections: 0, closedClean: 0, needFresh: false, sentCookie: false, lastStatus: 0 }))
     // An arriving crowd has no first connection: its tickets are prepareNext's.
     if (firstTickets) (await makeTickets(sessions)).forEach((t, i) => { sessions[i].ticket = t })
     return { ms: Date.now() - t0 }
@@ -189,7 +191,9 @@ const handlers = {
   arrive () {
     const at = nowMs()
     for (const s of sessions) {
-      s.storming = true; s.droppedAt = at; s.backAt = null; s.attempts = 0; s.retriesAfterTimeout = 0; s.needFresh = false
+      s.storming = true; s.droppedAt = at; s.backAt = null; s.attempts = 0; s.needFresh = false
+      s.rule = createReconnectRule({ rule, retryDelay: retryDelayMs })
+      s.rule.begin(at) // the loss happened elsewhere; its first try is now
       retry(s)
     }
     return {}
@@ -202,7 +206,7 @@ const handlers = {
   },
   report () {
     return {
-      sessions: sessions.map((s) => [s.droppedAt, s.backAt, s.attempts, s.httpRejections, s.sentCookie ? 1 : 0, s.user === null ? 0 : 1]),
+      sessions: sessions.map((s) => [s.droppedAt, s.backAt, s.attempts, s.httpRejections, s.sentCookie ? 1 : 0, s.user === null ? 0 : 1, s.shownLost]),
       reusedTickets,
       refusals,
       closedClean: sessions.reduce((a, s) => a + s.closedClean, 0)
