@@ -11,6 +11,11 @@
 // While a large fan-out is under way (the hub yields to the event loop between parts of it), the
 // turn is held open for up to HOLD_MS: the fan-out's frames still leave in few writev calls per
 // socket, as when it ran in one turn, while the event loop serves other work in between.
+//
+// A writer also knows the largest of its unsent writes (largestUnsent), so that one event larger
+// than ORO_WEBSOCKET_MAX_BUFFERED_BYTES (a mass edit from Oro's backend) does not make its reader
+// look slow (session.ts). Only writes of at least largeFrameBytes are noted (a compare per write;
+// the rest costs only for those, which are rare and each cost a copy of their own anyway).
 import type { Socket } from 'node:net'
 
 const IDLE = 0
@@ -22,6 +27,8 @@ export type WriterState = typeof STATE_NAMES[number]
 export const BURST_MS = 1
 /** Longest a turn is held open while a fan-out is under way (latency bound for its frames). */
 export const HOLD_MS = 50
+/** Default size from which a write is noted while unsent (largestUnsent). */
+export const LARGE_FRAME_BYTES = 64 * 1024
 
 /** What a writer needs from its socket (a net.Socket; a stand-in in unit tests). */
 export type WritableSocket = Pick<Socket, 'write' | 'cork' | 'uncork' | 'writableLength'>
@@ -38,6 +45,8 @@ export class WriteScheduler {
   readonly #onError: (err: unknown) => void
   readonly #holdWhile: (() => boolean) | null
   readonly #holdMs: number
+  /** Writes of at least this many bytes are noted while unsent (SocketWriter.largestUnsent). */
+  readonly largeFrameBytes: number
 
   constructor (options: {
     now?: () => number
@@ -45,11 +54,14 @@ export class WriteScheduler {
     /** True while a fan-out is under way: the turn is held open (up to holdMs). */
     holdWhile?: () => boolean
     holdMs?: number
+    /** Writes of at least this many bytes are noted while unsent (LARGE_FRAME_BYTES). */
+    largeFrameBytes?: number
   } = {}) {
     this.#now = options.now ?? Date.now
     this.#onError = options.onError ?? ((err) => { process.emitWarning(String(err)) })
     this.#holdWhile = options.holdWhile ?? null
     this.#holdMs = options.holdMs ?? HOLD_MS
+    this.largeFrameBytes = Math.max(1, options.largeFrameBytes ?? LARGE_FRAME_BYTES)
   }
 
   /** A writer's first write of a turn: it is ended with the turn. Returns the turn's clock. */
@@ -103,12 +115,21 @@ export class SocketWriter {
   readonly #scheduler: WriteScheduler
   #state = IDLE
   #lastTurnTime = -Infinity
-  /** Bytes handed to the socket during the current turn. */
-  #turnBytes = 0
+  /** Bytes handed to the socket by write(), ever, and when the current turn began. */
+  #written = 0
+  #turnStart = 0
+  readonly #largeFrameBytes: number
+  /**
+   * The large writes (largeFrameBytes or more) that may be unsent, as [length, end, ...] pairs
+   * (end: #written after it): lengths strictly decreasing, so the first is the largest; a write
+   * drops the smaller ones before it (they leave before it does). Null until the first one.
+   */
+  #large: number[] | null = null
 
   constructor (socket: WritableSocket, scheduler: WriteScheduler) {
     this.#socket = socket
     this.#scheduler = scheduler
+    this.#largeFrameBytes = scheduler.largeFrameBytes
   }
 
   get state (): WriterState { return STATE_NAMES[this.#state] }
@@ -119,14 +140,47 @@ export class SocketWriter {
    * offered them yet); the kernel takes bytes in order, so those of earlier turns leave first.
    */
   get backlog (): number {
-    const backlog = this.#socket.writableLength - this.#turnBytes
+    const backlog = this.#socket.writableLength - (this.#written - this.#turnStart)
     return backlog > 0 ? backlog : 0
+  }
+
+  /**
+   * The longest write of largeFrameBytes or more that the kernel has not taken in full (0: none).
+   * Node counts a write as unsent until its last byte is taken, so a large event counts whole.
+   */
+  get largestUnsent (): number {
+    const large = this.#large
+    if (large === null || large.length === 0) return 0
+    this.#dropSent(large)
+    return large.length === 0 ? 0 : large[0] as number
+  }
+
+  /** Forgets the large writes the kernel has taken: their end is at most what left the socket. */
+  #dropSent (large: number[]): void {
+    // Bytes not written through here (the WELCOME, pongs) make `taken` smaller: a write is
+    // forgotten later, never sooner.
+    const taken = this.#written - this.#socket.writableLength
+    let i = 0
+    while (i < large.length && (large[i + 1] as number) <= taken) i += 2
+    if (i === 0) return
+    // In place (no array made per write): the list holds a few pairs at most.
+    if (i < large.length) large.copyWithin(0, i)
+    large.length -= i
+  }
+
+  /** Called before the write is counted in #written or handed to the socket. */
+  #noteLarge (length: number): void {
+    const large = (this.#large ??= [])
+    this.#dropSent(large)
+    while (large.length > 0 && (large[large.length - 2] as number) <= length) large.length -= 2
+    large.push(length, this.#written + length)
   }
 
   write (frame: Buffer): void {
     const socket = this.#socket
     const state = this.#state
-    this.#turnBytes += frame.length
+    if (frame.length >= this.#largeFrameBytes) this.#noteLarge(frame.length)
+    this.#written += frame.length
     if (state === CORKED) {
       socket.write(frame)
       return
@@ -153,7 +207,7 @@ export class SocketWriter {
     const corked = this.#state === CORKED
     // Reset first: a write made from inside uncork starts a new turn instead of joining this one.
     this.#state = IDLE
-    this.#turnBytes = 0
+    this.#turnStart = this.#written
     if (corked) this.#socket.uncork()
   }
 }
