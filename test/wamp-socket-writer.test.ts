@@ -176,6 +176,23 @@ test('largestUnsent: the longest large write the kernel has not taken, forgotten
   take(250)
   t.equal(writer.largestUnsent, 0)
   await nextTurn()
+
+  // Across turns: what is unsent when a turn ends is still known in the next ones.
+  writer.write(Buffer.alloc(500))
+  await nextTurn()
+  writer.write(Buffer.alloc(120))
+  await nextTurn()
+  writer.write(Buffer.alloc(20))
+  t.equal(writer.largestUnsent, 500, 'a large write of an earlier turn')
+  take(499)
+  await nextTurn()
+  t.equal(writer.largestUnsent, 500, 'still, until its last byte is taken')
+  take(1)
+  t.equal(writer.largestUnsent, 120, 'then the next one')
+  take(120)
+  t.equal(writer.largestUnsent, 0)
+  t.equal(writer.backlog, 20, 'the small one is backlog')
+  await nextTurn()
 })
 
 test('largestUnsent on a real socket whose peer does not read: a large write stays noted, and leaves once read', async (t) => {

@@ -115,16 +115,21 @@ export class SocketWriter {
   readonly #scheduler: WriteScheduler
   #state = IDLE
   #lastTurnTime = -Infinity
-  /** Bytes handed to the socket by write(), ever, and when the current turn began. */
+  /**
+   * Bytes handed to the socket by write() in the current turn. Large writes' ends count from the
+   * start of the current turn (negative for earlier turns; rebased as each turn ends), so no
+   * counter grows with the connection's age.
+   */
   #written = 0
-  #turnStart = 0
   readonly #largeFrameBytes: number
   /**
    * The large writes (largeFrameBytes or more) that may be unsent, as [length, end, ...] pairs
-   * (end: #written after it): lengths strictly decreasing, so the first is the largest; a write
-   * drops the smaller ones before it (they leave before it does). Null until the first one.
+   * in the first #largeUsed slots (end: #written just after it): lengths strictly decreasing, so the
+   * first is the largest; a write drops the smaller ones before it (they leave before it does).
+   * Slots are reused, never freed (no array work per write beyond two stores). Null until the first.
    */
   #large: number[] | null = null
+  #largeUsed = 0
 
   constructor (socket: WritableSocket, scheduler: WriteScheduler) {
     this.#socket = socket
@@ -140,7 +145,7 @@ export class SocketWriter {
    * offered them yet); the kernel takes bytes in order, so those of earlier turns leave first.
    */
   get backlog (): number {
-    const backlog = this.#socket.writableLength - (this.#written - this.#turnStart)
+    const backlog = this.#socket.writableLength - this.#written
     return backlog > 0 ? backlog : 0
   }
 
@@ -150,9 +155,9 @@ export class SocketWriter {
    */
   get largestUnsent (): number {
     const large = this.#large
-    if (large === null || large.length === 0) return 0
+    if (large === null || this.#largeUsed === 0) return 0
     this.#dropSent(large)
-    return large.length === 0 ? 0 : large[0] as number
+    return this.#largeUsed === 0 ? 0 : large[0] as number
   }
 
   /** Forgets the large writes the kernel has taken: their end is at most what left the socket. */
@@ -160,20 +165,32 @@ export class SocketWriter {
     // Bytes not written through here (the WELCOME, pongs) make `taken` smaller: a write is
     // forgotten later, never sooner.
     const taken = this.#written - this.#socket.writableLength
+    const used = this.#largeUsed
     let i = 0
-    while (i < large.length && (large[i + 1] as number) <= taken) i += 2
+    while (i < used && (large[i + 1] as number) <= taken) i += 2
     if (i === 0) return
-    // In place (no array made per write): the list holds a few pairs at most.
-    if (i < large.length) large.copyWithin(0, i)
-    large.length -= i
+    // The list holds a few pairs: moved down in place.
+    for (let j = i; j < used; j++) large[j - i] = large[j] as number
+    this.#largeUsed = used - i
+  }
+
+  /** The turn ends: what is still unsent is kept, with its end counted from the next turn's start. */
+  #rebaseLarge (): void {
+    const large = this.#large as number[]
+    this.#dropSent(large)
+    const written = this.#written
+    for (let i = 1; i < this.#largeUsed; i += 2) large[i] = (large[i] as number) - written
   }
 
   /** Called before the write is counted in #written or handed to the socket. */
   #noteLarge (length: number): void {
     const large = (this.#large ??= [])
-    this.#dropSent(large)
-    while (large.length > 0 && (large[large.length - 2] as number) <= length) large.length -= 2
-    large.push(length, this.#written + length)
+    if (this.#largeUsed > 0) this.#dropSent(large)
+    let used = this.#largeUsed
+    while (used > 0 && (large[used - 2] as number) <= length) used -= 2
+    large[used] = length
+    large[used + 1] = this.#written + length
+    this.#largeUsed = used + 2
   }
 
   write (frame: Buffer): void {
@@ -207,7 +224,8 @@ export class SocketWriter {
     const corked = this.#state === CORKED
     // Reset first: a write made from inside uncork starts a new turn instead of joining this one.
     this.#state = IDLE
-    this.#turnStart = this.#written
+    if (this.#largeUsed > 0) this.#rebaseLarge()
+    this.#written = 0
     if (corked) this.#socket.uncork()
   }
 }
