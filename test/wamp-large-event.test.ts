@@ -117,3 +117,27 @@ test('a client that never reads is still dropped when large events follow each o
   const events = await healthy.waitForEvents(published, 'big', 60_000)
   t.equal(events.length, published, 'the reader got every event')
 })
+
+// Left open (reported, not fixed here): the hub's queue bound (ORO_WEBSOCKET_HUB_QUEUE_BYTES,
+// 16 MiB) takes a second publication only if both fit, so two mass edits of 9 MB from two
+// backends that complete in the same turn lose one: WAMP's PHP client is never told (logged
+// "publish dropped" at warning); from Redis it is shed. The same rule as above (the bound beyond
+// the largest publication) would change issue 18's tested "never queued past the bound".
+test('two 9 MB mass edits from two backends completing in the same turn are both delivered', { todo: 'the hub queue bound refuses the second (see the comment above)' }, async (t) => {
+  const { port, wsUrl } = await startApp(t, ENV, 'dev', 'info')
+  const browser = await connectWamp(`${wsUrl}/ws`, { localAddress: '127.0.0.2' })
+  t.teardown(() => browser.close())
+  browser.subscribe('oro/data/update')
+  await browser.sync()
+  const a = await connectPhpBackend(port, { ticket: 'anonymous-ticket' })
+  const b = await connectPhpBackend(port, { ticket: 'anonymous-ticket' })
+  t.teardown(() => { a.close(); b.close() })
+  const data = 'x'.repeat(9 * 1024 * 1024)
+  const frames = [a, b].map((php, i) => ({ php, frame: maskedTextFrame(JSON.stringify([7, 'oro/data/update', data + String(i), [], []])) }))
+  // All but the last byte of each, then both last bytes at once: both complete in one turn.
+  for (const { php, frame } of frames) php.socket.write(frame.subarray(0, frame.length - 1))
+  await sleep(1000)
+  for (const { php, frame } of frames) php.socket.write(frame.subarray(frame.length - 1))
+  await Promise.race([browser.waitForEvents(2, 'oro/data/update', 10_000), sleep(10_000)])
+  t.equal(browser.events('oro/data/update').length, 2, 'both delivered')
+})
