@@ -59,14 +59,14 @@ async function largePost (port: number, length: number, authorization: string | 
   const chunk = Buffer.alloc(64 * 1024, 0x20)
   socket.write(head.join('\r\n') + '\r\n\r\n')
   socket.write(chunk)
-  const answeredEarly = await Promise.race([answered.then(() => true), sleep(15_000).then(() => false)])
+  const answeredEarly = await Promise.race([answered.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)])
   // The rest of the body: each chunk once the last one was taken, until the connection ends.
   let sentAfter = 0
   while (64 * 1024 + sentAfter < length && !socket.destroyed && !closedByGateway) {
-    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => {}), closed, sleep(5_000)])
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => {}), closed, sleep(5_000, undefined, { ref: false })])
     sentAfter += chunk.length
   }
-  await Promise.race([closed, sleep(5_000)])
+  await Promise.race([closed, sleep(5_000, undefined, { ref: false })])
   socket.removeAllListeners('close')
   socket.destroy()
   const [headText = '', bodyText = ''] = answer.split('\r\n\r\n')
