@@ -1,7 +1,8 @@
 // Per-delivery cost of the fan-out down to the socket's write call, in process: hub -> session ->
 // (connection ->) SocketWriter -> a socket stand-in that takes the bytes and does nothing. What
 // the session's write path costs without the kernel's part. Compares two builds:
-//   node bench/session-delivery.mjs [--build=bench/.build/before] (default: dist)
+//   node bench/session-delivery.mjs [--build=bench/.build/before] (default: dist) [--sizes=100,5000]
+//   [--payload=BYTES] (the event's data: a string of that many bytes; default {"a":1})
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -36,13 +37,17 @@ for (const subscribers of sizes) {
     hub.subscribe('t', session)
   }
   const publications = Math.max(200, Math.round(1_000_000 / subscribers))
-  const publication = { topic: 't', payload: '{"a":1}' }
+  const payloadArg = process.argv.find((a) => a.startsWith('--payload='))
+  const publication = { topic: 't', payload: payloadArg === undefined ? '{"a":1}' : JSON.stringify('x'.repeat(Number(payloadArg.slice(10)))) }
+  // The hub queues a broadcast and writes it in the next turns: timed until its queue is empty.
+  const drained = async () => { do await new Promise((resolve) => setImmediate(resolve)); while (hub.queued > 0) }
   for (let i = 0; i < publications / 4; i++) hub.broadcast(publication) // warm up
-  await new Promise((resolve) => setImmediate(resolve))
+  await drained()
   const samples = []
   for (let run = 0; run < 9; run++) {
     const started = process.hrtime.bigint()
     for (let i = 0; i < publications; i++) hub.broadcast(publication)
+    await drained()
     samples.push(Number(process.hrtime.bigint() - started) / publications)
     await new Promise((resolve) => setImmediate(resolve))
   }

@@ -45,6 +45,25 @@ function translate (error: FastifyError, request: FastifyRequest): { code: strin
   return { code: error.code, message: error.message, statusCode: error.statusCode ?? 500 }
 }
 
+/** Bodies above this still on their way when a request is refused are not read: the connection closes. */
+export const UNREAD_BODY_CLOSE_BYTES = 64 * 1024
+
+/**
+ * The request was answered before its body arrived in full (refused at its head: the publish key,
+ * the rate, the size) and the body is large or of unknown length (chunked): the answer closes the
+ * connection, so the rest is not read. Node would otherwise read it all to discard it, before the
+ * connection could serve another request: an unauthenticated client could make the gateway read
+ * any amount. Small bodies are read as usual, keeping the connection of a refused publisher.
+ */
+function bodyLeftUnread (request: FastifyRequest): boolean {
+  const raw = request.raw
+  if (raw.complete) return false
+  const headers = raw.headers
+  if (headers['transfer-encoding'] !== undefined) return true
+  const length = Number(headers['content-length'])
+  return length > UNREAD_BODY_CLOSE_BYTES
+}
+
 async function errorsPlugin (fastify: FastifyInstance): Promise<void> {
   // One line per code per 10 s (with how many were left out): a Redis outage answers every
   // publication 503, and a client's bad requests must not be a way to fill the log.
@@ -57,6 +76,7 @@ async function errorsPlugin (fastify: FastifyInstance): Promise<void> {
       const internal = new GW_ERR_INTERNAL()
       return reply.code(500).send({ code: internal.code, message: internal.message })
     }
+    if (bodyLeftUnread(request)) reply.header('Connection', 'close')
     // A 503 always says when to come back.
     if (status === 503 && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '1')
     // Refused upgrades are logged where they are refused, with the words operators grep for.

@@ -83,7 +83,10 @@ async function websocketPlugin (fastify: FastifyInstance): Promise<void> {
     writes: new WriteScheduler({
       onError: (err) => { log.error({ err }, 'ending a write turn failed') },
       // A fan-out yielding to the event loop keeps its frames together (see socket-writer.ts).
-      holdWhile: () => fastify.hub.queued > 0
+      holdWhile: () => fastify.hub.queued > 0,
+      // The slow-consumer check allows the cap beyond the largest unsent message; messages under a
+      // 16th of the cap are not noted (they change the allowance by less than that).
+      largeFrameBytes: Math.max(1024, Math.floor(limits.maxBufferedBytes / 16))
     }),
     quota,
     limits,

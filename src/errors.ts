@@ -145,7 +145,7 @@ export const GW_ERR_TOPIC_NOT_ROUTED = createError(
 
 export const GW_ERR_BODY_TOO_LARGE = createError(
   'GW_ERR_BODY_TOO_LARGE',
-  'Request body is over %s bytes (ORO_WEBSOCKET_PUBLISH_MAX_BYTES); send smaller batches',
+  'Request body is over %s bytes (ORO_WEBSOCKET_PUBLISH_MAX_BYTES); nothing was delivered: send smaller batches, or raise ORO_WEBSOCKET_PUBLISH_MAX_BYTES on the gateway',
   413
 )
 

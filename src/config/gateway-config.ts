@@ -228,7 +228,8 @@ export function gatherGatewayConfig (settings: Settings, describe: (name: Settin
     publish: {
       keys: parseKeyList(settings.ORO_WEBSOCKET_PUBLISH_KEYS),
       devKey: null,
-      maxBytes: settings.ORO_WEBSOCKET_PUBLISH_MAX_BYTES,
+      // What a backend may publish over WAMP, it may publish over HTTP (issue 16 §3).
+      maxBytes: settings.ORO_WEBSOCKET_PUBLISH_MAX_BYTES ?? settings.ORO_WEBSOCKET_BACKEND_MAX_FRAME_BYTES,
       maxBatch: settings.ORO_WEBSOCKET_PUBLISH_MAX_BATCH,
       ratePerSecond: settings.ORO_WEBSOCKET_PUBLISH_RATE_LIMIT,
       listen: collect(problems, () => publishListen(settings.ORO_WEBSOCKET_PUBLISH_LISTEN, describe('ORO_WEBSOCKET_PUBLISH_LISTEN')), null)

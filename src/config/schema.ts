@@ -239,7 +239,7 @@ export const configSchema = {
       default: 1048576,
       minimum: 1024,
       maximum: 1073741824,
-      description: 'Unsent bytes a session may leave from earlier event-loop turns; a slower client is dropped (TCP closed, so it reconnects).',
+      description: 'Unsent bytes a session may leave from earlier event-loop turns beyond its largest unsent message (so an event larger than this still reaches a slow link); a slower client is dropped (TCP closed, so it reconnects).',
       example: '1048576'
     },
     ORO_WEBSOCKET_MAX_PENDING_PUBLISHES: {
@@ -274,11 +274,10 @@ export const configSchema = {
     },
     ORO_WEBSOCKET_PUBLISH_MAX_BYTES: {
       type: 'integer',
-      default: 1048576,
       minimum: 1024,
-      maximum: 67108864,
-      description: 'Largest POST /publish body; a bigger one is answered 413.',
-      example: '1048576'
+      maximum: 268435456,
+      description: "Largest POST /publish body; a bigger one is answered 413 (GW_ERR_BODY_TOO_LARGE) and not delivered. Default: ORO_WEBSOCKET_BACKEND_MAX_FRAME_BYTES (16 MiB), so a mass edit Oro's backend may publish over WAMP is taken over HTTP too. The publish key is checked before any of the body is read.",
+      example: '16777216'
     },
     ORO_WEBSOCKET_PUBLISH_MAX_BATCH: {
       type: 'integer',

@@ -1,7 +1,8 @@
 // One WAMP v1 session: its CURIE prefixes, its subscriptions, what it may do, and what it does
 // with the frames its client sends (decoded here and turned into hub and broker calls). Every
 // structure it keeps is bounded: prefixes (ORO_WEBSOCKET_MAX_PREFIXES), subscriptions
-// (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS), unsent bytes (ORO_WEBSOCKET_MAX_BUFFERED_BYTES), publishes
+// (ORO_WEBSOCKET_MAX_SUBSCRIPTIONS), unsent bytes (ORO_WEBSOCKET_MAX_BUFFERED_BYTES beyond the
+// largest unsent message), publishes
 // the broker has not taken (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES). Every byte it sends goes through
 // its Connection (connection.ts), which knows whether the socket still takes frames.
 import {
@@ -121,10 +122,16 @@ export class WampSession implements HubClient {
     const connection = this.#connection
     try {
       // What earlier turns left unsent: a reader that keeps up has none, whatever one turn holds.
+      // Over the cap, the session is slow only if, with this frame, it would hold more than the
+      // cap beyond its largest message: one event larger than the cap (a mass edit) is not a
+      // slow reader, and a reader that never reads holds at most the cap plus one message.
       const backlog = connection.backlog
       if (backlog > this.#ctx.limits.maxBufferedBytes) {
-        if (connection.open) this.#dropSlow(backlog)
-        return false
+        const largest = connection.largestUnsent
+        if (backlog + frame.length - (largest > frame.length ? largest : frame.length) > this.#ctx.limits.maxBufferedBytes) {
+          if (connection.open) this.#dropSlow(backlog, largest)
+          return false
+        }
       }
       // Written only while the connection is open (no Close frame sent or received).
       return connection.send(frame)
@@ -137,11 +144,11 @@ export class WampSession implements HubClient {
   /** Bytes handed to the socket in earlier turns and not yet taken by the kernel. */
   get bufferedBytes (): number { return this.#connection.backlog }
 
-  #dropSlow (backlog: number): void {
+  #dropSlow (backlog: number, largestMessage: number): void {
     this.#ctx.stats.slowConsumerDrops++
     const suppressed = this.#ctx.throttle.take('slow-consumer')
     if (suppressed >= 0) {
-      this.#ctx.log.warn({ sessionId: this.id, user: this.user, bufferedBytes: backlog, cap: this.#ctx.limits.maxBufferedBytes, suppressed },
+      this.#ctx.log.warn({ sessionId: this.id, user: this.user, bufferedBytes: backlog, largestMessage, cap: this.#ctx.limits.maxBufferedBytes, suppressed },
         'slow consumer dropped: unsent bytes over the cap (ORO_WEBSOCKET_MAX_BUFFERED_BYTES)')
     }
     this.drop()
