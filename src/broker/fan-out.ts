@@ -30,6 +30,12 @@
 // before anything of it is queued (GW_ERR_BROKER_UNAVAILABLE: POST /publish answers 503), so
 // concurrent large requests cannot grow the queue past the bound either. An empty queue takes
 // any one publication or batch, however large.
+//
+// A refusal for room (not an outage) is marked (isQueueFull) and counted (refusals, read around a
+// call to know at once, in the same turn, that it was refused), and whenRoom() tells a publisher
+// that waits (a WAMP backend session's PublishFlow, which holds its publications meanwhile) when
+// the queue shrank to half its bound or empty, within the fan-out (no timer): what they bring is
+// written in the same turn.
 import { encodeEvent } from '../wamp/codec.js'
 import { textFrame } from '../wamp/frame.js'
 import type { Publication } from './broker.js'
@@ -60,6 +66,14 @@ export const HOLD_PROBE_MAX = 512
 /** Most publications merged into one write, and most payload bytes in one merged write. */
 const MERGE_MAX_EVENTS = 64
 const MERGE_MAX_BYTES = 64 * 1024
+
+/** Marks GW_ERR_BROKER_UNAVAILABLE errors that mean "the queue is full", not an outage. */
+const QUEUE_FULL = Symbol('queue-full')
+
+/** True when `err` is a refusal of the fan-out queue for room (ORO_WEBSOCKET_HUB_QUEUE_BYTES): the same call succeeds once it drained. */
+export function isQueueFull (err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { [QUEUE_FULL]?: boolean })[QUEUE_FULL] === true
+}
 
 interface Waiter {
   resolve: (written: number) => void
@@ -137,6 +151,10 @@ export class FanOutQueue {
   readonly #onShed: ((publication: Publication, queuedBytes: number) => void) | null
   readonly #onError: (err: unknown) => void
   readonly #stats: GatewayStats
+  /** Publications refused for room, ever (see refusals). */
+  #refusals = 0
+  /** Told (once each) when the queue next shrinks; null when nobody waits. */
+  #roomWaiters: Array<() => void> | null = null
 
   constructor (audience: Audience, options: FanOutOptions = {}) {
     this.#audience = audience
@@ -157,6 +175,17 @@ export class FanOutQueue {
 
   /** Bytes of the publications in the queue (bounded by maxQueuedBytes, see the file's comment). */
   get queuedBytes (): number { return this.#queuedBytes }
+
+  /**
+   * Calls of deliver/deliverAll refused because the queue was over its bound, ever: read before
+   * and after a call, a change says that call was refused (synchronously, before any await).
+   */
+  get refusals (): number { return this.#refusals }
+
+  /** Calls `room` once, when the queue next shrank (a fan-out yielded or ended). */
+  whenRoom (room: () => void): void {
+    (this.#roomWaiters ??= []).push(room)
+  }
 
   /** Queues a publication nobody waits for: written in this turn's fan-out or a later one, or shed past the bound. */
   broadcast (publication: Publication): void {
@@ -192,7 +221,10 @@ export class FanOutQueue {
   /** Throws unless `bytes` more fit under the bound (or the queue is empty). */
   #admit (bytes: number): void {
     if (this.#queue.length === 0 || this.#queuedBytes + bytes <= this.#maxQueuedBytes) return
-    throw new GW_ERR_BROKER_UNAVAILABLE(`this node's fan-outs are behind: its queue holds ${this.#queuedBytes} bytes of publications and this needs ${bytes} more, over ORO_WEBSOCKET_HUB_QUEUE_BYTES (${this.#maxQueuedBytes})`)
+    this.#refusals++
+    const err = new GW_ERR_BROKER_UNAVAILABLE(`this node's fan-outs are behind: its queue holds ${this.#queuedBytes} bytes of publications and this needs ${bytes} more, over ORO_WEBSOCKET_HUB_QUEUE_BYTES (${this.#maxQueuedBytes})`)
+    Object.defineProperty(err, QUEUE_FULL, { value: true })
+    throw err
   }
 
   /** `first`: the first publication of its call (a batch counts as one hand-over). */
@@ -255,6 +287,7 @@ export class FanOutQueue {
         } catch (err) {
           this.#failed(item, err)
         }
+        if (this.#roomWaiters !== null) this.#roomMade()
         continue
       }
       const run: Queued[] = new Array(count)
@@ -268,6 +301,7 @@ export class FanOutQueue {
       } catch (err) {
         for (const item of run) this.#failed(item, err)
       }
+      if (this.#roomWaiters !== null) this.#roomMade()
     }
     this.#queuedBytes = 0
     this.#yielding = false
@@ -277,6 +311,29 @@ export class FanOutQueue {
     else if (this.#probing) this.#probeEvery = Math.min(this.#probeEvery * 2, HOLD_PROBE_MAX)
     this.#probing = false
     this.#lastDrain = performance.now()
+    if (this.#roomWaiters !== null) this.#room()
+  }
+
+  /**
+   * A publication left the queue while some wait for room: they try again once the queue is at
+   * half its bound or empty (not at every publication leaving), within this fan-out, so what
+   * they bring is written in this turn, next to what was refused room.
+   */
+  #roomMade (): void {
+    if (this.#queue.length === 0 || this.#queuedBytes <= this.#maxQueuedBytes / 2) this.#room()
+  }
+
+  /** Those waiting for room try again (in the order they began to wait). */
+  #room (): void {
+    const waiters = this.#roomWaiters as Array<() => void>
+    this.#roomWaiters = null
+    for (const room of waiters) {
+      try {
+        room()
+      } catch (err) {
+        this.#onError(err)
+      }
+    }
   }
 
   // One failed delivery must not stop the ones behind it: its publisher is told, or the log.

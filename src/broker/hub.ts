@@ -8,6 +8,7 @@ import { TopicRegistry, type HubClient, type TopicInterest } from './topic-regis
 import { FanOutQueue, type FanOutOptions } from './fan-out.js'
 
 export type { HubClient, TopicInterest } from './topic-registry.js'
+export { isQueueFull } from './fan-out.js'
 export { WRITES_PER_TURN, MAX_QUEUED_BYTES, HOLD_PROBE_MIN, HOLD_PROBE_MAX } from './fan-out.js'
 export type HubOptions = FanOutOptions
 
@@ -36,6 +37,11 @@ export class Hub {
   get queued (): number { return this.#fanOut.queued }
   /** Bytes of the publications in the queue (bounded by maxQueuedBytes). */
   get queuedBytes (): number { return this.#fanOut.queuedBytes }
+
+  /** Deliveries refused because the queue was over its bound, ever (FanOutQueue.refusals). */
+  get refusals (): number { return this.#fanOut.refusals }
+  /** Calls `room` once, when the queue next shrank (FanOutQueue.whenRoom). */
+  whenRoom (room: () => void): void { this.#fanOut.whenRoom(room) }
 
   /** Delivers to this node's subscribers at the end of this turn or later, in order; shed past the queue's bound. */
   broadcast (publication: Publication): void {

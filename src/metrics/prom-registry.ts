@@ -24,7 +24,7 @@ const PLAIN: Array<[CounterName, string]> = [
   ['publishesUnconfirmed', 'Publications accepted from WAMP that Redis took but did not confirm (maybe delivered)'],
   ['eventsDelivered', 'EVENT frames written to local sessions'],
   ['sessionFaults', 'Sessions closed with 1011 because handling them failed (a bug; the log has the error)'],
-  ['publishPauses', 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'],
+  ['publishPauses', 'Times a WAMP publisher stopped being read: over ORO_WEBSOCKET_PUBLISH_RATE_LIMIT or ORO_WEBSOCKET_MAX_PENDING_PUBLISHES, or its publications held until the hub\'s queue (ORO_WEBSOCKET_HUB_QUEUE_BYTES) had room'],
   ['fanoutYields', 'Times delivery paused for a turn of the event loop so other work is served (large fan-outs)'],
   ['publicationsShed', 'Publications from Redis not delivered because the hub\'s queue was over ORO_WEBSOCKET_HUB_QUEUE_BYTES (fan-outs slower than arrivals)']
 ]

@@ -9,11 +9,28 @@
 // on credit (issue 18: a backend published ~4x its limit in its first second that way). What is
 // held is at most one TCP read's frames. A session that closes with frames held still has them
 // published, at the rate (Oro's PHP backend publishes and exits at once).
+//
+// Room: a publication the broker refuses because this node's fan-out queue is full
+// (ORO_WEBSOCKET_HUB_QUEUE_BYTES; two mass edits in one turn), not because it is down, is held
+// with every later one of the session, in order, reading paused, and offered again when the queue
+// shrank (the hub's whenRoom signal, no timer). At most maxPending are held; one that waited
+// ROOM_WAIT_MS without room, or one past that bound, is dropped (told to its `dropped`, which
+// logs it at error). A session that closes with publications held still has them offered.
 import { Fifo } from '../fifo.js'
 import { TokenBucket } from '../token-bucket.js'
 
 export const PAUSE_RATE = 1
 export const PAUSE_PENDING = 2
+export const PAUSE_ROOM = 4
+
+/** Longest a publication waits for room in the hub's queue before it is dropped (the queue drains in milliseconds unless the node is stuck). */
+export const ROOM_WAIT_MS = 30_000
+
+/** A publication waiting for room: `attempt` offers it (false: refused for room, nothing taken). */
+interface RoomHeld {
+  attempt: (waited: boolean) => boolean
+  dropped: (why: string) => void
+}
 
 export interface PublishFlowOptions {
   /** Publishes per second; 0 = no limit. */
@@ -24,8 +41,12 @@ export interface PublishFlowOptions {
   pause: () => void
   /** Read again. */
   resume: () => void
-  /** Told when reading pauses, with why (PAUSE_RATE or PAUSE_PENDING). */
+  /** Told when reading pauses, with why (PAUSE_RATE, PAUSE_PENDING or PAUSE_ROOM). */
   paused?: (reason: number) => void
+  /** Calls `room` once when the hub's queue next shrank (Hub.whenRoom); without it nothing waits for room. */
+  waitRoom?: (room: () => void) => void
+  /** Longest wait for room before what is held is dropped (ROOM_WAIT_MS). */
+  roomWaitMs?: number
   now?: () => number
 }
 
@@ -40,6 +61,10 @@ export class PublishFlow {
   #checkScheduled = false
   /** Publishes over the rate, waiting for tokens (in order). */
   readonly #held = new Fifo<() => void>()
+  /** Publications refused for room and those after them (in order), waiting for the hub's queue. */
+  readonly #roomHeld = new Fifo<RoomHeld>()
+  #roomTimer: NodeJS.Timeout | null = null
+  #roomWaiting = false
 
   constructor (options: PublishFlowOptions) {
     this.#options = options
@@ -72,6 +97,80 @@ export class PublishFlow {
     this.#held.push(publish)
     this.#pause(PAUSE_RATE)
     this.#schedule(bucket)
+  }
+
+  /** Publications waiting for room in the hub's queue. */
+  get heldForRoom (): number { return this.#roomHeld.length }
+
+  /**
+   * Offers a publication to the broker: `attempt` hands it over and returns false when it was
+   * refused because the hub's queue is full (nothing taken). Then it, and every later offer, wait
+   * in order, reading paused, until the queue has room; `dropped` is told of one that cannot wait
+   * (past maxPending held, or ROOM_WAIT_MS without room).
+   */
+  offer (attempt: (waited: boolean) => boolean, dropped: (why: string) => void): void {
+    const held = this.#roomHeld
+    if (held.length === 0) {
+      if (attempt(false)) return
+      if (this.#options.waitRoom === undefined) {
+        dropped('the hub\'s queue is full')
+        return
+      }
+      held.push({ attempt, dropped })
+      this.#pause(PAUSE_ROOM)
+      this.#armRoomTimer()
+      this.#waitRoom()
+      return
+    }
+    // Behind others waiting (in order); at most maxPending held, reading is paused meanwhile.
+    if (held.length >= this.#options.maxPending) {
+      dropped(`${held.length} publications of this session wait for room already (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES)`)
+      return
+    }
+    held.push({ attempt, dropped })
+  }
+
+  #waitRoom (): void {
+    if (this.#roomWaiting) return
+    this.#roomWaiting = true
+    ;(this.#options.waitRoom as (room: () => void) => void)(this.#room)
+  }
+
+  #armRoomTimer (): void {
+    if (this.#roomTimer !== null) clearTimeout(this.#roomTimer)
+    this.#roomTimer = setTimeout(this.#roomTimeout, this.#options.roomWaitMs ?? ROOM_WAIT_MS)
+    this.#roomTimer.unref()
+  }
+
+  // The hub's queue shrank: offer what is held, in order, until one is refused again.
+  readonly #room = (): void => {
+    this.#roomWaiting = false
+    const held = this.#roomHeld
+    let progressed = false
+    while (held.length > 0) {
+      const head = held.at(0) as RoomHeld
+      if (!head.attempt(true)) {
+        if (progressed) this.#armRoomTimer()
+        this.#waitRoom()
+        return
+      }
+      held.shift()
+      progressed = true
+    }
+    if (this.#roomTimer !== null) {
+      clearTimeout(this.#roomTimer)
+      this.#roomTimer = null
+    }
+    this.#release(PAUSE_ROOM)
+  }
+
+  // No room for ROOM_WAIT_MS: what is held is dropped (each told), reading resumes.
+  readonly #roomTimeout = (): void => {
+    this.#roomTimer = null
+    const held = this.#roomHeld
+    const waitedMs = this.#options.roomWaitMs ?? ROOM_WAIT_MS
+    while (held.length > 0) (held.shift() as RoomHeld).dropped(`no room in the hub's queue for ${waitedMs} ms`)
+    this.#release(PAUSE_ROOM)
   }
 
   /** A timer for when the next token is back. */

@@ -11,7 +11,7 @@ import {
 } from './codec.js'
 import { textFrame } from './frame.js'
 import type { Connection } from './connection.js'
-import { PAUSE_RATE, PublishFlow } from './publish-flow.js'
+import { PAUSE_RATE, PAUSE_ROOM, ROOM_WAIT_MS, PublishFlow } from './publish-flow.js'
 import type { Hub, HubClient } from '../broker/hub.js'
 import type { Broker, Publication } from '../broker/broker.js'
 import type { GatewayStats } from '../stats.js'
@@ -349,21 +349,51 @@ export class WampSession implements HubClient {
   }
 
   #send (flow: PublishFlow, topic: string, publication: Publication): void {
-    const { broker } = this.#ctx
+    // Taken now, or, when the hub's queue is full, held in order with what follows until it has
+    // room (publish-flow.ts): Oro's PHP backend never reads, so refusing would lose it.
+    flow.offer((waited) => this.#attempt(flow, topic, publication, waited), (why) => { this.#roomDropped(topic, publication, why) })
+  }
+
+  /** Hands a publication to the broker; false when the hub refused it for room (nothing taken). */
+  #attempt (flow: PublishFlow, topic: string, publication: Publication, waited: boolean): boolean {
+    const { broker, hub } = this.#ctx
+    const refusals = hub.refusals
     flow.started()
-    broker.publish(publication).then(() => { this.#ctx.stats.wampPublishesOk++; flow.settled() }, (err: unknown) => {
+    const taken = broker.publish(publication)
+    // The memory broker hands over within this call: a refusal for room is known at once.
+    if (hub.refusals !== refusals) {
+      flow.settled()
+      taken.catch(() => {})
+      return false
+    }
+    taken.then(() => { this.#ctx.stats.wampPublishesOk++; flow.settled() }, (err: unknown) => {
       flow.settled()
       // The PHP backend never reads, so it cannot be told; the loss is counted and logged. When
       // Redis took the command but did not confirm it, the event may still arrive: say so.
       const unknown = (err as { code?: unknown }).code === 'GW_ERR_PUBLISH_OUTCOME_UNKNOWN'
       if (unknown) this.#ctx.stats.publishesUnconfirmed++
       else this.#ctx.stats.publishesDropped++
+      if (waited && !unknown) {
+        // It waited for room and then the broker closed (shutdown) or failed: a loss, said at error.
+        this.#roomDropped(topic, publication, `the broker did not take it after it waited for room: ${(err as Error).message}`, false)
+        return
+      }
       const suppressed = this.#ctx.throttle.take(unknown ? 'publish-unconfirmed' : 'publish-dropped')
       if (suppressed >= 0) {
         this.#ctx.log.warn({ sessionId: this.id, topic: clip(topic, 200), err, suppressed },
           unknown ? 'publish not confirmed: the broker may or may not have delivered it' : 'publish dropped: the broker did not take it')
       }
     })
+    return true
+  }
+
+  /** A publication that waited for room in the hub's queue was not delivered: counted, logged at error. */
+  #roomDropped (topic: string, publication: Publication, why: string, count = true): void {
+    if (count) this.#ctx.stats.publishesDropped++
+    const suppressed = this.#ctx.throttle.take('publish-room-dropped')
+    if (suppressed < 0) return
+    this.#ctx.log.error({ sessionId: this.id, address: this.address, topic: clip(topic, 200), bytes: publication.payload.length, suppressed },
+      `publish dropped: ${why}; this node's fan-outs are behind (ORO_WEBSOCKET_HUB_QUEUE_BYTES)`)
   }
 
   #newFlow (): PublishFlow {
@@ -373,8 +403,17 @@ export class WampSession implements HubClient {
       maxPending: limits.maxPendingPublishes,
       pause: () => { this.#connection.pauseReading() },
       resume: () => { this.#connection.resumeReading() },
+      waitRoom: (room) => { this.#ctx.hub.whenRoom(room) },
       paused: (reason) => {
         this.#ctx.stats.publishPauses++
+        if (reason === PAUSE_ROOM) {
+          const suppressed = throttle.take('publish-paused:room')
+          if (suppressed >= 0) {
+            log.warn({ sessionId: this.id, address: this.address, setting: 'ORO_WEBSOCKET_HUB_QUEUE_BYTES', queuedBytes: this.#ctx.hub.queuedBytes, suppressed },
+              `publisher paused: this node's fan-out queue is over ORO_WEBSOCKET_HUB_QUEUE_BYTES; its publications are held in order and sent once there is room (dropped, logged at error, only after waiting ${ROOM_WAIT_MS / 1000} s)`)
+          }
+          return
+        }
         const setting = reason === PAUSE_RATE ? 'ORO_WEBSOCKET_PUBLISH_RATE_LIMIT' : 'ORO_WEBSOCKET_MAX_PENDING_PUBLISHES'
         const suppressed = throttle.take(`publish-paused:${setting}`, this.address)
         if (suppressed >= 0) {
