@@ -146,3 +146,36 @@ test('two 9 MB mass edits from two backends completing in the same turn are both
   t.equal(paused[0]?.level, 'warn', 'at warning')
   t.notOk(logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('publish dropped')), 'nothing dropped')
 })
+
+test('a backend held back for room keeps its order: its small events after a refused mass edit wait for it', async (t) => {
+  const { port, wsUrl, app } = await startApp(t, ENV, 'dev', 'info')
+  const browser = await connectWamp(`${wsUrl}/ws`, { localAddress: '127.0.0.2' })
+  t.teardown(() => browser.close())
+  browser.subscribe('oro/data/update')
+  await browser.sync()
+  const a = await connectPhpBackend(port, { ticket: 'anonymous-ticket' })
+  const b = await connectPhpBackend(port, { ticket: 'anonymous-ticket' })
+  t.teardown(() => { a.close(); b.close() })
+  const data = 'x'.repeat(9 * 1024 * 1024)
+  // Each: a mass edit, then three small events, in one write. Whichever edit the queue refuses,
+  // its session's small events would fit, but must not overtake it.
+  const frames = ['a', 'b'].map((name) => Buffer.concat([
+    maskedTextFrame(JSON.stringify([7, 'oro/data/update', name + data, [], []])),
+    ...[1, 2, 3].map((n) => maskedTextFrame(JSON.stringify([7, 'oro/data/update', `${name}${n}`, [], []])))
+  ]))
+  const pausesBefore = app.stats.publishPauses
+  const [php0, php1] = [a, b]
+  const [frame0, frame1] = frames as [Buffer, Buffer]
+  php0.socket.write(frame0.subarray(0, frame0.length - 1))
+  php1.socket.write(frame1.subarray(0, frame1.length - 1))
+  await sleep(1000)
+  php0.socket.write(frame0.subarray(frame0.length - 1))
+  php1.socket.write(frame1.subarray(frame1.length - 1))
+  await Promise.race([browser.waitForEvents(8, 'oro/data/update', 10_000), sleep(10_000)])
+  const got = browser.events('oro/data/update').map((e) => String(e).length > 100 ? String(e)[0] as string : String(e))
+  t.equal(got.length, 8, `all delivered (${got.join(' ')})`)
+  t.same(got.filter((e) => e.startsWith('a')), ['a', 'a1', 'a2', 'a3'], 'a\'s in its order')
+  t.same(got.filter((e) => e.startsWith('b')), ['b', 'b1', 'b2', 'b3'], 'b\'s in its order')
+  t.ok(app.stats.publishPauses > pausesBefore, `counted as a pause (oro_ws_publish_pauses_total: ${app.stats.publishPauses - pausesBefore})`)
+  t.equal(app.stats.publishesDropped, 0, 'nothing dropped')
+})

@@ -1,0 +1,105 @@
+// A WAMP backend's publication the hub refuses for room (its fan-out queue is over
+// ORO_WEBSOCKET_HUB_QUEUE_BYTES) is held, with every later one of the session, in order, reading
+// paused, and offered again when the hub says there is room; at most maxPending are held, and
+// what waits longer than the room timeout is dropped and told (logged at error by the session).
+import { test } from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { PAUSE_ROOM, PublishFlow } from '../src/wamp/publish-flow.js'
+
+function harness (maxPending = 4, roomWaitMs = 60_000): {
+  flow: PublishFlow
+  full: { value: boolean }
+  taken: string[]
+  dropped: Array<[string, string]>
+  room: () => void
+  state: { paused: number, resumed: number, waiters: number, reasons: number[] }
+  offer: (name: string) => void
+} {
+  const full = { value: false }
+  const taken: string[] = []
+  const dropped: Array<[string, string]> = []
+  const state = { paused: 0, resumed: 0, waiters: 0, reasons: [] as number[] }
+  let waiter: (() => void) | null = null
+  const flow = new PublishFlow({
+    ratePerSecond: 0,
+    maxPending,
+    roomWaitMs,
+    pause: () => { state.paused++ },
+    resume: () => { state.resumed++ },
+    paused: (reason) => { state.reasons.push(reason) },
+    waitRoom: (room) => { state.waiters++; waiter = room }
+  })
+  return {
+    flow,
+    full,
+    taken,
+    dropped,
+    state,
+    room: () => { const w = waiter; waiter = null; w?.() },
+    offer: (name) => {
+      flow.offer(() => {
+        if (full.value) return false
+        taken.push(name)
+        return true
+      }, (why) => { dropped.push([name, why]) })
+    }
+  }
+}
+
+test('a refused publication and every later one wait in order, reading paused, until there is room', async (t) => {
+  const h = harness()
+  h.offer('a')
+  h.full.value = true
+  h.offer('b')
+  h.full.value = false
+  h.offer('c') // there would be room for it, but b comes first
+  t.same(h.taken, ['a'], 'only the one before the refusal was taken')
+  t.equal(h.flow.heldForRoom, 2, 'b and c are held')
+  t.equal(h.state.paused, 1, 'reading paused')
+  t.same(h.state.reasons, [PAUSE_ROOM], 'for room (counted by the session as a pause)')
+  t.equal(h.flow.pausedFor, PAUSE_ROOM)
+  h.full.value = true
+  h.room()
+  t.same(h.taken, ['a'], 'still no room: nothing taken')
+  t.equal(h.state.waiters, 2, 'waits for the next room again')
+  h.full.value = false
+  h.room()
+  t.same(h.taken, ['a', 'b', 'c'], 'taken in order once there is room')
+  t.equal(h.flow.heldForRoom, 0)
+  t.equal(h.state.resumed, 1, 'reading resumed')
+  t.equal(h.flow.pausedFor, 0)
+  t.same(h.dropped, [], 'nothing dropped')
+})
+
+test('at most maxPending are held: one past that is dropped and told', async (t) => {
+  const h = harness(2)
+  h.full.value = true
+  h.offer('a')
+  h.offer('b')
+  h.offer('c')
+  t.equal(h.flow.heldForRoom, 2, 'two held')
+  t.equal(h.dropped.length, 1, 'the third dropped')
+  t.match(h.dropped[0], ['c', /ORO_WEBSOCKET_MAX_PENDING_PUBLISHES/])
+  h.full.value = false
+  h.room()
+  t.same(h.taken, ['a', 'b'], 'the held ones go out in order')
+})
+
+test('what waits longer than the room timeout is dropped and told; reading resumes', async (t) => {
+  const h = harness(4, 50)
+  h.full.value = true
+  h.offer('a')
+  h.offer('b')
+  // The timer is unref'd: keep the test alive while it runs.
+  const keep = setTimeout(() => {}, 1000)
+  await sleep(200)
+  clearTimeout(keep)
+  t.same(h.dropped.map(([name]) => name), ['a', 'b'], 'both dropped, in order')
+  t.match(h.dropped[0]?.[1], /no room in the hub's queue for 50 ms/)
+  t.equal(h.flow.heldForRoom, 0)
+  t.equal(h.state.resumed, 1, 'reading resumed')
+  h.full.value = false
+  h.room() // the hub's late signal finds nothing held
+  h.offer('c')
+  t.same(h.taken, ['c'], 'later publications go through')
+})
