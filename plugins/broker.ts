@@ -31,8 +31,9 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
     onShed: (publication, queuedBytes) => {
       const suppressed = shedLog.take('shed')
       if (suppressed >= 0) {
-        fastify.log.warn({ topic: clip(publication.topic), queuedBytes, cap: hubQueueBytes, suppressed },
-          'event from Redis dropped: this node\'s fan-outs are behind and its queue is over ORO_WEBSOCKET_HUB_QUEUE_BYTES (oro_ws_publications_shed_total)')
+        // A loss (nobody can be told): at error, one line a minute with the count left out.
+        fastify.log.error({ topic: clip(publication.topic), bytes: publication.payload.length, queuedBytes, cap: hubQueueBytes, suppressed },
+          'event from Redis dropped: this node\'s fan-outs are behind and its queue is over ORO_WEBSOCKET_HUB_QUEUE_BYTES beyond its largest event (oro_ws_publications_shed_total); give the node more CPU, fewer subscribers, or a larger ORO_WEBSOCKET_HUB_QUEUE_BYTES')
       }
     },
     onError: (err) => { fastify.log.error({ err }, 'a queued delivery failed') }

@@ -24,9 +24,11 @@
 // lone one until a hold merges them). At a fixed rate (events further apart) none is held.
 //
 // The queue is bounded (maxQueuedBytes): it grows only when publications arrive faster than
-// fan-outs drain. Past the bound, a publication nobody waits for (from Redis) is shed: not
-// delivered, counted (oro_ws_publications_shed_total) and reported to onShed (a throttled log
-// line); one somebody waits for (an HTTP or WAMP publisher to the memory broker) is refused
+// fan-outs drain. A publication nobody waits for (from Redis) is shed when the queue would hold
+// more than the bound beyond its largest publication (at most the bound plus one publication,
+// so a mass edit larger than the bound, or two large ones, still go out while the queue is
+// otherwise small): not delivered, counted (oro_ws_publications_shed_total) and reported to
+// onShed (a throttled log line at error); one somebody waits for (an HTTP or WAMP publisher to the memory broker) is refused
 // before anything of it is queued (GW_ERR_BROKER_UNAVAILABLE: POST /publish answers 503), so
 // concurrent large requests cannot grow the queue past the bound either. An empty queue takes
 // any one publication or batch, however large.
@@ -132,6 +134,8 @@ export class FanOutQueue {
   #writes = 0
   readonly #queue = new Fifo<Queued>()
   #queuedBytes = 0
+  /** The largest publication queued since the queue was last empty (an upper bound of the largest in it). */
+  #largestQueued = 0
   #drainScheduled = false
   /** The write budget was spent: what is queued waits for later turns (not just this turn's end). */
   #yielding = false
@@ -230,8 +234,12 @@ export class FanOutQueue {
   /** `first`: the first publication of its call (a batch counts as one hand-over). */
   #enqueue (publication: Publication, waiter: Waiter | null, first = true): void {
     const bytes = queuedSize(publication)
-    if (waiter === null && this.#queue.length > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
-      // Nobody waits for it (it came from Redis): dropped, counted, reported.
+    // Nobody waits for it (it came from Redis): shed when, with it, the queue would hold more than
+    // the bound beyond its largest publication (one mass edit larger than the bound, or two large
+    // ones, are not shed while the queue is otherwise small: the rule of a slow reader's backlog).
+    if (waiter === null && this.#queue.length > 0 &&
+      this.#queuedBytes + bytes - (bytes > this.#largestQueued ? bytes : this.#largestQueued) > this.#maxQueuedBytes) {
+      // Dropped, counted, reported.
       this.#stats.publicationsShed++
       this.#onShed?.(publication, this.#queuedBytes)
       return
@@ -243,6 +251,7 @@ export class FanOutQueue {
     const now = performance.now()
     this.#queue.push({ publication, waiter, since: now, bytes })
     this.#queuedBytes += bytes
+    if (bytes > this.#largestQueued) this.#largestQueued = bytes
     if (first) this.#handovers++
     if (!this.#drainScheduled) {
       this.#drainScheduled = true
@@ -304,6 +313,7 @@ export class FanOutQueue {
       if (this.#roomWaiters !== null) this.#roomMade()
     }
     this.#queuedBytes = 0
+    this.#largestQueued = 0
     this.#yielding = false
     this.#concurrent = this.#handovers >= 2
     this.#handovers = 0

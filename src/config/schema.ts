@@ -336,7 +336,7 @@ export const configSchema = {
       default: 16777216,
       minimum: 65536,
       maximum: 1073741824,
-      description: 'Bytes of publications a node may hold while its fan-outs are behind (events arriving faster than they are written out); past it, further events from Redis are dropped and counted (oro_ws_publications_shed_total) and POST /publish gets 503 (nothing delivered).',
+      description: 'Bytes of publications a node may hold while its fan-outs are behind (events arriving faster than they are written out); past it (events from Redis: beyond the largest queued one), further events from Redis are dropped, counted (oro_ws_publications_shed_total) and logged at error, WAMP backends\' publishes wait in order (their reading paused) until there is room, and POST /publish gets 503 (nothing delivered; retry).',
       example: '16777216'
     },
     ORO_WEBSOCKET_SHUTDOWN_TIMEOUT: {
