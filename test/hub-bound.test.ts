@@ -35,7 +35,7 @@ test('concurrent POST /publish bodies get 503 when the node\'s fan-outs are behi
   // repeat until one is refused; every answer of every round must be 202 or that 503.
   clients(gw.app.hub, 'big', 100_000)
   const body = JSON.stringify({ topic: 'big', data: 'x'.repeat(100 * 1024) })
-  const answers: Array<{ status: number, retryAfter: string | null, json: { code?: string } }> = []
+  const answers: Array<{ status: number, retryAfter: string | null, json: { code?: string, message?: string } }> = []
   for (let round = 0; round < 50 && !answers.some((a) => a.status === 503); round++) {
     const occupying = gw.app.hub.deliver({ topic: 'big', payload: JSON.stringify('y'.repeat(100 * 1024)) })
     answers.push(...await Promise.all(Array.from({ length: 20 }, async () => {

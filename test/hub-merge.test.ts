@@ -210,10 +210,12 @@ test('the queue is bounded: past maxQueuedBytes what nobody waits for is shed an
     hub.broadcast(pub('t', `${i}${payload}`))
     most = Math.max(most, hub.queuedBytes)
   }
-  t.ok(most <= 2000, `the queue stayed under its bound (at most ${most} bytes)`)
+  // Shed past the bound beyond the largest queued publication (168 bytes here).
+  t.ok(most <= 2000 + 168, `the queue stayed under its bound and one publication (at most ${most} bytes)`)
   // One somebody waits for is refused at the bound, before anything of it is queued (issue 18).
+  const queued = hub.queuedBytes
   t.throws(() => hub.deliver(pub('t', `refused${payload}`)), { code: 'GW_ERR_BROKER_UNAVAILABLE' })
-  t.ok(hub.queuedBytes <= 2000, 'nothing of it was queued')
+  t.equal(hub.queuedBytes, queued, 'nothing of it was queued')
   const shedCount = stats.publicationsShed - before
   t.ok(shedCount > 50, `shed: ${shedCount}`)
   t.equal(shed.length, shedCount, 'each one reported')
