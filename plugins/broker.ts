@@ -55,7 +55,12 @@ async function brokerPlugin (fastify: FastifyInstance): Promise<void> {
   fastify.decorate('broker', broker)
   fastify.decorate('idempotency', idempotency)
   fastify.readiness.register('broker', () => broker.readiness())
-  fastify.addHook('onClose', async () => { await broker.close() })
+  fastify.addHook('onClose', async () => {
+    await broker.close()
+    // WAMP publications still waiting for room in the hub's queue are not delivered now: each
+    // session logs its loss at error (src/wamp/session.ts) before the process ends.
+    hub.wakeRoomWaiters()
+  })
 }
 
 export default fp(brokerPlugin, { name: 'broker', fastify: '5.x', dependencies: ['config', 'readiness'] })

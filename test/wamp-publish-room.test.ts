@@ -5,6 +5,8 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PAUSE_ROOM, PublishFlow } from '../src/wamp/publish-flow.js'
+import { Hub, type HubClient } from '../src/broker/hub.js'
+import { MemoryBroker } from '../src/broker/memory-broker.js'
 
 function harness (maxPending = 4, roomWaitMs = 60_000): {
   flow: PublishFlow
@@ -102,4 +104,36 @@ test('what waits longer than the room timeout is dropped and told; reading resum
   h.room() // the hub's late signal finds nothing held
   h.offer('c')
   t.same(h.taken, ['c'], 'later publications go through')
+})
+
+test('at shutdown, what waits for room is offered to the closed broker at once: refused, not held forever', async (t) => {
+  const hub = new Hub({ maxQueuedBytes: 1000, writesPerTurn: 1 })
+  for (let i = 0; i < 50; i++) {
+    const client: HubClient = { id: `c${i}`, write: () => true }
+    hub.addClient(client)
+    hub.subscribe('t', client)
+  }
+  const broker = new MemoryBroker(hub)
+  const outcomes: string[] = []
+  const flow = new PublishFlow({ ratePerSecond: 0, maxPending: 10, pause: () => {}, resume: () => {}, waitRoom: (room) => { hub.whenRoom(room) } })
+  const offer = (payload: string): void => {
+    flow.offer((waited) => {
+      const refusals = hub.refusals
+      const taken = broker.publish({ topic: 't', payload })
+      if (hub.refusals !== refusals) {
+        taken.catch(() => {})
+        return false
+      }
+      taken.then(() => { outcomes.push(`delivered ${payload.length}`) }, (err: Error) => { outcomes.push(`${waited ? 'waited, then ' : ''}${err.message}`) })
+      return true
+    }, (why) => { outcomes.push(`dropped: ${why}`) })
+  }
+  offer('x'.repeat(900))
+  offer('y'.repeat(900))
+  t.equal(flow.heldForRoom, 1, 'the second waits for room')
+  await broker.close()
+  hub.wakeRoomWaiters()
+  t.equal(flow.heldForRoom, 0, 'nothing held after the broker closed')
+  await sleep(50)
+  t.ok(outcomes.some((o) => /^waited, then .*shutting down/.test(o)), `refused as waited (the session logs it at error): ${outcomes.join('; ')}`)
 })

@@ -191,6 +191,14 @@ export class FanOutQueue {
     (this.#roomWaiters ??= []).push(room)
   }
 
+  /**
+   * The broker closed (shutdown): those waiting for room try now instead of at the next fan-out
+   * (which may not come before the process ends); their publish fails and each is logged.
+   */
+  wakeRoomWaiters (): void {
+    if (this.#roomWaiters !== null) this.#room()
+  }
+
   /** Queues a publication nobody waits for: written in this turn's fan-out or a later one, or shed past the bound. */
   broadcast (publication: Publication): void {
     this.#enqueue(publication, null)

@@ -42,6 +42,8 @@ export class Hub {
   get refusals (): number { return this.#fanOut.refusals }
   /** Calls `room` once, when the queue next shrank (FanOutQueue.whenRoom). */
   whenRoom (room: () => void): void { this.#fanOut.whenRoom(room) }
+  /** The broker closed: those waiting for room try now (and fail, logged) (FanOutQueue.wakeRoomWaiters). */
+  wakeRoomWaiters (): void { this.#fanOut.wakeRoomWaiters() }
 
   /** Delivers to this node's subscribers at the end of this turn or later, in order; shed past the queue's bound. */
   broadcast (publication: Publication): void {
