@@ -13,9 +13,10 @@
 // Room: a publication the broker refuses because this node's fan-out queue is full
 // (ORO_WEBSOCKET_HUB_QUEUE_BYTES; two mass edits in one turn), not because it is down, is held
 // with every later one of the session, in order, reading paused, and offered again when the queue
-// shrank (the hub's whenRoom signal, no timer). At most maxPending are held; one that waited
-// ROOM_WAIT_MS without room, or one past that bound, is dropped (told to its `dropped`, which
-// logs it at error). A session that closes with publications held still has them offered.
+// shrank (the hub's whenRoom signal, no timer). Reading pauses at the first refusal, so what is
+// held is that publication and the rest of the TCP read it came in (as for the rate); what waited
+// ROOM_WAIT_MS without room is dropped (told to its `dropped`, which logs it at error). A session
+// that closes with publications held still has them offered.
 import { Fifo } from '../fifo.js'
 import { TokenBucket } from '../token-bucket.js'
 
@@ -105,8 +106,8 @@ export class PublishFlow {
   /**
    * Offers a publication to the broker: `attempt` hands it over and returns false when it was
    * refused because the hub's queue is full (nothing taken). Then it, and every later offer, wait
-   * in order, reading paused, until the queue has room; `dropped` is told of one that cannot wait
-   * (past maxPending held, or ROOM_WAIT_MS without room).
+   * in order, reading paused, until the queue has room; `dropped` is told of those that waited
+   * ROOM_WAIT_MS without room.
    */
   offer (attempt: (waited: boolean) => boolean, dropped: (why: string) => void): void {
     const held = this.#roomHeld
@@ -122,11 +123,8 @@ export class PublishFlow {
       this.#waitRoom()
       return
     }
-    // Behind others waiting (in order); at most maxPending held, reading is paused meanwhile.
-    if (held.length >= this.#options.maxPending) {
-      dropped(`${held.length} publications of this session wait for room already (ORO_WEBSOCKET_MAX_PENDING_PUBLISHES)`)
-      return
-    }
+    // Behind others waiting (in order). Reading is paused, so what joins them is the rest of the
+    // TCP read already taken in: bounded by that read, and kept (dropping it would be a loss).
     held.push({ attempt, dropped })
   }
 
