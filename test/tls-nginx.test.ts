@@ -62,6 +62,18 @@ async function welcomed (outcome: Promise<HandshakeOutcome>): Promise<Extract<Ha
   return result
 }
 
+// Through nginx: nginx writes the 101 and the WELCOME that follows it in two writes, so on a busy
+// machine the WELCOME can miss the PHP client's first read ('split'; Oro's client fails the same
+// way, which is why the README points the BACKEND DSN at the gateway itself and `check` warns).
+// That is nginx's timing, not what these tests check: a split handshake is tried again, as `check`
+// does, and anything else still fails at once.
+async function welcomedThroughNginx (handshake: () => Promise<HandshakeOutcome>): Promise<Extract<HandshakeOutcome, { kind: 'welcome' }>> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await handshake()
+    if (result.kind !== 'split' || attempt === 5) return await welcomed(Promise.resolve(result)) // a split's socket is closed already
+  }
+}
+
 function session (gw: TestApp, id: string): { canPublish: boolean, address: string } | undefined {
   for (const s of gw.app.sessions) if (s.id === id) return s as unknown as { canPublish: boolean, address: string }
   return undefined
@@ -107,14 +119,14 @@ test('the seed\'s TLS nginx block: the backend\'s ssl:// DSN through it may publ
   await forger.sync()
 
   // The seed's form for an untrusted certificate, and the trusted one with the CA.
-  const seedForm = await welcomed(backendHandshake(parseDsn(`ssl://localhost:${port}/ws?context_options[verify_peer]=false&context_options[verify_peer_name]=false`), ticket(), 5000))
+  const seedForm = await welcomedThroughNginx(() => backendHandshake(parseDsn(`ssl://localhost:${port}/ws?context_options[verify_peer]=false&context_options[verify_peer_name]=false`), ticket(), 5000))
   t.teardown(() => seedForm.socket.destroy())
   t.equal(session(gw, seedForm.sessionId)?.canPublish, true, 'the backend through nginx (ssl://, verify_peer=false) is a backend')
   seedForm.publish([7, TOPIC, [{ username: null, tagname: 'Tag_via_nginx' }], [], []])
   t.same(await subscriber.waitForEvents(1, TOPIC), [[{ username: null, tagname: 'Tag_via_nginx' }]], 'its publish reached the subscriber, and the forged one did not (it was refused before)')
   t.ok(gw.logs.some((l) => l.reason === 'not-backend'), 'the refused publish was logged')
 
-  const trusted = await welcomed(backendHandshake(parseDsn(`ssl://localhost:${port}/ws?context_options[cafile]=${c.ca}`), ticket(), 5000))
+  const trusted = await welcomedThroughNginx(() => backendHandshake(parseDsn(`ssl://localhost:${port}/ws?context_options[cafile]=${c.ca}`), ticket(), 5000))
   t.teardown(() => trusted.socket.destroy())
   t.equal(session(gw, trusted.sessionId)?.canPublish, true, 'ssl:// with the CA through nginx: a backend too')
   trusted.publish([7, TOPIC, 'trusted', [], []])
@@ -139,7 +151,7 @@ test('headless Chromium trusting the test CA: an https page through the seed\'s 
   const page = await browser.newPage()
   await page.goto(`https://localhost:${port}/`)
   await page.waitForFunction(() => (window as unknown as { results: { ready: number } }).results.ready === 2)
-  const backend = await welcomed(backendHandshake(parseDsn(`ssl://localhost:${port}/ws?context_options[verify_peer]=false&context_options[verify_peer_name]=false`), makeTicket({ secret: SECRET }), 5000))
+  const backend = await welcomedThroughNginx(() => backendHandshake(parseDsn(`ssl://localhost:${port}/ws?context_options[verify_peer]=false&context_options[verify_peer_name]=false`), makeTicket({ secret: SECRET }), 5000))
   t.teardown(() => backend.socket.destroy())
   backend.publish([7, TOPIC, [{ username: null, tagname: 'Tag_browser' }], [], []])
   await page.waitForFunction(() => (window as unknown as { results: { events: unknown[] } }).results.events.length === 1)
