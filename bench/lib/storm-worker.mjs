@@ -18,6 +18,8 @@ const PATH = '/ws'
 let retryDelayMs = 60000
 let rule = 'master'
 const refusals = {}
+// Attempts that failed without an HTTP answer, by cause (error code, or closed before the WELCOME).
+const netFailures = {}
 
 let sessions = []
 let secret = ''
@@ -95,7 +97,10 @@ function attempt (s, withTicket) {
         settle('http')
       })
     })
-    ws.on('error', () => settle('net'))
+    ws.on('error', (err) => {
+      if (!settled && s.storming) { const key = err.code ?? err.message.slice(0, 60); netFailures[key] = (netFailures[key] ?? 0) + 1 }
+      settle('net')
+    })
     ws.on('message', (buf) => {
       if (!settled && buf[1] === 48) { // [0, ...] WELCOME
         for (const topic of s.topics) ws.send(JSON.stringify([5, topic]))
@@ -104,6 +109,7 @@ function attempt (s, withTicket) {
       }
     })
     ws.on('close', (code) => {
+      if (!settled && s.storming) { const key = `closed ${code} before the WELCOME`; netFailures[key] = (netFailures[key] ?? 0) + 1 }
       settle('net')
       if (s.ws !== ws) return
       s.ws = null
@@ -209,6 +215,7 @@ const handlers = {
       sessions: sessions.map((s) => [s.droppedAt, s.backAt, s.attempts, s.httpRejections, s.sentCookie ? 1 : 0, s.user === null ? 0 : 1, s.shownLost]),
       reusedTickets,
       refusals,
+      netFailures,
       closedClean: sessions.reduce((a, s) => a + s.closedClean, 0)
     }
   },
