@@ -6,13 +6,14 @@
 import { test } from 'tap'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { serviceOptions } from './helpers/services.js'
 import { startGateway } from './helpers/spawn-gateway.js'
 import { LISTEN_BACKLOG } from '../server.js'
 
 const ss = ['/usr/bin/ss', '/bin/ss'].find((path) => existsSync(path))
 const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
 
-test('the WebSocket listener queues as many connections as the kernel allows, not 511', { skip: ss === undefined ? 'ss not found (apt-get install iproute2)' : false }, async (t) => {
+test('the WebSocket listener queues as many connections as the kernel allows, not 511', serviceOptions(ss !== undefined, 'ss', 'apt-get install iproute2'), async (t) => {
   const gateway = await startGateway({ args: ['--env=prod'], env: { ORO_SECRET: 'listen-backlog-secret' } }, t)
   const out = execFileSync(ss as string, ['-ltnH', `sport = :${gateway.port}`], { encoding: 'utf8' })
   const columns = out.trim().split(/\s+/) // State Recv-Q Send-Q Local Peer
